@@ -1,0 +1,92 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+let package = Package(
+    name: "s1ingest",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "s1ingest", targets: ["s1ingest"]),
+        .library(name: "S1IngestCore", targets: ["S1IngestCore"]),
+        .library(name: "S1MockConsole", targets: ["S1MockConsole"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
+    ],
+    targets: [
+        // The system libsqlite3 (Debian: libsqlite3-dev).
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        // Turns migrations/*.sql into Swift string literals at build time, so the
+        // binary carries its schema and migrations/ stays the one source of truth.
+        .executableTarget(name: "MigrationEmbedder"),
+        .plugin(
+            name: "EmbedMigrations",
+            capability: .buildTool(),
+            dependencies: ["MigrationEmbedder"]
+        ),
+        // The library core: input -> fetch -> decode -> flatten -> store -> report/export.
+        .target(
+            name: "S1IngestCore",
+            dependencies: [
+                "CSQLite",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            plugins: ["EmbedMigrations"]
+        ),
+        // A SentinelOne console look-alike over real HTTP/1.1, for the demo and tests.
+        .target(
+            name: "S1MockConsole",
+            dependencies: [
+                "S1IngestCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTPCompression", package: "swift-nio-extras"),
+            ]
+        ),
+        // The thin command line: each subcommand parses options and calls the core.
+        .executableTarget(
+            name: "s1ingest",
+            dependencies: [
+                "S1IngestCore",
+                "S1MockConsole",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Tests mirror the source folders: input, decode, flatten, store, import, fetch, ...
+        .testTarget(
+            name: "S1IngestCoreTests",
+            dependencies: ["S1IngestCore", "S1MockConsole"],
+            resources: [.copy("Fixtures")]
+        ),
+        // The mock console over real loopback HTTP.
+        .testTarget(
+            name: "S1MockConsoleTests",
+            dependencies: [
+                "S1MockConsole",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
+        // Views, export, query and report.
+        .testTarget(
+            name: "S1ReportTests",
+            dependencies: ["S1IngestCore", "S1MockConsole"]
+        ),
+        // The real s1ingest binary, run as a process.
+        .testTarget(
+            name: "S1IngestCLITests",
+            dependencies: ["S1IngestCore", "S1MockConsole", "s1ingest"]
+        ),
+    ]
+)

@@ -1,0 +1,225 @@
+/// Turns one decoded threat analysis into rows for every table. A pure function of the
+/// document and the ingest time: safe to run on any thread.
+public enum AnalysisFlattener {
+    /// Flattens `analysis`; `ingestedAt` fills the ingest-time columns.
+    public static func flatten(_ analysis: DecodedAnalysis, ingestedAt: String) -> FlattenedAnalysis {
+        let data = analysis.data
+        let threatId = analysis.threatId
+        var rows = RowBuilder(capacity: analysis.body.document.bytes.count * 2)
+
+        let realtime = data["agentRealtimeInfo"].flatMap { $0.kind == .object ? $0 : nil }
+        let agentId = realtime?["agentId"].flatMap(AnalysisDecoder.identifierText)
+        var fingerprint: UInt64 = 0
+        if let realtime, let agentId {
+            fingerprint = realtime.withRawBytes(fnv1a)
+            addAgent(realtime, agentId: agentId, threatId: threatId, ingestedAt: ingestedAt, to: &rows)
+        }
+
+        // threats
+        rows.begin(.threats)
+        rows.text(threatId)
+        rows.text(agentId)
+        for section in FieldMappings.threatSections {
+            let object = data[section.key].flatMap { $0.kind == .object ? $0 : nil }
+            for field in section.fields { rows.field(object?[field.key], field.kind) }
+        }
+        rows.text(ingestedAt)
+        rows.text(ingestedAt)
+        rows.end()
+
+        let threatInfo = data["threatInfo"]
+        let detection = data["agentDetectionInfo"]
+        addDetectionAddresses(detection?["agentIpV4"], family: 4, threatId: threatId, to: &rows)
+        addDetectionAddresses(detection?["agentIpV6"], family: 6, threatId: threatId, to: &rows)
+        addMitigations(data["mitigationStatus"], threatId: threatId, to: &rows)
+        addDetectionEngines(threatInfo?["detectionEngines"], threatId: threatId, to: &rows)
+        addEngines(threatInfo?["engines"], threatId: threatId, to: &rows)
+        addIndicators(data["indicators"], threatId: threatId, to: &rows)
+        addWhiteningOptions(data["whiteningOptions"], threatId: threatId, to: &rows)
+        addCustomDetectionRules(data["customDetectionRules"], threatId: threatId, to: &rows)
+
+        rows.begin(.rawAnalyses)
+        rows.text(threatId)
+        analysis.body.withRawBytes { rows.text($0) }
+        rows.text(analysis.location.description)
+        rows.text(ingestedAt)
+        rows.end()
+
+        var updatedAt: String?
+        if let value = threatInfo?["updatedAt"], value.kind == .string {
+            updatedAt = value.withStringBytes { bytes in
+                normalizeTimestamp(bytes).map { String(decoding: $0, as: UTF8.self) } ?? String(decoding: bytes, as: UTF8.self)
+            }
+        }
+        return FlattenedAnalysis(threatId: threatId, agentId: agentId, updatedAt: updatedAt, agentFingerprint: fingerprint,
+                                 source: analysis.location.description, arena: rows.arena, values: rows.values, rows: rows.rows)
+    }
+
+    static func addAgent(_ realtime: JSONValue, agentId: String, threatId: String, ingestedAt: String, to rows: inout RowBuilder) {
+        rows.begin(.agents)
+        rows.text(agentId)
+        for field in FieldMappings.agentRealtimeInfo { rows.field(realtime[field.key], field.kind) }
+        rows.text(threatId)
+        rows.text(ingestedAt)
+        rows.text(ingestedAt)
+        rows.end()
+
+        for (position, interface) in objects(realtime["networkInterfaces"]).enumerated() {
+            let interfaceId = interface["id"].flatMap(AnalysisDecoder.identifierText) ?? "position-\(position)"
+            rows.begin(.interfaces)
+            rows.text(agentId)
+            rows.text(interfaceId)
+            rows.integer(Int64(position))
+            rows.field(interface["name"], .text)
+            rows.field(interface["physical"], .optionalText)
+            rows.end()
+            for (key, family) in [("inet", Int64(4)), ("inet6", Int64(6))] {
+                for address in nonEmptyStrings(interface[key]) {
+                    rows.begin(.interfaceAddresses)
+                    rows.text(agentId)
+                    rows.text(interfaceId)
+                    rows.integer(family)
+                    rows.text(address)
+                    rows.end()
+                }
+            }
+        }
+    }
+
+    /// `"10.0.0.1,172.17.0.1"` -> one row per address.
+    static func addDetectionAddresses(_ list: JSONValue?, family: Int64, threatId: String, to rows: inout RowBuilder) {
+        guard let text = list?.string else { return }
+        let addresses = text.split(separator: ",").map { $0.trimmingSpaces }.filter { !$0.isEmpty }
+        for (position, address) in addresses.enumerated() {
+            rows.begin(.detectionAddresses)
+            rows.text(threatId)
+            rows.integer(family)
+            rows.integer(Int64(position))
+            rows.text(String(address))
+            rows.end()
+        }
+    }
+
+    static func addMitigations(_ list: JSONValue?, threatId: String, to rows: inout RowBuilder) {
+        for (position, mitigation) in objects(list).enumerated() {
+            rows.begin(.mitigations)
+            rows.text(threatId)
+            rows.integer(Int64(position))
+            for field in FieldMappings.mitigation { rows.field(mitigation[field.key], field.kind) }
+            let counters = mitigation["actionsCounters"].flatMap { $0.kind == .object ? $0 : nil }
+            for field in FieldMappings.actionsCounters { rows.field(counters?[field.key], field.kind) }
+            rows.end()
+        }
+    }
+
+    static func addDetectionEngines(_ list: JSONValue?, threatId: String, to rows: inout RowBuilder) {
+        for (position, engine) in (list?.elements ?? []).enumerated() where !engine.isNull {
+            rows.begin(.detectionEngines)
+            rows.text(threatId)
+            rows.integer(Int64(position))
+            if engine.kind == .object {
+                rows.field(engine["key"], .text)
+                rows.field(engine["title"], .text)
+            } else {
+                rows.null()
+                rows.field(engine, .text)
+            }
+            rows.end()
+        }
+    }
+
+    static func addEngines(_ list: JSONValue?, threatId: String, to rows: inout RowBuilder) {
+        for (position, engine) in (list?.elements ?? []).enumerated() where !engine.isNull {
+            rows.begin(.engines)
+            rows.text(threatId)
+            rows.integer(Int64(position))
+            rows.field(engine, .text)
+            rows.end()
+        }
+    }
+
+    static func addIndicators(_ list: JSONValue?, threatId: String, to rows: inout RowBuilder) {
+        for (position, indicator) in objects(list).enumerated() {
+            rows.begin(.indicators)
+            rows.text(threatId)
+            rows.integer(Int64(position))
+            rows.field(indicator["category"], .text)
+            rows.field(indicator["categoryId"], .integer)
+            rows.field(indicator["description"], .text)
+            rows.field(indicator["ids"], .json)
+            rows.end()
+            for (tacticPosition, tactic) in objects(indicator["tactics"]).enumerated() {
+                rows.begin(.indicatorTactics)
+                rows.text(threatId)
+                rows.integer(Int64(position))
+                rows.integer(Int64(tacticPosition))
+                rows.field(tactic["name"], .text)
+                rows.field(tactic["source"], .text)
+                rows.end()
+                for (techniquePosition, technique) in objects(tactic["techniques"]).enumerated() {
+                    rows.begin(.indicatorTechniques)
+                    rows.text(threatId)
+                    rows.integer(Int64(position))
+                    rows.integer(Int64(tacticPosition))
+                    rows.integer(Int64(techniquePosition))
+                    rows.field(tactic["name"], .text)
+                    rows.field(technique["name"], .text)
+                    rows.field(technique["link"], .text)
+                    rows.end()
+                }
+            }
+        }
+    }
+
+    static func addWhiteningOptions(_ list: JSONValue?, threatId: String, to rows: inout RowBuilder) {
+        for option in nonEmptyStrings(list) {
+            rows.begin(.whiteningOptions)
+            rows.text(threatId)
+            rows.text(option)
+            rows.end()
+        }
+    }
+
+    static func addCustomDetectionRules(_ list: JSONValue?, threatId: String, to rows: inout RowBuilder) {
+        for (position, rule) in (list?.elements ?? []).enumerated() where !rule.isNull {
+            rows.begin(.customDetectionRules)
+            rows.text(threatId)
+            rows.integer(Int64(position))
+            rule.withRawBytes { rows.text($0) }
+            rows.end()
+        }
+    }
+
+    /// The object elements of an array (anything else in it is ignored).
+    static func objects(_ list: JSONValue?) -> [JSONValue] {
+        (list?.elements ?? []).filter { $0.kind == .object }
+    }
+
+    /// The non-empty, trimmed strings of an array: `inet: [""]` yields none.
+    static func nonEmptyStrings(_ list: JSONValue?) -> [String] {
+        (list?.elements ?? []).compactMap { element in
+            guard let text = element.string?.trimmingSpaces, !text.isEmpty else { return nil }
+            return String(text)
+        }
+    }
+
+    /// FNV-1a, 64-bit: a cheap fingerprint to notice an unchanged agent.
+    static func fnv1a(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in bytes {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01b3
+        }
+        return hash
+    }
+}
+
+extension StringProtocol {
+    /// Without leading and trailing spaces and tabs.
+    var trimmingSpaces: Substring {
+        let scalars = unicodeScalars
+        guard let first = scalars.firstIndex(where: { $0 != " " && $0 != "\t" }) else { return Substring() }
+        let last = scalars.lastIndex(where: { $0 != " " && $0 != "\t" })!
+        return Substring(self[first...last])
+    }
+}

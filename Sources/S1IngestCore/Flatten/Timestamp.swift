@@ -1,0 +1,78 @@
+/// `2021-12-14T20:23:47.249133Z`, `...47.249Z`, `...47Z` or `...47+00:00` ->
+/// `2021-12-14T20:23:47.249133Z`: always six fractional digits and `Z`, so that comparing
+/// the text compares the times. Anything else (other offsets, other layouts) is nil and
+/// is stored as sent.
+func normalizeTimestamp(_ bytes: UnsafeRawBufferPointer) -> [UInt8]? {
+    let count = bytes.count
+    guard count >= 20 else { return nil }
+    // YYYY-MM-DDTHH:MM:SS
+    for (index, byte) in bytes.prefix(19).enumerated() {
+        switch index {
+        case 4, 7: guard byte == UInt8(ascii: "-") else { return nil }
+        case 10: guard byte == UInt8(ascii: "T") || byte == UInt8(ascii: "t") || byte == UInt8(ascii: " ") else { return nil }
+        case 13, 16: guard byte == UInt8(ascii: ":") else { return nil }
+        default: guard byte &- UInt8(ascii: "0") < 10 else { return nil }
+        }
+    }
+    var index = 19
+    var fraction: [UInt8] = []
+    if bytes[index] == UInt8(ascii: ".") {
+        index += 1
+        while index < count, bytes[index] &- UInt8(ascii: "0") < 10 {
+            if fraction.count < 6 { fraction.append(bytes[index]) }
+            index += 1
+        }
+        guard !fraction.isEmpty else { return nil }
+    }
+    let rest = Array(bytes[index...])
+    guard rest == Array("Z".utf8) || rest == Array("z".utf8) || rest == Array("+00:00".utf8) else { return nil }
+    while fraction.count < 6 { fraction.append(UInt8(ascii: "0")) }
+    var result = Array(bytes.prefix(19))
+    result[10] = UInt8(ascii: "T")
+    result.append(UInt8(ascii: "."))
+    result.append(contentsOf: fraction)
+    result.append(UInt8(ascii: "Z"))
+    return result
+}
+
+/// The current time as the database stores timestamps.
+public func currentTimestamp() -> String {
+    formatTimestamp(secondsSince1970: wallClockSeconds())
+}
+
+/// Seconds since 1970 with microseconds, from the system clock.
+func wallClockSeconds() -> Double {
+    var spec = timespec()
+    clock_gettime(CLOCK_REALTIME, &spec)
+    return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
+}
+
+/// Formats seconds since 1970 as `YYYY-MM-DDTHH:MM:SS.ffffffZ` (UTC).
+public func formatTimestamp(secondsSince1970: Double) -> String {
+    let whole = Int64(secondsSince1970.rounded(.down))
+    let micros = Int64(((secondsSince1970 - Double(whole)) * 1e6).rounded(.down))
+    var days = whole / 86_400
+    var secondsOfDay = whole % 86_400
+    if secondsOfDay < 0 { secondsOfDay += 86_400; days -= 1 }
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468
+    let era = (z >= 0 ? z : z - 146_096) / 146_097
+    let dayOfEra = z - era * 146_097
+    let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+    let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+    let monthIndex = (5 * dayOfYear + 2) / 153
+    let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+    let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+    let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+    func pad(_ value: Int64, _ width: Int) -> String {
+        let text = String(value)
+        return String(repeating: "0", count: max(0, width - text.count)) + text
+    }
+    return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secondsOfDay / 3600, 2)):\(pad(secondsOfDay / 60 % 60, 2)):\(pad(secondsOfDay % 60, 2)).\(pad(micros, 6))Z"
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

@@ -1,0 +1,118 @@
+/// What storing one analysis did.
+public enum StoreOutcome: String, Sendable, CaseIterable {
+    /// A threat not in the database before.
+    case inserted
+    /// A stored threat replaced by a different version; its child rows were replaced.
+    case updated
+    /// The same body as the one stored: nothing rewritten.
+    case unchanged
+    /// Older (`threatInfo.updatedAt`) than the version stored: kept the stored one.
+    case stale
+}
+
+/// The one writer: stores flattened analyses, each in its own savepoint inside a batch
+/// transaction, so a threat's rows land whole or not at all while commits stay few.
+public final class AnalysisStore {
+    public let database: Database
+    private let inserts: [Statement]
+    private let deleteThreatChildren: [Statement]
+    private let deleteAgentChildren: [Statement]
+    private let lookup: Statement
+    private let touch: Statement
+    /// Agents written in this session, by fingerprint of their `agentRealtimeInfo`.
+    private var writtenAgents: [String: UInt64] = [:]
+    private var pendingAgents: [String: UInt64] = [:]
+
+    /// Prepares the writer over a migrated database configured for writing.
+    public init(database: Database) throws {
+        self.database = database
+        inserts = try Table.allCases.map { try database.prepare($0.insertSQL) }
+        deleteThreatChildren = try Table.threatChildren.map { try database.prepare("DELETE FROM \($0.name) WHERE threat_id = ?") }
+        deleteAgentChildren = try Table.agentChildren.map { try database.prepare("DELETE FROM \($0.name) WHERE agent_id = ?") }
+        lookup = try database.prepare("""
+            SELECT t.updated_at, r.body = ?2 FROM threats t LEFT JOIN raw_analyses r ON r.threat_id = t.threat_id
+            WHERE t.threat_id = ?1
+            """)
+        touch = try database.prepare("UPDATE threats SET last_ingested_at = ?2 WHERE threat_id = ?1")
+    }
+
+    // MARK: Batches
+
+    /// Starts a batch: `BEGIN IMMEDIATE`, so a competing writer is noticed now, not mid-batch.
+    public func beginBatch() throws(SQLiteError) {
+        try database.execute("BEGIN IMMEDIATE")
+    }
+
+    /// Commits the batch.
+    public func commitBatch() throws(SQLiteError) {
+        try database.execute("COMMIT")
+        writtenAgents.merge(pendingAgents) { $1 }
+        pendingAgents.removeAll(keepingCapacity: true)
+    }
+
+    /// Abandons the batch.
+    public func rollbackBatch() {
+        try? database.execute("ROLLBACK")
+        pendingAgents.removeAll(keepingCapacity: true)
+    }
+
+    // MARK: Storing
+
+    /// Stores one analysis inside the open batch. On error nothing of it is kept and the
+    /// batch stays usable.
+    public func store(_ analysis: FlattenedAnalysis, ingestedAt: String) throws -> StoreOutcome {
+        try database.savepoint { () throws -> StoreOutcome in
+            let outcome = try replaceOrInsert(analysis, ingestedAt: ingestedAt)
+            return outcome
+        }
+    }
+
+    private func replaceOrInsert(_ analysis: FlattenedAnalysis, ingestedAt: String) throws -> StoreOutcome {
+        var outcome = StoreOutcome.inserted
+        defer { lookup.reset() }
+        lookup.bind(analysis.threatId, at: 1)
+        analysis.withBody { lookup.bindText($0, at: 2) }
+        if try lookup.step() {
+            let storedUpdatedAt = lookup.string(0)
+            let sameBody = !lookup.isNull(1) && lookup.int64(1) == 1
+            lookup.reset()
+            if sameBody || isOlder(analysis.updatedAt, than: storedUpdatedAt) {
+                try touch.run([.text(analysis.threatId), .text(ingestedAt)])
+                return sameBody ? .unchanged : .stale
+            }
+            for statement in deleteThreatChildren { try statement.run([.text(analysis.threatId)]) }
+            outcome = .updated
+        }
+        let agentChanged = analysis.agentId.map { id in
+            (pendingAgents[id] ?? writtenAgents[id]) != analysis.agentFingerprint
+        } ?? false
+        if agentChanged, let agentId = analysis.agentId {
+            for statement in deleteAgentChildren { try statement.run([.text(agentId)]) }
+        }
+        for row in analysis.rows {
+            if !agentChanged, row.table == .agents || row.table == .interfaces || row.table == .interfaceAddresses {
+                continue
+            }
+            let statement = inserts[row.table.rawValue]
+            defer { statement.reset() }
+            analysis.bind(row, to: statement)
+            try statement.step()
+        }
+        if agentChanged, let agentId = analysis.agentId { pendingAgents[agentId] = analysis.agentFingerprint }
+        return outcome
+    }
+
+    private func isOlder(_ incoming: String?, than stored: String?) -> Bool {
+        guard let incoming, let stored else { return false }
+        return incoming < stored
+    }
+
+    // MARK: Reading back
+
+    /// Rows per table, for summaries.
+    public func rowCounts() throws -> [(table: String, rows: Int)] {
+        try Table.allCases.map { table in
+            (table.name, Int(try database.scalar("SELECT count(*) FROM \(table.name)").integerValue ?? 0))
+        }
+    }
+}

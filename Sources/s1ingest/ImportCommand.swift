@@ -1,0 +1,55 @@
+import ArgumentParser
+import S1IngestCore
+
+struct ImportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Import threat analyses already on disk.",
+        discussion: """
+            Each FILE may hold a response body {"data": {...}}, newline-delimited bodies, a JSON
+            array of bodies, or the Swimlane connector's action output. '-' reads standard input.
+            Unusable documents are reported with file and line, counted and skipped; the rest
+            still imports. Exit status 1 when anything was skipped.
+            """
+    )
+
+    @OptionGroup var database: DatabaseOption
+
+    @Option(help: "Analyses per committed transaction.")
+    var batchSize = 1000
+
+    @Flag(help: "Print the summary as JSON on standard output.")
+    var json = false
+
+    @Flag(name: .shortAndLong, help: "No progress line and no per-document warnings.")
+    var quiet = false
+
+    @Argument(help: ArgumentHelp("Files to import ('-' for standard input).", valueName: "file"))
+    var files: [String]
+
+    func validate() throws {
+        guard batchSize > 0 else { throw ValidationError("--batch-size must be at least 1") }
+    }
+
+    func run() throws {
+        let importer = Importer(options: ImportOptions(databasePath: database.path, inputs: files, batchSize: batchSize))
+        let console = Console(quiet: quiet)
+        var warned = 0
+        importer.onProblem = { problem in
+            warned += 1
+            if warned <= 20 { console.warn("skipped \(problem)") }
+            if warned == 21 { console.warn("(further problems are counted in the summary)") }
+        }
+        importer.onProgress = { progress in
+            console.progress("\(progress.currentInput): \(progress.documentsRead) documents, \(progress.stored) stored, \(progress.problems) skipped, \(Int(Double(progress.analysesFound) / max(progress.elapsedSeconds, 0.001)))/s")
+        }
+        let summary = try runReportingErrors { try importer.run() }
+        console.clearProgress()
+        if json {
+            print(SummaryFormatter.json(summary, databasePath: database.path))
+        } else {
+            print(SummaryFormatter.text(summary, databasePath: database.path))
+        }
+        if summary.problemCount > 0 { throw ExitCode(S1IngestExitCode.partial) }
+    }
+}

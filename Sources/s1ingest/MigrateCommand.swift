@@ -1,0 +1,35 @@
+import ArgumentParser
+import S1IngestCore
+
+struct MigrateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "migrate",
+        abstract: "Create the database, or bring an older one to this version's schema."
+    )
+
+    @OptionGroup var database: DatabaseOption
+
+    func run() throws {
+        let report = try runReportingErrors { () throws -> Migrator.Report in
+            let connection = try Database(path: database.path)
+            try connection.configureForWriting()
+            return try Migrator.migrate(connection)
+        }
+        if report.applied.isEmpty {
+            print("\(database.path): schema version \(report.toVersion), up to date")
+        } else {
+            print("\(database.path): schema version \(report.fromVersion) -> \(report.toVersion) (applied \(report.applied.joined(separator: ", ")))")
+        }
+    }
+}
+
+struct SchemaCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "schema",
+        abstract: "Print the schema a fresh database gets (what schemas/database.sql holds)."
+    )
+
+    func run() throws {
+        print(try runReportingErrors { try SchemaDump.freshDatabaseSQL() }, terminator: "")
+    }
+}

@@ -1,0 +1,6 @@
+import ArgumentParser
+
+/// The commands that read the database: export, query, report.
+enum ReportingCommands {
+    static let all: [any ParsableCommand.Type] = []
+}

@@ -1,0 +1,75 @@
+import ArgumentParser
+import S1IngestCore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Exit codes every command uses; README.md documents them.
+enum S1IngestExitCode {
+    static let partial: Int32 = 1
+    static let failure: Int32 = 2
+}
+
+/// Runs `body`; an error becomes one clear line on stderr and exit status 2.
+func runReportingErrors<T>(_ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let error as ExitCode {
+        throw error
+    } catch {
+        FileHandleOutput.standardError("s1ingest: error: \(error)\n")
+        throw ExitCode(S1IngestExitCode.failure)
+    }
+}
+
+enum Environment {
+    static func value(_ name: String) -> String? {
+        guard let raw = getenv(name) else { return nil }
+        let value = String(cString: raw)
+        return value.isEmpty ? nil : value
+    }
+}
+
+enum FileHandleOutput {
+    static func standardError(_ text: String) {
+        var text = text
+        text.withUTF8 { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let written = write(2, bytes.baseAddress! + offset, bytes.count - offset)
+                if written <= 0 { return }
+                offset += written
+            }
+        }
+    }
+}
+
+/// Messages on stderr; a progress line that rewrites itself when stderr is a terminal.
+final class Console {
+    let quiet: Bool
+    let isTerminal = isatty(2) == 1
+    private var progressShown = false
+
+    init(quiet: Bool) { self.quiet = quiet }
+
+    func warn(_ message: String) {
+        guard !quiet else { return }
+        clearProgress()
+        FileHandleOutput.standardError("s1ingest: \(message)\n")
+    }
+
+    func progress(_ line: String) {
+        guard !quiet, isTerminal else { return }
+        FileHandleOutput.standardError("\r\u{1B}[2K\(line)")
+        progressShown = true
+    }
+
+    func clearProgress() {
+        guard progressShown else { return }
+        FileHandleOutput.standardError("\r\u{1B}[2K")
+        progressShown = false
+    }
+}
