@@ -15,6 +15,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
+        // Tests only: an independent CSV reader to parse exports back.
+        .package(url: "https://github.com/yaslab/CSV.swift.git", from: "2.5.2"),
     ],
     targets: [
         // The system libsqlite3 (Debian: libsqlite3-dev).
@@ -81,7 +83,7 @@ let package = Package(
         // Views, export, query and report.
         .testTarget(
             name: "S1ReportTests",
-            dependencies: ["S1IngestCore", "S1MockConsole"]
+            dependencies: ["S1IngestCore", "S1MockConsole", .product(name: "CSV", package: "CSV.swift")]
         ),
         // The real s1ingest binary, run as a process.
         .testTarget(

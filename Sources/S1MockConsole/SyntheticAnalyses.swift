@@ -51,8 +51,9 @@ public struct SyntheticAnalyses: Sendable {
     }
 
     /// The response body `{"data": {...}}` of analysis `index`, as the console sends it.
-    /// `revision` changes what a re-fetch would see (status, counters, updatedAt).
-    public func body(_ index: Int, revision: Int = 0) -> String {
+    /// `revision` changes what a re-fetch would see (status, counters, updatedAt);
+    /// `updatedAt` overrides `threatInfo.updatedAt` (a console that tracks changes sets it).
+    public func body(_ index: Int, revision: Int = 0, updatedAt: String? = nil) -> String {
         let agent = agentIndex(index)
         let agentId = agentId(agent)
         let threatId = threatId(index)
@@ -110,7 +111,7 @@ public struct SyntheticAnalyses: Sendable {
             "mitigationStatus":"mitigated","mitigationStatusDescription":"Mitigated","originatorProcess":"explorer.exe",\
             "pendingActions":false,"processUser":"ACME\\\\user\(agent)","publisherName":"","reachedEventsLimit":false,\
             "rebootRequired":false,"sha1":"\(hash)","sha256":null,"storyline":"\(uuid(index + 1_000_000))",\
-            "threatId":"\(threatId)","threatName":"sample\(index).exe","updatedAt":"\(updatedAt(index, revision: revision))"},\
+            "threatId":"\(threatId)","threatName":"sample\(index).exe","updatedAt":"\(updatedAt ?? self.updatedAt(index, revision: revision))"},\
             "whiteningOptions":["hash","path"\(r % 2 == 0 ? ",\"certificate\"" : "")]}}
             """
     }
