@@ -1,0 +1,198 @@
+import CSQLite
+
+/// Encodes a statement's rows, straight from SQLite's column bytes into an `OutputSink`
+/// buffer, in one `ExportFormat`. No per-row Swift strings: this is the export hot path.
+struct RowEncoder {
+    let options: ExportOptions
+    let columnNames: [String]
+    /// `"name":` per column, JSON-escaped once.
+    private let jsonKeys: [[UInt8]]
+    private var rowsWritten = 0
+
+    init(options: ExportOptions, columnNames: [String]) {
+        self.options = options
+        self.columnNames = columnNames
+        jsonKeys = columnNames.map { name in
+            var bytes: [UInt8] = []
+            Self.appendJSONString(Array(name.utf8), to: &bytes)
+            bytes.append(UInt8(ascii: ":"))
+            return bytes
+        }
+    }
+
+    /// What comes before the first row: the header (csv, tsv) or `[` (json).
+    func writePrologue(to sink: OutputSink) {
+        switch options.format {
+        case .csv, .tsv:
+            guard options.header else { return }
+            for (index, name) in columnNames.enumerated() {
+                if index > 0 { sink.buffer.append(separator) }
+                var name = name
+                name.withUTF8 { appendText(UnsafeRawBufferPointer($0), to: &sink.buffer) }
+            }
+            appendLineEnd(to: &sink.buffer)
+        case .json:
+            sink.buffer.append(UInt8(ascii: "["))
+        case .jsonl:
+            break
+        }
+    }
+
+    /// What comes after the last row.
+    func writeEpilogue(to sink: OutputSink) {
+        if options.format == .json {
+            sink.buffer.append(contentsOf: rowsWritten == 0 ? Array("]\n".utf8) : Array("\n]\n".utf8))
+        }
+    }
+
+    private var separator: UInt8 { options.format == .tsv ? 0x09 : UInt8(ascii: ",") }
+
+    private func appendLineEnd(to buffer: inout [UInt8]) {
+        if options.format == .csv { buffer.append(0x0D) }
+        buffer.append(0x0A)
+    }
+
+    /// Appends the statement's current row.
+    mutating func writeRow(of statement: Statement, to sink: OutputSink) {
+        let count = Int32(columnNames.count)
+        switch options.format {
+        case .csv, .tsv:
+            for column in 0..<count {
+                if column > 0 { sink.buffer.append(separator) }
+                appendDelimitedCell(statement, column, to: &sink.buffer)
+            }
+            appendLineEnd(to: &sink.buffer)
+        case .jsonl, .json:
+            if options.format == .json {
+                if rowsWritten > 0 { sink.buffer.append(UInt8(ascii: ",")) }
+                sink.buffer.append(0x0A)
+            }
+            sink.buffer.append(UInt8(ascii: "{"))
+            for column in 0..<count {
+                if column > 0 { sink.buffer.append(UInt8(ascii: ",")) }
+                sink.buffer.append(contentsOf: jsonKeys[Int(column)])
+                appendJSONValue(statement, column, to: &sink.buffer)
+            }
+            sink.buffer.append(UInt8(ascii: "}"))
+            if options.format == .jsonl { sink.buffer.append(0x0A) }
+        }
+        rowsWritten += 1
+    }
+
+    // MARK: csv and tsv cells
+
+    private func appendDelimitedCell(_ statement: Statement, _ column: Int32, to buffer: inout [UInt8]) {
+        switch statement.columnType(column) {
+        case SQLITE_NULL:
+            return
+        case SQLITE_INTEGER, SQLITE_FLOAT:
+            statement.withText(column) { buffer.append(contentsOf: $0) }
+        case SQLITE_BLOB:
+            appendHex(statement, column, to: &buffer)
+        default:
+            statement.withText(column) { appendText($0, to: &buffer) }
+        }
+    }
+
+    /// A text value (or header name): neutralised, then quoted (csv) or escaped (tsv).
+    private func appendText(_ bytes: UnsafeRawBufferPointer, to buffer: inout [UInt8]) {
+        let neutralise = options.neutraliseFormulas && !bytes.isEmpty && Self.startsFormula(bytes[0])
+        if options.format == .tsv {
+            if neutralise { buffer.append(UInt8(ascii: "'")) }
+            for byte in bytes {
+                switch byte {
+                case 0x5C: buffer.append(0x5C); buffer.append(0x5C)
+                case 0x09: buffer.append(0x5C); buffer.append(UInt8(ascii: "t"))
+                case 0x0A: buffer.append(0x5C); buffer.append(UInt8(ascii: "n"))
+                case 0x0D: buffer.append(0x5C); buffer.append(UInt8(ascii: "r"))
+                default: buffer.append(byte)
+                }
+            }
+            return
+        }
+        var needsQuotes = bytes.isEmpty
+        var hasQuote = false
+        for byte in bytes {
+            if byte == 0x22 { hasQuote = true; needsQuotes = true; break }
+            if byte == 0x2C || byte == 0x0A || byte == 0x0D { needsQuotes = true }
+        }
+        if !needsQuotes {
+            if neutralise { buffer.append(UInt8(ascii: "'")) }
+            buffer.append(contentsOf: bytes)
+            return
+        }
+        buffer.append(0x22)
+        if neutralise { buffer.append(UInt8(ascii: "'")) }
+        if hasQuote {
+            for byte in bytes {
+                buffer.append(byte)
+                if byte == 0x22 { buffer.append(0x22) }
+            }
+        } else {
+            buffer.append(contentsOf: bytes)
+        }
+        buffer.append(0x22)
+    }
+
+    /// `=` `+` `-` `@` tab CR: what a spreadsheet may take as the start of a formula.
+    @inline(__always)
+    static func startsFormula(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: "=") || byte == UInt8(ascii: "+") || byte == UInt8(ascii: "-")
+            || byte == UInt8(ascii: "@") || byte == 0x09 || byte == 0x0D
+    }
+
+    private func appendHex(_ statement: Statement, _ column: Int32, to buffer: inout [UInt8]) {
+        let digits = Array("0123456789abcdef".utf8)
+        let count = Int(sqlite3_column_bytes(statement.handle, column))
+        guard count > 0, let blob = sqlite3_column_blob(statement.handle, column) else { return }
+        for byte in UnsafeRawBufferPointer(start: blob, count: count) {
+            buffer.append(digits[Int(byte >> 4)])
+            buffer.append(digits[Int(byte & 0x0F)])
+        }
+    }
+
+    // MARK: JSON values
+
+    private func appendJSONValue(_ statement: Statement, _ column: Int32, to buffer: inout [UInt8]) {
+        switch statement.columnType(column) {
+        case SQLITE_NULL:
+            buffer.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C])  // null
+        case SQLITE_INTEGER:
+            statement.withText(column) { buffer.append(contentsOf: $0) }
+        case SQLITE_FLOAT:
+            let value = statement.double(column)
+            if value.isFinite {
+                statement.withText(column) { buffer.append(contentsOf: $0) }
+            } else {
+                buffer.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C])
+            }
+        case SQLITE_BLOB:
+            buffer.append(0x22)
+            appendHex(statement, column, to: &buffer)
+            buffer.append(0x22)
+        default:
+            statement.withText(column) { Self.appendJSONString($0, to: &buffer) }
+        }
+    }
+
+    /// A JSON string: `"` and `\` escaped, control characters as `\n` `\r` `\t` or `\u00XX`.
+    static func appendJSONString<Bytes: Sequence<UInt8>>(_ bytes: Bytes, to buffer: inout [UInt8]) {
+        let digits = Array("0123456789abcdef".utf8)
+        buffer.append(0x22)
+        for byte in bytes {
+            switch byte {
+            case 0x22: buffer.append(0x5C); buffer.append(0x22)
+            case 0x5C: buffer.append(0x5C); buffer.append(0x5C)
+            case 0x0A: buffer.append(0x5C); buffer.append(UInt8(ascii: "n"))
+            case 0x0D: buffer.append(0x5C); buffer.append(UInt8(ascii: "r"))
+            case 0x09: buffer.append(0x5C); buffer.append(UInt8(ascii: "t"))
+            case 0..<0x20:
+                buffer.append(contentsOf: Array("\\u00".utf8))
+                buffer.append(digits[Int(byte >> 4)])
+                buffer.append(digits[Int(byte & 0x0F)])
+            default: buffer.append(byte)
+            }
+        }
+        buffer.append(0x22)
+    }
+}

@@ -1,0 +1,152 @@
+/// Inline SVG bar charts for the HTML report: no scripts, no external assets, each bar with a
+/// `<title>` tooltip carrying its exact value.
+enum SVGChart {
+    /// One bar.
+    struct Bar {
+        let label: String
+        let value: Double
+    }
+
+    /// One stacked bar: its segments in `segmentNames` order.
+    struct Stack {
+        let label: String
+        let segments: [Double]
+    }
+
+    static let labelWidth = 170.0
+    static let width = 720.0
+
+    /// Vertical bars over time (or any ordered labels), with a value axis.
+    static func columns(_ bars: [Bar], color: String, unit: String) -> String {
+        guard !bars.isEmpty else { return empty }
+        let height = 240.0, left = 48.0, bottom = 36.0, top = 12.0
+        let plotWidth = width - left - 12, plotHeight = height - top - bottom
+        let maxValue = niceCeiling(bars.map(\.value).max() ?? 0)
+        let step = plotWidth / Double(bars.count)
+        let barWidth = max(1, step * 0.8)
+        var svg = open(height: height, label: "bar chart of \(unit) per day")
+        for tick in 0...4 {
+            let value = maxValue * Double(tick) / 4
+            let y = top + plotHeight - plotHeight * Double(tick) / 4
+            svg += "<line x1=\"\(f(left))\" y1=\"\(f(y))\" x2=\"\(f(width - 12))\" y2=\"\(f(y))\" class=\"grid\"/>"
+            svg += "<text x=\"\(f(left - 6))\" y=\"\(f(y + 4))\" text-anchor=\"end\" class=\"axis\">\(format(value))</text>"
+        }
+        let labelEvery = max(1, Int((Double(bars.count) / 8).rounded(.up)))
+        for (index, bar) in bars.enumerated() {
+            let barHeight = maxValue > 0 ? plotHeight * bar.value / maxValue : 0
+            let x = left + Double(index) * step + (step - barWidth) / 2
+            svg += "<rect x=\"\(f(x))\" y=\"\(f(top + plotHeight - barHeight))\" width=\"\(f(barWidth))\" height=\"\(f(barHeight))\" fill=\"\(color)\">"
+            svg += "<title>\(escaped(bar.label)): \(format(bar.value)) \(escaped(unit))</title></rect>"
+            if index % labelEvery == 0 {
+                svg += "<text x=\"\(f(x + barWidth / 2))\" y=\"\(f(height - bottom + 16))\" text-anchor=\"middle\" class=\"axis\">\(escaped(bar.label))</text>"
+            }
+        }
+        return svg + "</svg>"
+    }
+
+    /// Horizontal bars, largest first as given, with the value at the end of each bar.
+    static func bars(_ bars: [Bar], color: String, unit: String) -> String {
+        guard !bars.isEmpty else { return empty }
+        let rowHeight = 26.0
+        let height = rowHeight * Double(bars.count) + 8
+        let plotWidth = width - labelWidth - 70
+        let maxValue = bars.map(\.value).max() ?? 0
+        var svg = open(height: height, label: "bar chart of \(unit)")
+        for (index, bar) in bars.enumerated() {
+            let y = 4 + Double(index) * rowHeight
+            let length = maxValue > 0 ? max(1, plotWidth * bar.value / maxValue) : 0
+            svg += "<text x=\"\(f(labelWidth - 8))\" y=\"\(f(y + 17))\" text-anchor=\"end\" class=\"label\">\(escaped(clip(bar.label)))</text>"
+            svg += "<rect x=\"\(f(labelWidth))\" y=\"\(f(y + 3))\" width=\"\(f(length))\" height=\"\(f(rowHeight - 8))\" rx=\"3\" fill=\"\(color)\">"
+            svg += "<title>\(escaped(bar.label)): \(format(bar.value)) \(escaped(unit))</title></rect>"
+            svg += "<text x=\"\(f(labelWidth + length + 6))\" y=\"\(f(y + 17))\" class=\"value\">\(format(bar.value))</text>"
+        }
+        return svg + "</svg>"
+    }
+
+    /// Horizontal stacked bars (each scaled to the largest total) with a legend.
+    static func stacks(_ stacks: [Stack], segmentNames: [String], colors: [String]) -> String {
+        guard !stacks.isEmpty else { return empty }
+        let rowHeight = 26.0, legendHeight = 28.0
+        let height = legendHeight + rowHeight * Double(stacks.count) + 8
+        let plotWidth = width - labelWidth - 70
+        let maxTotal = stacks.map { $0.segments.reduce(0, +) }.max() ?? 0
+        var svg = open(height: height, label: "stacked bar chart of \(segmentNames.joined(separator: ", "))")
+        var legendX = labelWidth
+        for (index, name) in segmentNames.enumerated() {
+            svg += "<rect x=\"\(f(legendX))\" y=\"6\" width=\"12\" height=\"12\" rx=\"2\" fill=\"\(colors[index])\"/>"
+            svg += "<text x=\"\(f(legendX + 17))\" y=\"17\" class=\"label\">\(escaped(name))</text>"
+            legendX += 24 + Double(name.count) * 8
+        }
+        for (row, stack) in stacks.enumerated() {
+            let y = legendHeight + Double(row) * rowHeight
+            let total = stack.segments.reduce(0, +)
+            svg += "<text x=\"\(f(labelWidth - 8))\" y=\"\(f(y + 17))\" text-anchor=\"end\" class=\"label\">\(escaped(clip(stack.label)))</text>"
+            var x = labelWidth
+            for (index, value) in stack.segments.enumerated() where value > 0 {
+                let length = maxTotal > 0 ? plotWidth * value / maxTotal : 0
+                let percent = total > 0 ? 100 * value / total : 0
+                svg += "<rect x=\"\(f(x))\" y=\"\(f(y + 3))\" width=\"\(f(length))\" height=\"\(f(rowHeight - 8))\" fill=\"\(colors[index])\">"
+                svg += "<title>\(escaped(stack.label)) \(escaped(segmentNames[index])): \(format(value)) (\(String(format1: percent))%)</title></rect>"
+                x += length
+            }
+            svg += "<text x=\"\(f(x + 6))\" y=\"\(f(y + 17))\" class=\"value\">\(format(total))</text>"
+        }
+        return svg + "</svg>"
+    }
+
+    // MARK: Helpers
+
+    static let empty = "<p class=\"empty\">No data for this selection.</p>"
+
+    static func open(height: Double, label: String) -> String {
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(f(width)) \(f(height))\" width=\"100%\" role=\"img\" aria-label=\"\(escaped(label))\">"
+    }
+
+    static func clip(_ label: String) -> String { label.count > 22 ? String(label.prefix(21)) + "…" : label }
+
+    /// The smallest "nice" number (1, 2, 2.5, 5 × 10^n) at or above `value`.
+    static func niceCeiling(_ value: Double) -> Double {
+        guard value > 0 else { return 1 }
+        var magnitude = 1.0
+        while magnitude * 10 <= value { magnitude *= 10 }
+        while magnitude > value { magnitude /= 10 }
+        for factor in [1.0, 2.0, 2.5, 5.0, 10.0] where magnitude * factor >= value { return magnitude * factor }
+        return magnitude * 10
+    }
+
+    static func f(_ value: Double) -> String { String(format1: value) }
+
+    /// Whole numbers without decimals, others with one.
+    static func format(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(format1: value)
+    }
+}
+
+extension String {
+    /// `value` with one decimal, without Foundation.
+    init(format1 value: Double) {
+        let scaled = (value * 10).rounded()
+        let whole = Int64(scaled / 10)
+        let tenth = Int64(abs(scaled).truncatingRemainder(dividingBy: 10))
+        let sign = scaled < 0 && whole == 0 ? "-" : ""
+        self = "\(sign)\(whole).\(tenth)"
+    }
+}
+
+/// `text` with `&` `<` `>` `"` escaped for HTML/XML text and attributes.
+func escaped(_ text: String) -> String {
+    var result = ""
+    result.reserveCapacity(text.utf8.count)
+    for character in text {
+        switch character {
+        case "&": result += "&amp;"
+        case "<": result += "&lt;"
+        case ">": result += "&gt;"
+        case "\"": result += "&quot;"
+        case let control where control.asciiValue.map({ $0 < 0x20 && $0 != 0x09 && $0 != 0x0A && $0 != 0x0D }) == true:
+            result += " "  // not allowed in XML
+        default: result.append(character)
+        }
+    }
+    return result
+}

@@ -1,0 +1,69 @@
+import ArgumentParser
+import S1IngestCore
+
+extension ExportFormat: ExpressibleByArgument {}
+
+struct ExportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Write a table, a view, a query's rows, or everything, as CSV, TSV or JSON lines.",
+        discussion: """
+            Reads the database read-only and streams rows, so any size exports in constant memory.
+            CSV is RFC 4180: CRLF line ends, fields with , " CR or LF quoted, NULL as an empty
+            field and the empty string as "". TSV escapes \\ tab LF CR as \\\\ \\t \\n \\r. Text
+            starting with = + - @ tab or CR gets a leading ' so spreadsheets do not run it as a
+            formula (numbers are never changed); --raw-cells writes it unchanged.
+            """
+    )
+
+    @OptionGroup var database: DatabaseOption
+
+    @Option(help: ArgumentHelp("Export this table.", valueName: "name"))
+    var table: String?
+
+    @Option(help: ArgumentHelp("Export this view.", valueName: "name"))
+    var view: String?
+
+    @Option(help: ArgumentHelp("Export the rows of this read-only SQL statement.", valueName: "sql"))
+    var query: String?
+
+    @Flag(help: "Export every table and view, one file each (NAME.FORMAT), into --dir.")
+    var all = false
+
+    @Option(help: ArgumentHelp("Directory for --all (created when missing).", valueName: "dir"))
+    var dir: String?
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("Output file (default: standard output).", valueName: "file"))
+    var output: String?
+
+    @Option(help: "csv, tsv, jsonl or json.")
+    var format: ExportFormat = .csv
+
+    @Flag(help: "Write cells exactly as stored: no ' before text that looks like a spreadsheet formula.")
+    var rawCells = false
+
+    @Flag(help: "Leave out the header row (csv, tsv).")
+    var noHeader = false
+
+    func validate() throws {
+        let chosen = [table != nil, view != nil, query != nil, all].filter { $0 }.count
+        guard chosen == 1 else { throw ValidationError("choose exactly one of --table, --view, --query, --all") }
+        if all && dir == nil { throw ValidationError("--all needs --dir DIR") }
+        if all && output != nil { throw ValidationError("--all writes into --dir; --output is for one table, view or query") }
+        if !all && dir != nil { throw ValidationError("--dir goes with --all") }
+    }
+
+    func run() throws {
+        let target: ExportTarget
+        if let table { target = .table(table) }
+        else if let view { target = .view(view) }
+        else if let query { target = .query(query) }
+        else { target = .all(directory: dir ?? "") }
+        let job = ExportJob(databasePath: database.path, target: target, outputPath: output,
+                            options: ExportOptions(format: format, neutraliseFormulas: !rawCells, header: !noHeader))
+        let files = try runReportingErrors { try job.run() }
+        if all {
+            for file in files { FileHandleOutput.standardError("\(file.path): \(file.rows) rows\n") }
+        }
+    }
+}

@@ -1,0 +1,44 @@
+import ArgumentParser
+import S1IngestCore
+
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Print canned reports, or write them as one HTML page with charts.",
+        discussion: """
+            Reports: \(CannedReport.all.map(\.name).joined(separator: ", ")).
+            Without NAME every report is printed. --html FILE writes a self-contained page
+            (inline SVG charts, no scripts, no external files).
+            """
+    )
+
+    @OptionGroup var database: DatabaseOption
+
+    @Option(help: ArgumentHelp("Only threats created at or after this UTC date or timestamp (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ).", valueName: "date"))
+    var since: String?
+
+    @Option(help: ArgumentHelp("Only threats of this site (name or ID).", valueName: "site"))
+    var site: String?
+
+    @Option(help: "Rows of each top-N report.")
+    var limit = 10
+
+    @Option(help: ArgumentHelp("Write the HTML report to this file instead of printing.", valueName: "file"))
+    var html: String?
+
+    @Argument(help: ArgumentHelp("The report to print (default: all).", valueName: "name"))
+    var name: String?
+
+    func validate() throws {
+        guard limit > 0 else { throw ValidationError("--limit must be at least 1") }
+        if html != nil && name != nil { throw ValidationError("--html writes every chart; leave out NAME") }
+    }
+
+    func run() throws {
+        try runReportingErrors {
+            let job = ReportJob(databasePath: database.path, reportNames: name.map { [$0] } ?? [],
+                                filter: try ReportFilter(since: since, site: site, limit: limit), htmlPath: html)
+            try job.run(to: .standardOutput())
+        }
+    }
+}
