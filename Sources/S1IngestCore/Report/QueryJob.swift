@@ -16,6 +16,11 @@ public struct QueryJob: Sendable {
         public let rows: Int
         /// True when the table stopped at `maxRows` with more rows left.
         public let truncated: Bool
+
+        public init(rows: Int, truncated: Bool) {
+            self.rows = rows
+            self.truncated = truncated
+        }
     }
 
     public var databasePath: String

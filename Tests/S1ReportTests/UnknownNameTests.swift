@@ -1,0 +1,47 @@
+import Foundation
+import S1IngestCore
+import Testing
+
+/// Wrong names get an error listing the right ones, and nothing is written.
+@Suite struct UnknownNameTests {
+    @Test func unknownTableListsTheValidTables() throws {
+        let path = try TestDatabases.synthetic(.init(count: 3, seed: 1))
+        defer { TestDatabases.remove(path) }
+        let output = TestDatabases.temporaryPath("csv")
+        do {
+            try ExportJob(databasePath: path, target: .table("threat"), outputPath: output).run()
+            Issue.record("expected an error")
+        } catch let error as ReportingError {
+            guard case .unknownTable(let name, let valid) = error else { Issue.record("wrong error \(error)"); return }
+            #expect(name == "threat")
+            #expect(valid.first == "schema_migrations")
+            #expect(Set(valid).isSuperset(of: ["threats", "agents", "mitigations", "indicator_techniques", "raw_analyses"]))
+            #expect(!valid.contains("threat_overview"))
+            #expect(error.description.contains("no table named 'threat'; tables: schema_migrations, agents,"))
+        }
+        #expect(!FileManager.default.fileExists(atPath: output))
+    }
+
+    @Test func unknownViewListsTheValidViews() throws {
+        let path = try TestDatabases.synthetic(.init(count: 3, seed: 1))
+        defer { TestDatabases.remove(path) }
+        #expect(throws: ReportingError.unknownView(name: "threats", valid: [
+            "threat_overview", "mitigation_failures", "agent_exposure", "mitre_technique_frequency", "new_threats_per_day",
+        ])) {
+            try ExportJob(databasePath: path, target: .view("threats")).run()
+        }
+    }
+
+    @Test func unknownReportListsTheReports() throws {
+        #expect(throws: ReportingError.unknownReport(name: "top", valid: CannedReport.all.map(\.name))) {
+            try CannedReport.named("top")
+        }
+    }
+
+    @Test func sinceMustBeADate() throws {
+        #expect(throws: ReportingError.invalidSince("yesterday")) { try ReportFilter(since: "yesterday") }
+        #expect(try ReportFilter(since: "2023-11-15").since == "2023-11-15")
+        #expect(try ReportFilter(since: "2023-11-15T10:20Z").since == "2023-11-15T10:20:00.000000Z")
+        #expect(try ReportFilter(since: "2023-11-15T10:20:30.5").since == "2023-11-15T10:20:30.500000Z")
+    }
+}
