@@ -54,7 +54,15 @@ public final class MockConsole: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
                     try pipeline.configureHTTPServerPipeline(withErrorHandling: true)
-                    if gzip { try pipeline.addHandler(HTTPResponseCompressor()) }
+                    if gzip {
+                        // Truncated responses must reach the wire as sent, not be buffered
+                        // by the compressor waiting for an end that never comes.
+                        try pipeline.addHandler(HTTPResponseCompressor(responseCompressionPredicate: { head, _ in
+                            guard head.headers.contains(name: MockConsoleHandler.uncompressedMarker) else { return .compressIfPossible }
+                            head.headers.remove(name: MockConsoleHandler.uncompressedMarker)
+                            return .doNotCompress
+                        }))
+                    }
                     try pipeline.addHandler(MockConsoleHandler(core: core))
                 }
             }
@@ -116,6 +124,11 @@ public final class MockConsole: Sendable {
     /// Analysis requests in flight now.
     public var inFlight: Int {
         core.state.withLock { $0.statistics.inFlight }
+    }
+
+    /// How many TCP connections were accepted (clients that keep connections alive open few).
+    public var connectionsAccepted: Int {
+        core.state.withLock { $0.statistics.connectionsAccepted }
     }
 
     /// Zeroes the counters (and so restarts ``FaultPlan/firstAttempts`` sequences); the

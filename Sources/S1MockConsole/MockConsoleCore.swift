@@ -31,7 +31,7 @@ final class MockConsoleCore: Sendable {
     }
 
     /// Decides how to answer `head`. Counts the request (an analysis request is in flight
-    /// from here until ``finishAnalysis()``).
+    /// from here until ``finishAnalyses(_:)``).
     func plan(for head: HTTPRequestHead) -> ResponsePlan {
         let uri = head.uri
         let path: Substring
@@ -77,9 +77,9 @@ final class MockConsoleCore: Sendable {
         return false
     }
 
-    /// The in-flight analysis request is answered (or abandoned).
-    func finishAnalysis() {
-        state.withLock { $0.statistics.inFlight -= 1 }
+    /// `count` in-flight analysis requests are answered (or abandoned).
+    func finishAnalyses(_ count: Int) {
+        state.withLock { $0.statistics.inFlight -= count }
     }
 
     /// Threats `indices` change: revision + 1, and an `updatedAt` later than any so far.

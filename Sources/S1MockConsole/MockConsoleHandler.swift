@@ -9,12 +9,22 @@ final class MockConsoleHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
+    /// A request whose head has arrived, waiting for its end.
+    private struct Pending {
+        var plan: ResponsePlan
+        var version: HTTPVersion
+        var keepAlive: Bool
+    }
+
+    /// A response header that keeps the response away from gzip (removed before sending).
+    static let uncompressedMarker = "X-Mock-Console-Uncompressed"
+
     private let core: MockConsoleCore
-    private var plan: ResponsePlan?
-    private var version = HTTPVersion.http1_1
-    private var keepAlive = true
-    /// An analysis request of this connection counts in `inFlight` until answered.
-    private var inFlight = false
+    private var pending: Pending?
+    /// Analysis requests of this connection counted in `inFlight` and not yet answered.
+    /// (The next pipelined request's head can arrive before the previous response's write
+    /// has completed, so this is a count, not a flag.)
+    private var analysesInFlight = 0
     private var active = true
     private var scheduled: Scheduled<Void>?
 
@@ -22,28 +32,31 @@ final class MockConsoleHandler: ChannelInboundHandler {
         self.core = core
     }
 
+    func channelActive(context: ChannelHandlerContext) {
+        core.state.withLock { $0.statistics.connectionsAccepted += 1 }
+        context.fireChannelActive()
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
-            version = head.version
-            keepAlive = head.isKeepAlive
             let plan = core.plan(for: head)
-            if plan.isAnalysis { inFlight = true }
-            self.plan = plan
+            if plan.isAnalysis { analysesInFlight += 1 }
+            pending = Pending(plan: plan, version: head.version, keepAlive: head.isKeepAlive)
         case .body:
             break
         case .end:
-            guard let plan else { return }
-            self.plan = nil
-            if plan.delayMilliseconds > 0 {
+            guard let request = pending else { return }
+            pending = nil
+            if request.plan.delayMilliseconds > 0 {
                 scheduled = context.eventLoop.assumeIsolated().scheduleTask(
-                    in: .milliseconds(Int64(plan.delayMilliseconds))
+                    in: .milliseconds(Int64(request.plan.delayMilliseconds))
                 ) {
                     self.scheduled = nil
-                    self.perform(plan.action, context: context)
+                    self.perform(request, context: context)
                 }
             } else {
-                perform(plan.action, context: context)
+                perform(request, context: context)
             }
         }
     }
@@ -52,7 +65,10 @@ final class MockConsoleHandler: ChannelInboundHandler {
         active = false
         scheduled?.cancel()
         scheduled = nil
-        finishInFlight()
+        if analysesInFlight > 0 {
+            core.finishAnalyses(analysesInFlight)
+            analysesInFlight = 0
+        }
         context.fireChannelInactive()
     }
 
@@ -60,21 +76,23 @@ final class MockConsoleHandler: ChannelInboundHandler {
         context.close(promise: nil)
     }
 
-    private func finishInFlight() {
-        if inFlight {
-            inFlight = false
-            core.finishAnalysis()
+    /// One analysis request of this connection is answered (or given up).
+    private func finished(_ request: Pending) {
+        if request.plan.isAnalysis && analysesInFlight > 0 {
+            analysesInFlight -= 1
+            core.finishAnalyses(1)
         }
     }
 
-    private func perform(_ action: ResponsePlan.Action, context: ChannelHandlerContext) {
-        guard active else { return finishInFlight() }
-        switch action {
+    private func perform(_ request: Pending, context: ChannelHandlerContext) {
+        guard active else { return }
+        let version = request.version
+        switch request.plan.action {
         case .respond(let status, var headers, let body):
             let buffer = context.channel.allocator.buffer(string: body)
             headers.add(name: "Content-Type", value: "application/json")
             headers.add(name: "Content-Length", value: String(buffer.readableBytes))
-            if !keepAlive {
+            if !request.keepAlive {
                 headers.add(name: "Connection", value: "close")
             } else if version.major == 1 && version.minor == 0 {
                 headers.add(name: "Connection", value: "keep-alive")
@@ -83,17 +101,17 @@ final class MockConsoleHandler: ChannelInboundHandler {
             context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
             let written = context.eventLoop.makePromise(of: Void.self)
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: written)
-            let close = !keepAlive
             written.futureResult.assumeIsolated().whenComplete { _ in
-                self.finishInFlight()
-                if close { context.close(promise: nil) }
+                self.finished(request)
+                if !request.keepAlive { context.close(promise: nil) }
             }
         case .drop:
-            finishInFlight()
+            finished(request)
             context.close(promise: nil)
         case .truncate(let body):
             var buffer = context.channel.allocator.buffer(string: body)
             var headers = HTTPHeaders()
+            headers.add(name: Self.uncompressedMarker, value: "1")
             headers.add(name: "Content-Type", value: "application/json")
             headers.add(name: "Content-Length", value: String(buffer.readableBytes))
             let part = buffer.readSlice(length: buffer.readableBytes / 2)!
@@ -101,7 +119,7 @@ final class MockConsoleHandler: ChannelInboundHandler {
             let written = context.eventLoop.makePromise(of: Void.self)
             context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(part))), promise: written)
             written.futureResult.assumeIsolated().whenComplete { _ in
-                self.finishInFlight()
+                self.finished(request)
                 context.close(promise: nil)
             }
         }

@@ -20,4 +20,5 @@ struct MockConsoleStatistics: Sendable {
     var listRequests = 0
     var inFlight = 0
     var peakInFlight = 0
+    var connectionsAccepted = 0
 }
