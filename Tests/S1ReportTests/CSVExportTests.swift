@@ -44,8 +44,8 @@ import Testing
         #expect(bytes == Data("value\r\nunicode: Zürich 東京 🚀 naïve\r\n".utf8))
     }
 
-    @Test func syntheticThreatsRoundTrip() throws {
-        let path = try TestDatabases.synthetic(.init(count: 40, seed: 3, agentCount: 5))
+    @Test func syntheticThreatsRoundTrip() async throws {
+        let path = try await TestDatabases.synthetic(.init(count: 40, seed: 3, agentCount: 5))
         defer { TestDatabases.remove(path) }
         for name in ["threats", "mitigations", "raw_analyses"] {
             let text = try exportToString(ExportJob(databasePath: path, target: .table(name), options: ExportOptions(neutraliseFormulas: false)))
@@ -91,8 +91,8 @@ import Testing
         #expect(empty == "[]\n")
     }
 
-    @Test func allWritesOneFilePerTableAndView() throws {
-        let path = try TestDatabases.synthetic(.init(count: 10, seed: 1))
+    @Test func allWritesOneFilePerTableAndView() async throws {
+        let path = try await TestDatabases.synthetic(.init(count: 10, seed: 1))
         defer { TestDatabases.remove(path) }
         let directory = TestDatabases.temporaryPath("dir")
         defer { try? FileManager.default.removeItem(atPath: directory) }

@@ -8,8 +8,8 @@ import Testing
 
 /// The HTML page is well-formed XML, self-contained, and holds every chart's numbers.
 @Suite struct HTMLReportTests {
-    func render(filter: ReportFilter = try! ReportFilter()) throws -> (html: String, data: HTMLReportData) {
-        let path = try TestDatabases.synthetic(.init(count: 3000, seed: 1))
+    func render(filter: ReportFilter = try! ReportFilter()) async throws -> (html: String, data: HTMLReportData) {
+        let path = try await TestDatabases.synthetic(.init(count: 3000, seed: 1))
         defer { TestDatabases.remove(path) }
         let output = TestDatabases.temporaryPath("html")
         defer { try? FileManager.default.removeItem(atPath: output) }
@@ -26,8 +26,8 @@ import Testing
         return html[start.lowerBound..<end.upperBound]
     }
 
-    @Test func pageIsWellFormedAndSelfContained() throws {
-        let (html, _) = try render()
+    @Test func pageIsWellFormedAndSelfContained() async throws {
+        let (html, _) = try await render()
         #if canImport(FoundationXML)
         let document = try XMLDocument(xmlString: html, options: [])
         #expect(document.rootElement()?.name == "html")
@@ -44,8 +44,8 @@ import Testing
         }
     }
 
-    @Test func everyChartCarriesItsData() throws {
-        let (html, data) = try render()
+    @Test func everyChartCarriesItsData() async throws {
+        let (html, data) = try await render()
         let charts: [(String, CannedReport.Result)] = [
             ("threats-per-day", data.perDay), ("classifications", data.classifications),
             ("mitigation-outcomes", data.mitigations), ("top-agents", data.topAgents), ("top-techniques", data.techniques),
@@ -70,8 +70,8 @@ import Testing
         #expect(outcomes.contains("<title>quarantine succeeded: 2675 (89.2%)</title>"))
     }
 
-    @Test func filtersAreShownAndApplied() throws {
-        let (html, data) = try render(filter: ReportFilter(since: "2023-11-16", site: "Site 2", limit: 5))
+    @Test func filtersAreShownAndApplied() async throws {
+        let (html, data) = try await render(filter: ReportFilter(since: "2023-11-16", site: "Site 2", limit: 5))
         #expect(html.contains("created since 2023-11-16, site Site 2"))
         #expect(data.topAgents.rows.count <= 5)
         #expect(data.perDay.rows.map { $0[0] } == [.text("2023-11-16")])

@@ -4,8 +4,8 @@ import Testing
 
 /// Export, query and report cannot change data, and never create a database.
 @Suite struct ReadOnlyEnforcementTests {
-    @Test func deleteThroughQueryFailsAndChangesNothing() throws {
-        let path = try TestDatabases.synthetic(.init(count: 12, seed: 2))
+    @Test func deleteThroughQueryFailsAndChangesNothing() async throws {
+        let path = try await TestDatabases.synthetic(.init(count: 12, seed: 2))
         defer { TestDatabases.remove(path) }
         let before = try TestDatabases.rows(path, "SELECT count(*) FROM threats")
         for sql in ["DELETE FROM threats", "UPDATE threats SET classification = 'x'", "DROP VIEW threat_overview",

@@ -5,8 +5,8 @@ import Testing
 
 /// Canned reports and their filters.
 @Suite struct ReportTests {
-    @Test func reportsAgreeWithTheViewsAndFiltersNarrowThem() throws {
-        let path = try TestDatabases.synthetic(.init(count: 3000, seed: 1))
+    @Test func reportsAgreeWithTheViewsAndFiltersNarrowThem() async throws {
+        let path = try await TestDatabases.synthetic(.init(count: 3000, seed: 1))
         defer { TestDatabases.remove(path) }
         let reader = try ReadOnlyDatabase(path: path)
         let all = try ReportFilter(limit: nil)
@@ -33,8 +33,8 @@ import Testing
         #expect(rates.rows.map { $0[1].integerValue! }.reduce(0, +) == 7541)
     }
 
-    @Test func textReportPrintsEveryReport() throws {
-        let path = try TestDatabases.synthetic(.init(count: 50, seed: 1))
+    @Test func textReportPrintsEveryReport() async throws {
+        let path = try await TestDatabases.synthetic(.init(count: 50, seed: 1))
         defer { TestDatabases.remove(path) }
         let output = TestDatabases.temporaryPath("txt")
         defer { try? FileManager.default.removeItem(atPath: output) }

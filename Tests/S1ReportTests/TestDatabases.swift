@@ -15,13 +15,13 @@ enum TestDatabases {
     }
 
     /// Imports `set` through the real importer; returns the database path.
-    static func synthetic(_ set: SyntheticAnalyses) throws -> String {
+    static func synthetic(_ set: SyntheticAnalyses) async throws -> String {
         let input = temporaryPath("ndjson")
         defer { try? FileManager.default.removeItem(atPath: input) }
         let text = (0..<set.count).map { set.body($0) }.joined(separator: "\n") + "\n"
         try text.write(toFile: input, atomically: true, encoding: .utf8)
         let path = temporaryPath()
-        _ = try Importer(options: ImportOptions(databasePath: path, inputs: [input])).run()
+        _ = try await Importer(options: ImportOptions(databasePath: path, inputs: [input])).run()
         return path
     }
 

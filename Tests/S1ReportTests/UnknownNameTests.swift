@@ -4,8 +4,8 @@ import Testing
 
 /// Wrong names get an error listing the right ones, and nothing is written.
 @Suite struct UnknownNameTests {
-    @Test func unknownTableListsTheValidTables() throws {
-        let path = try TestDatabases.synthetic(.init(count: 3, seed: 1))
+    @Test func unknownTableListsTheValidTables() async throws {
+        let path = try await TestDatabases.synthetic(.init(count: 3, seed: 1))
         defer { TestDatabases.remove(path) }
         let output = TestDatabases.temporaryPath("csv")
         do {
@@ -22,8 +22,8 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: output))
     }
 
-    @Test func unknownViewListsTheValidViews() throws {
-        let path = try TestDatabases.synthetic(.init(count: 3, seed: 1))
+    @Test func unknownViewListsTheValidViews() async throws {
+        let path = try await TestDatabases.synthetic(.init(count: 3, seed: 1))
         defer { TestDatabases.remove(path) }
         #expect(throws: ReportingError.unknownView(name: "threats", valid: [
             "threat_overview", "mitigation_failures", "agent_exposure", "mitre_technique_frequency", "new_threats_per_day",
@@ -43,5 +43,20 @@ import Testing
         #expect(try ReportFilter(since: "2023-11-15").since == "2023-11-15")
         #expect(try ReportFilter(since: "2023-11-15T10:20Z").since == "2023-11-15T10:20:00.000000Z")
         #expect(try ReportFilter(since: "2023-11-15T10:20:30.5").since == "2023-11-15T10:20:30.500000Z")
+    }
+}
+
+/// A database from before the views asks for `migrate` instead of failing on a missing view.
+@Suite struct OldSchemaTests {
+    @Test func reportOnADatabaseWithoutViewsSaysToMigrate() throws {
+        let path = TestDatabases.temporaryPath()
+        defer { TestDatabases.remove(path) }
+        try Database(path: path).execute("CREATE TABLE threats (threat_id TEXT); PRAGMA user_version = 1")
+        #expect(throws: ReportingError.viewsMissing(path: path, version: 1)) {
+            try ReportJob(databasePath: path, filter: ReportFilter()).run(to: .standardOutput())
+        }
+        #expect(ReportingError.viewsMissing(path: path, version: 1).description.contains("s1ingest migrate --db \(path)"))
+        // Tables still export.
+        #expect(try ExportJob(databasePath: path, target: .table("threats"), outputPath: "/dev/null").run().first?.rows == 0)
     }
 }

@@ -61,12 +61,12 @@ import Testing
         return result
     }
 
-    func fixture() throws -> (path: String, expected: Expected) {
-        (try TestDatabases.synthetic(Self.set), try Self.expected())
+    func fixture() async throws -> (path: String, expected: Expected) {
+        (try await TestDatabases.synthetic(Self.set), try Self.expected())
     }
 
-    @Test func threatOverviewHasOneRowPerThreatWithAgentSiteAndMitigationState() throws {
-        let (path, expected) = try fixture()
+    @Test func threatOverviewHasOneRowPerThreatWithAgentSiteAndMitigationState() async throws {
+        let (path, expected) = try await fixture()
         defer { TestDatabases.remove(path) }
         let rows = try TestDatabases.rows(path, """
             SELECT threat_id, classification, site_name, mitigation_count, mitigations_failed, last_mitigation_action,
@@ -87,8 +87,8 @@ import Testing
         }
     }
 
-    @Test func mitigationFailuresListsEveryFailedAction() throws {
-        let (path, expected) = try fixture()
+    @Test func mitigationFailuresListsEveryFailedAction() async throws {
+        let (path, expected) = try await fixture()
         defer { TestDatabases.remove(path) }
         let rows = try TestDatabases.rows(path, "SELECT threat_id, status, actions_failed FROM mitigation_failures")
         #expect(expected.failures > 0)
@@ -100,8 +100,8 @@ import Testing
         #expect(rows.allSatisfy { $0[1] == .text("failed") || ($0[2].integerValue ?? 0) > 0 })
     }
 
-    @Test func agentExposureCountsThreatsUnresolvedAndLastSeen() throws {
-        let (path, expected) = try fixture()
+    @Test func agentExposureCountsThreatsUnresolvedAndLastSeen() async throws {
+        let (path, expected) = try await fixture()
         defer { TestDatabases.remove(path) }
         let rows = try TestDatabases.rows(path, "SELECT agent_id, threat_count, unresolved_threats, open_threats, last_seen_at FROM agent_exposure")
         #expect(rows.count == 6)
@@ -117,8 +117,8 @@ import Testing
         #expect(rows.map { $0[1].integerValue! } == rows.map { $0[1].integerValue! }.sorted(by: >))
     }
 
-    @Test func mitreTechniqueFrequencyCountsThreatsAndOccurrences() throws {
-        let (path, expected) = try fixture()
+    @Test func mitreTechniqueFrequencyCountsThreatsAndOccurrences() async throws {
+        let (path, expected) = try await fixture()
         defer { TestDatabases.remove(path) }
         let rows = try TestDatabases.rows(path, "SELECT technique, tactic, threat_count, occurrences FROM mitre_technique_frequency")
         #expect(!rows.isEmpty)
@@ -131,8 +131,8 @@ import Testing
         #expect(rows.map { $0[2].integerValue! } == rows.map { $0[2].integerValue! }.sorted(by: >))
     }
 
-    @Test func newThreatsPerDayByClassification() throws {
-        let (path, expected) = try fixture()
+    @Test func newThreatsPerDayByClassification() async throws {
+        let (path, expected) = try await fixture()
         defer { TestDatabases.remove(path) }
         let rows = try TestDatabases.rows(path, "SELECT day, classification, threat_count FROM new_threats_per_day")
         var actual: [String: Int] = [:]
@@ -142,8 +142,8 @@ import Testing
         #expect(Set(rows.map { $0[0].textValue! }) == ["2023-11-14"])
     }
 
-    @Test func viewsCarryTheirCommentsInTheSchema() throws {
-        let (path, _) = try fixture()
+    @Test func viewsCarryTheirCommentsInTheSchema() async throws {
+        let (path, _) = try await fixture()
         defer { TestDatabases.remove(path) }
         let rows = try TestDatabases.rows(path, "SELECT name, sql FROM sqlite_master WHERE type = 'view' ORDER BY rowid")
         #expect(rows.map { $0[0].textValue! } == ["threat_overview", "mitigation_failures", "agent_exposure", "mitre_technique_frequency", "new_threats_per_day"])

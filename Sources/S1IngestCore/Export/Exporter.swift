@@ -7,14 +7,19 @@ public enum Exporter {
     public static func export(_ statement: Statement, to sink: OutputSink, options: ExportOptions) throws -> Int {
         defer { statement.reset() }
         var encoder = RowEncoder(options: options, columnNames: statement.columnNames)
-        encoder.writePrologue(to: sink)
+        var buffer = ByteBuffer(capacity: OutputSink.flushThreshold + 64 * 1024)
+        encoder.writePrologue(into: &buffer)
         var rows = 0
         while try statement.step() {
-            encoder.writeRow(of: statement, to: sink)
+            encoder.writeRow(of: statement, into: &buffer)
             rows += 1
-            try sink.flushIfFull()
+            if buffer.count >= OutputSink.flushThreshold {
+                try sink.write(buffer.bytes)
+                buffer.removeAll()
+            }
         }
-        encoder.writeEpilogue(to: sink)
+        encoder.writeEpilogue(into: &buffer)
+        try sink.write(buffer.bytes)
         try sink.flush()
         return rows
     }

@@ -14,7 +14,7 @@ public final class OutputSink {
     private let descriptor: Int32
     private let ownsDescriptor: Bool
     /// Bytes not yet written.
-    var buffer: [UInt8] = []
+    private var buffer: [UInt8] = []
     static let flushThreshold = 1 << 20
 
     /// Standard output.
@@ -47,26 +47,28 @@ public final class OutputSink {
         text.withUTF8 { buffer.append(contentsOf: $0) }
     }
 
-    /// Writes the buffer out when it has grown past the threshold.
-    @inline(__always)
-    func flushIfFull() throws {
-        if buffer.count >= Self.flushThreshold { try flush() }
+    /// Writes `bytes` (after anything buffered) straight to the file.
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        try flush()
+        try writeAll(bytes)
     }
 
     /// Writes everything buffered.
     public func flush() throws {
         guard !buffer.isEmpty else { return }
-        try buffer.withUnsafeBytes { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                let written = systemWrite(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    throw ExportError.writeFailed(path: name, reason: String(cString: strerror(errno)))
-                }
-                offset += written
-            }
-        }
+        try buffer.withUnsafeBytes { try writeAll($0) }
         buffer.removeAll(keepingCapacity: true)
+    }
+
+    private func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let written = systemWrite(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw ExportError.writeFailed(path: name, reason: String(cString: strerror(errno)))
+            }
+            offset += written
+        }
     }
 }

@@ -13,80 +13,80 @@ struct RowEncoder {
         self.options = options
         self.columnNames = columnNames
         jsonKeys = columnNames.map { name in
-            var bytes: [UInt8] = []
-            Self.appendJSONString(Array(name.utf8), to: &bytes)
-            bytes.append(UInt8(ascii: ":"))
-            return bytes
+            var buffer = ByteBuffer(capacity: name.utf8.count + 8)
+            Self.appendJSONString(Array(name.utf8), to: &buffer)
+            buffer.append(UInt8(ascii: ":"))
+            return Array(buffer.bytes)
         }
     }
 
     /// What comes before the first row: the header (csv, tsv) or `[` (json).
-    func writePrologue(to sink: OutputSink) {
+    func writePrologue(into buffer: inout ByteBuffer) {
         switch options.format {
         case .csv, .tsv:
             guard options.header else { return }
             for (index, name) in columnNames.enumerated() {
-                if index > 0 { sink.buffer.append(separator) }
+                if index > 0 { buffer.append(separator) }
                 var name = name
-                name.withUTF8 { appendText(UnsafeRawBufferPointer($0), to: &sink.buffer) }
+                name.withUTF8 { appendText(UnsafeRawBufferPointer($0), to: &buffer) }
             }
-            appendLineEnd(to: &sink.buffer)
+            appendLineEnd(to: &buffer)
         case .json:
-            sink.buffer.append(UInt8(ascii: "["))
+            buffer.append(UInt8(ascii: "["))
         case .jsonl:
             break
         }
     }
 
     /// What comes after the last row.
-    func writeEpilogue(to sink: OutputSink) {
+    func writeEpilogue(into buffer: inout ByteBuffer) {
         if options.format == .json {
-            sink.buffer.append(contentsOf: rowsWritten == 0 ? Array("]\n".utf8) : Array("\n]\n".utf8))
+            buffer.append(rowsWritten == 0 ? Array("]\n".utf8) : Array("\n]\n".utf8))
         }
     }
 
     private var separator: UInt8 { options.format == .tsv ? 0x09 : UInt8(ascii: ",") }
 
-    private func appendLineEnd(to buffer: inout [UInt8]) {
+    private func appendLineEnd(to buffer: inout ByteBuffer) {
         if options.format == .csv { buffer.append(0x0D) }
         buffer.append(0x0A)
     }
 
     /// Appends the statement's current row.
-    mutating func writeRow(of statement: Statement, to sink: OutputSink) {
+    mutating func writeRow(of statement: Statement, into buffer: inout ByteBuffer) {
         let count = Int32(columnNames.count)
         switch options.format {
         case .csv, .tsv:
             for column in 0..<count {
-                if column > 0 { sink.buffer.append(separator) }
-                appendDelimitedCell(statement, column, to: &sink.buffer)
+                if column > 0 { buffer.append(separator) }
+                appendDelimitedCell(statement, column, to: &buffer)
             }
-            appendLineEnd(to: &sink.buffer)
+            appendLineEnd(to: &buffer)
         case .jsonl, .json:
             if options.format == .json {
-                if rowsWritten > 0 { sink.buffer.append(UInt8(ascii: ",")) }
-                sink.buffer.append(0x0A)
+                if rowsWritten > 0 { buffer.append(UInt8(ascii: ",")) }
+                buffer.append(0x0A)
             }
-            sink.buffer.append(UInt8(ascii: "{"))
+            buffer.append(UInt8(ascii: "{"))
             for column in 0..<count {
-                if column > 0 { sink.buffer.append(UInt8(ascii: ",")) }
-                sink.buffer.append(contentsOf: jsonKeys[Int(column)])
-                appendJSONValue(statement, column, to: &sink.buffer)
+                if column > 0 { buffer.append(UInt8(ascii: ",")) }
+                buffer.append(jsonKeys[Int(column)])
+                appendJSONValue(statement, column, to: &buffer)
             }
-            sink.buffer.append(UInt8(ascii: "}"))
-            if options.format == .jsonl { sink.buffer.append(0x0A) }
+            buffer.append(UInt8(ascii: "}"))
+            if options.format == .jsonl { buffer.append(0x0A) }
         }
         rowsWritten += 1
     }
 
     // MARK: csv and tsv cells
 
-    private func appendDelimitedCell(_ statement: Statement, _ column: Int32, to buffer: inout [UInt8]) {
+    private func appendDelimitedCell(_ statement: Statement, _ column: Int32, to buffer: inout ByteBuffer) {
         switch statement.columnType(column) {
         case SQLITE_NULL:
             return
         case SQLITE_INTEGER, SQLITE_FLOAT:
-            statement.withText(column) { buffer.append(contentsOf: $0) }
+            statement.withText(column) { buffer.append($0) }
         case SQLITE_BLOB:
             appendHex(statement, column, to: &buffer)
         default:
@@ -95,16 +95,16 @@ struct RowEncoder {
     }
 
     /// A text value (or header name): neutralised, then quoted (csv) or escaped (tsv).
-    private func appendText(_ bytes: UnsafeRawBufferPointer, to buffer: inout [UInt8]) {
+    private func appendText(_ bytes: UnsafeRawBufferPointer, to buffer: inout ByteBuffer) {
         let neutralise = options.neutraliseFormulas && !bytes.isEmpty && Self.startsFormula(bytes[0])
         if options.format == .tsv {
             if neutralise { buffer.append(UInt8(ascii: "'")) }
             for byte in bytes {
                 switch byte {
-                case 0x5C: buffer.append(0x5C); buffer.append(0x5C)
-                case 0x09: buffer.append(0x5C); buffer.append(UInt8(ascii: "t"))
-                case 0x0A: buffer.append(0x5C); buffer.append(UInt8(ascii: "n"))
-                case 0x0D: buffer.append(0x5C); buffer.append(UInt8(ascii: "r"))
+                case 0x5C: buffer.append(0x5C, 0x5C)
+                case 0x09: buffer.append(0x5C, UInt8(ascii: "t"))
+                case 0x0A: buffer.append(0x5C, UInt8(ascii: "n"))
+                case 0x0D: buffer.append(0x5C, UInt8(ascii: "r"))
                 default: buffer.append(byte)
                 }
             }
@@ -118,7 +118,7 @@ struct RowEncoder {
         }
         if !needsQuotes {
             if neutralise { buffer.append(UInt8(ascii: "'")) }
-            buffer.append(contentsOf: bytes)
+            buffer.append(bytes)
             return
         }
         buffer.append(0x22)
@@ -129,7 +129,7 @@ struct RowEncoder {
                 if byte == 0x22 { buffer.append(0x22) }
             }
         } else {
-            buffer.append(contentsOf: bytes)
+            buffer.append(bytes)
         }
         buffer.append(0x22)
     }
@@ -141,7 +141,7 @@ struct RowEncoder {
             || byte == UInt8(ascii: "@") || byte == 0x09 || byte == 0x0D
     }
 
-    private func appendHex(_ statement: Statement, _ column: Int32, to buffer: inout [UInt8]) {
+    private func appendHex(_ statement: Statement, _ column: Int32, to buffer: inout ByteBuffer) {
         let digits = Array("0123456789abcdef".utf8)
         let count = Int(sqlite3_column_bytes(statement.handle, column))
         guard count > 0, let blob = sqlite3_column_blob(statement.handle, column) else { return }
@@ -153,18 +153,18 @@ struct RowEncoder {
 
     // MARK: JSON values
 
-    private func appendJSONValue(_ statement: Statement, _ column: Int32, to buffer: inout [UInt8]) {
+    private func appendJSONValue(_ statement: Statement, _ column: Int32, to buffer: inout ByteBuffer) {
         switch statement.columnType(column) {
         case SQLITE_NULL:
-            buffer.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C])  // null
+            buffer.append([0x6E, 0x75, 0x6C, 0x6C])  // null
         case SQLITE_INTEGER:
-            statement.withText(column) { buffer.append(contentsOf: $0) }
+            statement.withText(column) { buffer.append($0) }
         case SQLITE_FLOAT:
             let value = statement.double(column)
             if value.isFinite {
-                statement.withText(column) { buffer.append(contentsOf: $0) }
+                statement.withText(column) { buffer.append($0) }
             } else {
-                buffer.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C])
+                buffer.append([0x6E, 0x75, 0x6C, 0x6C])
             }
         case SQLITE_BLOB:
             buffer.append(0x22)
@@ -176,18 +176,18 @@ struct RowEncoder {
     }
 
     /// A JSON string: `"` and `\` escaped, control characters as `\n` `\r` `\t` or `\u00XX`.
-    static func appendJSONString<Bytes: Sequence<UInt8>>(_ bytes: Bytes, to buffer: inout [UInt8]) {
+    static func appendJSONString<Bytes: Sequence<UInt8>>(_ bytes: Bytes, to buffer: inout ByteBuffer) {
         let digits = Array("0123456789abcdef".utf8)
         buffer.append(0x22)
         for byte in bytes {
             switch byte {
-            case 0x22: buffer.append(0x5C); buffer.append(0x22)
-            case 0x5C: buffer.append(0x5C); buffer.append(0x5C)
-            case 0x0A: buffer.append(0x5C); buffer.append(UInt8(ascii: "n"))
-            case 0x0D: buffer.append(0x5C); buffer.append(UInt8(ascii: "r"))
-            case 0x09: buffer.append(0x5C); buffer.append(UInt8(ascii: "t"))
+            case 0x22: buffer.append(0x5C, 0x22)
+            case 0x5C: buffer.append(0x5C, 0x5C)
+            case 0x0A: buffer.append(0x5C, UInt8(ascii: "n"))
+            case 0x0D: buffer.append(0x5C, UInt8(ascii: "r"))
+            case 0x09: buffer.append(0x5C, UInt8(ascii: "t"))
             case 0..<0x20:
-                buffer.append(contentsOf: Array("\\u00".utf8))
+                buffer.append(Array("\\u00".utf8))
                 buffer.append(digits[Int(byte >> 4)])
                 buffer.append(digits[Int(byte & 0x0F)])
             default: buffer.append(byte)

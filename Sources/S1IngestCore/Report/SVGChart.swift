@@ -21,13 +21,16 @@ enum SVGChart {
         guard !bars.isEmpty else { return empty }
         let height = 240.0, left = 48.0, bottom = 36.0, top = 12.0
         let plotWidth = width - left - 12, plotHeight = height - top - bottom
-        let maxValue = niceCeiling(bars.map(\.value).max() ?? 0)
+        let largest = bars.map(\.value).max() ?? 0
+        let tickStep = max(1, niceCeiling(largest / 4))
+        let ticks = max(1, Int((largest / tickStep).rounded(.up)))
+        let maxValue = tickStep * Double(ticks)
         let step = plotWidth / Double(bars.count)
         let barWidth = max(1, step * 0.8)
         var svg = open(height: height, label: "bar chart of \(unit) per day")
-        for tick in 0...4 {
-            let value = maxValue * Double(tick) / 4
-            let y = top + plotHeight - plotHeight * Double(tick) / 4
+        for tick in 0...ticks {
+            let value = tickStep * Double(tick)
+            let y = top + plotHeight - plotHeight * Double(tick) / Double(ticks)
             svg += "<line x1=\"\(f(left))\" y1=\"\(f(y))\" x2=\"\(f(width - 12))\" y2=\"\(f(y))\" class=\"grid\"/>"
             svg += "<text x=\"\(f(left - 6))\" y=\"\(f(y + 4))\" text-anchor=\"end\" class=\"axis\">\(format(value))</text>"
         }
