@@ -25,6 +25,8 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
+        // sqlite3_config (variadic, so C): process-wide SQLite settings.
+        .target(name: "CSQLiteSupport", dependencies: ["CSQLite"]),
         // Turns migrations/*.sql into Swift string literals at build time, so the
         // binary carries its schema and migrations/ stays the one source of truth.
         .executableTarget(name: "MigrationEmbedder"),
@@ -38,6 +40,7 @@ let package = Package(
             name: "S1IngestCore",
             dependencies: [
                 "CSQLite",
+                "CSQLiteSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -2,6 +2,10 @@
 -- (GET /web/api/v2.1/private/threats/{id}/analysis) flattened into tables.
 -- Column names are the snake_case of the JSON keys. IDs are TEXT (they exceed 2^53),
 -- booleans are 0/1, timestamps are ISO-8601 UTC TEXT with six fractional digits.
+-- Child tables are WITHOUT ROWID (one B-tree each) and secondary indexes are few: every
+-- index costs a B-tree insert per row on import, while GROUP BYs and rare lookups over
+-- tables of this size scan in milliseconds. Add an index in a later migration when a
+-- query needs it.
 
 PRAGMA application_id = 1395738951; -- 0x53314947, "S1IG": marks the file as an s1ingest database
 
@@ -57,7 +61,7 @@ CREATE TABLE interfaces ( -- An agent's network interfaces (agentRealtimeInfo.ne
     name TEXT,
     mac TEXT, -- networkInterfaces[].physical, upper-case as sent; NULL when empty
     PRIMARY KEY (agent_id, interface_id)
-);
+) WITHOUT ROWID;
 
 CREATE TABLE interface_addresses ( -- One row per address of an interface (inet and inet6); empty strings are dropped.
     agent_id TEXT NOT NULL,
@@ -66,7 +70,7 @@ CREATE TABLE interface_addresses ( -- One row per address of an interface (inet 
     address TEXT NOT NULL,
     PRIMARY KEY (agent_id, interface_id, family, address),
     FOREIGN KEY (agent_id, interface_id) REFERENCES interfaces(agent_id, interface_id) ON DELETE CASCADE
-);
+) WITHOUT ROWID;
 CREATE INDEX interface_addresses_address ON interface_addresses(address);
 
 CREATE TABLE threats ( -- One row per threat: every scalar of threatInfo, the agent at detection (detection_*), containerInfo (container_*), kubernetesInfo (kubernetes_*), ecsInfo (ecs_*).
@@ -173,10 +177,7 @@ CREATE TABLE threats ( -- One row per threat: every scalar of threatInfo, the ag
 CREATE INDEX threats_agent ON threats(agent_id);
 CREATE INDEX threats_created ON threats(created_at);
 CREATE INDEX threats_updated ON threats(updated_at);
-CREATE INDEX threats_classification ON threats(classification);
-CREATE INDEX threats_site ON threats(detection_site_id);
 CREATE INDEX threats_sha1 ON threats(sha1);
-CREATE INDEX threats_sha256 ON threats(sha256);
 
 CREATE TABLE detection_addresses ( -- The detection-time agentIpV4/agentIpV6 comma lists, one row per address.
     threat_id TEXT NOT NULL REFERENCES threats(threat_id) ON DELETE CASCADE,
@@ -184,8 +185,7 @@ CREATE TABLE detection_addresses ( -- The detection-time agentIpV4/agentIpV6 com
     position INTEGER NOT NULL, -- order in its list
     address TEXT NOT NULL,
     PRIMARY KEY (threat_id, family, position)
-);
-CREATE INDEX detection_addresses_address ON detection_addresses(address);
+) WITHOUT ROWID;
 
 CREATE TABLE mitigations ( -- One row per data.mitigationStatus element (an action taken on the threat).
     threat_id TEXT NOT NULL REFERENCES threats(threat_id) ON DELETE CASCADE,
@@ -205,8 +205,7 @@ CREATE TABLE mitigations ( -- One row per data.mitigationStatus element (an acti
     actions_success INTEGER,
     actions_total INTEGER,
     PRIMARY KEY (threat_id, position)
-);
-CREATE INDEX mitigations_action_status ON mitigations(action, status);
+) WITHOUT ROWID;
 
 CREATE TABLE detection_engines ( -- threatInfo.detectionEngines: the engines that detected the threat.
     threat_id TEXT NOT NULL REFERENCES threats(threat_id) ON DELETE CASCADE,
@@ -214,15 +213,14 @@ CREATE TABLE detection_engines ( -- threatInfo.detectionEngines: the engines tha
     engine_key TEXT, -- detectionEngines[].key, e.g. pre_execution
     title TEXT, -- detectionEngines[].title, e.g. On-Write Static AI
     PRIMARY KEY (threat_id, position)
-);
-CREATE INDEX detection_engines_key ON detection_engines(engine_key);
+) WITHOUT ROWID;
 
 CREATE TABLE engines ( -- threatInfo.engines: the plain list of engine names.
     threat_id TEXT NOT NULL REFERENCES threats(threat_id) ON DELETE CASCADE,
     position INTEGER NOT NULL,
     engine TEXT NOT NULL,
     PRIMARY KEY (threat_id, position)
-);
+) WITHOUT ROWID;
 
 CREATE TABLE indicators ( -- data.indicators: behavioural indicators of the threat.
     threat_id TEXT NOT NULL REFERENCES threats(threat_id) ON DELETE CASCADE,
@@ -232,7 +230,7 @@ CREATE TABLE indicators ( -- data.indicators: behavioural indicators of the thre
     description TEXT,
     ids TEXT, -- JSON array of indicator ids as sent
     PRIMARY KEY (threat_id, position)
-);
+) WITHOUT ROWID;
 
 CREATE TABLE indicator_tactics ( -- indicators[].tactics: MITRE ATT&CK tactics, one row each.
     threat_id TEXT NOT NULL REFERENCES threats(threat_id) ON DELETE CASCADE,
@@ -241,8 +239,7 @@ CREATE TABLE indicator_tactics ( -- indicators[].tactics: MITRE ATT&CK tactics, 
     name TEXT,
     source TEXT,
     PRIMARY KEY (threat_id, indicator_position, position)
-);
-CREATE INDEX indicator_tactics_name ON indicator_tactics(name);
+) WITHOUT ROWID;
 
 CREATE TABLE indicator_techniques ( -- indicators[].tactics[].techniques: MITRE ATT&CK techniques, one row each.
     threat_id TEXT NOT NULL REFERENCES threats(threat_id) ON DELETE CASCADE,
@@ -253,21 +250,20 @@ CREATE TABLE indicator_techniques ( -- indicators[].tactics[].techniques: MITRE 
     name TEXT, -- technique id, e.g. T1059
     link TEXT,
     PRIMARY KEY (threat_id, indicator_position, tactic_position, position)
-);
-CREATE INDEX indicator_techniques_name ON indicator_techniques(name);
+) WITHOUT ROWID;
 
 CREATE TABLE whitening_options ( -- data.whiteningOptions: how the threat may be excluded (hash, path, ...).
     threat_id TEXT NOT NULL REFERENCES threats(threat_id) ON DELETE CASCADE,
     option TEXT NOT NULL,
     PRIMARY KEY (threat_id, option)
-);
+) WITHOUT ROWID;
 
 CREATE TABLE custom_detection_rules ( -- data.customDetectionRules, each element kept as JSON (no public sample of one exists yet).
     threat_id TEXT NOT NULL REFERENCES threats(threat_id) ON DELETE CASCADE,
     position INTEGER NOT NULL,
     rule TEXT NOT NULL, -- the element as JSON; reach fields with json_extract(rule, '$.name')
     PRIMARY KEY (threat_id, position)
-);
+) WITHOUT ROWID;
 
 CREATE TABLE raw_analyses ( -- Each threat's latest analysis body exactly as received; json_extract reaches any key not modelled above.
     threat_id TEXT PRIMARY KEY NOT NULL REFERENCES threats(threat_id) ON DELETE CASCADE,

@@ -1,7 +1,7 @@
 import ArgumentParser
 import S1IngestCore
 
-struct ImportCommand: ParsableCommand {
+struct ImportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
         abstract: "Import threat analyses already on disk.",
@@ -16,7 +16,7 @@ struct ImportCommand: ParsableCommand {
     @OptionGroup var database: DatabaseOption
 
     @Option(help: "Analyses per committed transaction.")
-    var batchSize = 1000
+    var batchSize = 4000
 
     @Flag(help: "Print the summary as JSON on standard output.")
     var json = false
@@ -31,7 +31,7 @@ struct ImportCommand: ParsableCommand {
         guard batchSize > 0 else { throw ValidationError("--batch-size must be at least 1") }
     }
 
-    func run() throws {
+    func run() async throws {
         let importer = Importer(options: ImportOptions(databasePath: database.path, inputs: files, batchSize: batchSize))
         let console = Console(quiet: quiet)
         var warned = 0
@@ -41,9 +41,9 @@ struct ImportCommand: ParsableCommand {
             if warned == 21 { console.warn("(further problems are counted in the summary)") }
         }
         importer.onProgress = { progress in
-            console.progress("\(progress.currentInput): \(progress.documentsRead) documents, \(progress.stored) stored, \(progress.problems) skipped, \(Int(Double(progress.analysesFound) / max(progress.elapsedSeconds, 0.001)))/s")
+            console.progress("\(progress.documentsRead) documents, \(progress.stored) stored, \(progress.problems) skipped, \(Int(Double(progress.analysesFound) / max(progress.elapsedSeconds, 0.001)))/s")
         }
-        let summary = try runReportingErrors { try importer.run() }
+        let summary = try await runReportingErrors { try await importer.run() }
         console.clearProgress()
         if json {
             print(SummaryFormatter.json(summary, databasePath: database.path))

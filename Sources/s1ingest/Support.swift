@@ -17,12 +17,25 @@ enum S1IngestExitCode {
 func runReportingErrors<T>(_ body: () throws -> T) throws -> T {
     do {
         return try body()
-    } catch let error as ExitCode {
-        throw error
     } catch {
-        FileHandleOutput.standardError("s1ingest: error: \(error)\n")
-        throw ExitCode(S1IngestExitCode.failure)
+        throw reportFailure(error)
     }
+}
+
+/// Runs `body`; an error becomes one clear line on stderr and exit status 2.
+func runReportingErrors<T>(_ body: () async throws -> T) async throws -> T {
+    do {
+        return try await body()
+    } catch {
+        throw reportFailure(error)
+    }
+}
+
+/// Prints `error` for a person and returns the exit code to leave with.
+func reportFailure(_ error: any Error) -> any Error {
+    if error is ExitCode { return error }
+    FileHandleOutput.standardError("s1ingest: error: \(error)\n")
+    return ExitCode(S1IngestExitCode.failure)
 }
 
 enum Environment {

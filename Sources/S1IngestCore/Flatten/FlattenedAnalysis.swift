@@ -63,18 +63,20 @@ public struct FlattenedAnalysis: Sendable {
         }
     }
 
-    /// Binds `row`'s values to `statement` (parameters 1...n).
-    func bind(_ row: Row, to statement: Statement) {
+    /// Binds the values of `rows` one after another to `statement` (parameters 1...n).
+    func bind(_ rows: ArraySlice<Row>, to statement: Statement) {
         arena.withUnsafeBytes { bytes in
             var parameter: Int32 = 1
-            for value in values(of: row) {
-                switch value {
-                case .null: statement.bindNull(parameter)
-                case .integer(let number): statement.bind(number, at: parameter)
-                case .text(let start, let count):
-                    statement.bindText(UnsafeRawBufferPointer(rebasing: bytes[Int(start) ..< Int(start + count)]), at: parameter)
+            for row in rows {
+                for value in values(of: row) {
+                    switch value {
+                    case .null: statement.bindNull(parameter)
+                    case .integer(let number): statement.bind(number, at: parameter)
+                    case .text(let start, let count):
+                        statement.bindText(UnsafeRawBufferPointer(rebasing: bytes[Int(start) ..< Int(start + count)]), at: parameter)
+                    }
+                    parameter += 1
                 }
-                parameter += 1
             }
         }
     }

@@ -39,11 +39,17 @@ public enum Table: Int, CaseIterable, Sendable {
     /// Columns kept from the first insert when a row is updated.
     static let keptOnUpdate: Set<String> = ["first_ingested_at"]
 
-    /// The INSERT for this table: an upsert for keyed parents, plain for child rows.
-    var insertSQL: String {
+    /// True for tables keyed by one ID whose rows are upserted (one row per analysis).
+    var isUpserted: Bool { self == .agents || self == .threats || self == .rawAnalyses }
+
+    /// The INSERT for this table: an upsert for keyed parents, plain for child rows, with
+    /// `rowCount` rows of placeholders (child tables only; one statement per analysis and
+    /// table costs far less than one per row).
+    func insertSQL(rowCount: Int = 1) -> String {
         let columns = self.columns
-        let placeholders = Array(repeating: "?", count: columns.count).joined(separator: ", ")
-        let insert = "INSERT INTO \(name) (\(columns.joined(separator: ", "))) VALUES (\(placeholders))"
+        let row = "(" + Array(repeating: "?", count: columns.count).joined(separator: ", ") + ")"
+        let insert = "INSERT INTO \(name) (\(columns.joined(separator: ", "))) VALUES "
+            + Array(repeating: row, count: rowCount).joined(separator: ", ")
         let key: String
         switch self {
         case .agents: key = "agent_id"

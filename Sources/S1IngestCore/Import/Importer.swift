@@ -4,16 +4,19 @@ public struct ImportOptions: Sendable {
     public var databasePath: String
     /// Files to read; `-` is standard input.
     public var inputs: [String]
-    /// Analyses per committed transaction.
+    /// Most analyses per committed transaction.
     public var batchSize: Int
+    /// Longest time between commits, so a long import's progress is durable.
+    public var commitInterval: Duration
     /// Larger documents are reported and skipped.
     public var maxDocumentBytes: Int
 
-    public init(databasePath: String, inputs: [String], batchSize: Int = 1000,
+    public init(databasePath: String, inputs: [String], batchSize: Int = 4000, commitInterval: Duration = .seconds(2),
                 maxDocumentBytes: Int = DocumentReader.defaultMaxDocumentBytes) {
         self.databasePath = databasePath
         self.inputs = inputs
         self.batchSize = batchSize
+        self.commitInterval = commitInterval
         self.maxDocumentBytes = maxDocumentBytes
     }
 }
@@ -26,11 +29,12 @@ public struct ImportProgress: Sendable {
     public let problems: Int
     public let bytesRead: Int
     public let elapsedSeconds: Double
-    /// The input being read.
-    public let currentInput: String
 }
 
 /// Reads analyses already on disk into the database: input -> decode -> flatten -> store.
+///
+/// Two stages run at once: one task reads, parses and flattens; the caller's task is the
+/// one database writer. A bounded channel between them keeps memory flat.
 public final class Importer {
     public let options: ImportOptions
     /// Called about twice a second while importing.
@@ -42,75 +46,83 @@ public final class Importer {
         self.options = options
     }
 
+    /// What the reading stage hands to the writer.
+    enum Event: Sendable {
+        case document(bytes: Int)
+        case analysis(FlattenedAnalysis)
+        case problem(ImportProblem)
+    }
+
     /// Runs the import. Throws only for failures of the database itself (it cannot be
     /// opened, migrated or written); bad inputs are counted in the summary and skipped.
-    public func run() throws -> ImportSummary {
+    nonisolated(nonsending) public func run() async throws -> ImportSummary {
         let clock = ContinuousClock()
         let started = clock.now
-        var summary = ImportSummary()
         let database = try StoreOpener.openForWriting(path: options.databasePath)
         let store = try AnalysisStore(database: database)
-        var inBatch = 0
-        var lastProgress = started
         let ingestedAt = currentTimestamp()
+        let channel = BoundedChannel<[Event]>(capacity: 8)
+        let options = self.options
+        async let reading: Void = Self.read(options, ingestedAt: ingestedAt, into: channel)
 
-        func problem(_ location: String, _ reason: String) {
-            let problem = ImportProblem(location: location, reason: reason)
-            summary.record(problem)
-            onProblem?(problem)
+        var summary = ImportSummary()
+        do {
+            try await write(from: channel, to: store, ingestedAt: ingestedAt, summary: &summary, started: started)
+        } catch {
+            channel.finish()
+            await reading
+            throw error
         }
+        await reading
+        summary.rowCounts = try store.rowCounts()
+        summary.elapsedSeconds = (clock.now - started).seconds
+        return summary
+    }
 
+    // MARK: The writer (the caller's task)
+
+    nonisolated(nonsending) private func write(from channel: BoundedChannel<[Event]>, to store: AnalysisStore, ingestedAt: String,
+                       summary: inout ImportSummary, started: ContinuousClock.Instant) async throws {
+        let clock = ContinuousClock()
+        var inBatch = 0
+        var batchStarted = clock.now
+        var lastProgress = started
         try store.beginBatch()
         do {
-            for input in options.inputs {
-                let reader: DocumentReader
-                do {
-                    reader = try DocumentReader(path: input, maxDocumentBytes: options.maxDocumentBytes)
-                } catch {
-                    problem(input == "-" ? "stdin" : input, "\(error)")
-                    continue
-                }
-                do {
-                    while let item = try reader.next() {
+            while let events = await channel.receive() {
+                for event in events {
+                    switch event {
+                    case .document(let bytes):
                         summary.documentsRead += 1
-                        switch item {
-                        case .problem(let location, let reason):
-                            problem(location.description, reason)
-                        case .document(let bytes, let location):
-                            summary.bytesRead += bytes.count
-                            for result in AnalysisDecoder.decode(bytes: bytes, location: location) {
-                                switch result {
-                                case .failure(let decodeProblem):
-                                    problem(decodeProblem.location.description, decodeProblem.reason)
-                                case .success(let analysis):
-                                    summary.analysesFound += 1
-                                    let flat = AnalysisFlattener.flatten(analysis, ingestedAt: ingestedAt)
-                                    do {
-                                        let outcome = try store.store(flat, ingestedAt: ingestedAt)
-                                        summary.outcomes[outcome, default: 0] += 1
-                                    } catch let error as SQLiteError where !Self.isFatal(error) {
-                                        problem(location.description, "threat \(analysis.threatId) not stored: \(error.message)")
-                                    }
-                                    inBatch += 1
-                                    if inBatch >= options.batchSize {
-                                        try store.commitBatch()
-                                        try store.beginBatch()
-                                        inBatch = 0
-                                    }
-                                }
-                            }
+                        summary.bytesRead += bytes
+                    case .problem(let problem):
+                        summary.record(problem)
+                        onProblem?(problem)
+                    case .analysis(let analysis):
+                        summary.analysesFound += 1
+                        do {
+                            let outcome = try store.store(analysis, ingestedAt: ingestedAt)
+                            summary.outcomes[outcome, default: 0] += 1
+                        } catch let error as SQLiteError where !error.isFatalForWriter {
+                            let problem = ImportProblem(location: analysis.source, reason: "threat \(analysis.threatId) not stored: \(error.message)")
+                            summary.record(problem)
+                            onProblem?(problem)
                         }
-                        let now = clock.now
-                        if let onProgress, now - lastProgress > .milliseconds(500) {
-                            lastProgress = now
-                            onProgress(ImportProgress(
-                                documentsRead: summary.documentsRead, analysesFound: summary.analysesFound,
-                                stored: summary.stored, problems: summary.problemCount, bytesRead: summary.bytesRead,
-                                elapsedSeconds: (now - started).seconds, currentInput: reader.sourceName))
-                        }
+                        inBatch += 1
                     }
-                } catch let error as InputError {
-                    problem(input == "-" ? "stdin" : input, "\(error)")
+                }
+                let now = clock.now
+                if inBatch >= options.batchSize || (inBatch > 0 && now - batchStarted >= options.commitInterval) {
+                    try store.commitBatch()
+                    try store.beginBatch()
+                    inBatch = 0
+                    batchStarted = now
+                }
+                if let onProgress, now - lastProgress > .milliseconds(500) {
+                    lastProgress = now
+                    onProgress(ImportProgress(
+                        documentsRead: summary.documentsRead, analysesFound: summary.analysesFound, stored: summary.stored,
+                        problems: summary.problemCount, bytesRead: summary.bytesRead, elapsedSeconds: (now - started).seconds))
                 }
             }
             try store.commitBatch()
@@ -118,14 +130,59 @@ public final class Importer {
             store.rollbackBatch()
             throw error
         }
-        summary.rowCounts = try store.rowCounts()
-        summary.elapsedSeconds = (clock.now - started).seconds
-        return summary
     }
 
-    /// Errors after which the database cannot take more writes (disk full, I/O, corruption).
-    static func isFatal(_ error: SQLiteError) -> Bool {
-        let primary = error.code & 0xff
+    // MARK: The reading stage (its own task)
+
+    /// Reads every input, parses and flattens, and sends events in small batches.
+    static func read(_ options: ImportOptions, ingestedAt: String, into channel: BoundedChannel<[Event]>) async {
+        var pending: [Event] = []
+        pending.reserveCapacity(64)
+        func flush() async -> Bool {
+            defer { pending.removeAll(keepingCapacity: true) }
+            return await channel.send(pending)
+        }
+        defer { channel.finish() }
+        for input in options.inputs {
+            let name = input == "-" ? "stdin" : input
+            let reader: DocumentReader
+            do {
+                reader = try DocumentReader(path: input, maxDocumentBytes: options.maxDocumentBytes)
+            } catch {
+                pending.append(.problem(ImportProblem(location: name, reason: "\(error)")))
+                continue
+            }
+            do {
+                while let item = try reader.next() {
+                    switch item {
+                    case .problem(let location, let reason):
+                        pending.append(.document(bytes: 0))
+                        pending.append(.problem(ImportProblem(location: location.description, reason: reason)))
+                    case .document(let bytes, let location):
+                        pending.append(.document(bytes: bytes.count))
+                        for result in AnalysisDecoder.decode(bytes: bytes, location: location) {
+                            switch result {
+                            case .failure(let problem):
+                                pending.append(.problem(ImportProblem(location: problem.location.description, reason: problem.reason)))
+                            case .success(let analysis):
+                                pending.append(.analysis(AnalysisFlattener.flatten(analysis, ingestedAt: ingestedAt)))
+                            }
+                        }
+                    }
+                    if pending.count >= 64, !(await flush()) { return }
+                }
+            } catch {
+                pending.append(.problem(ImportProblem(location: name, reason: "\(error)")))
+            }
+        }
+        _ = await flush()
+    }
+}
+
+extension SQLiteError {
+    /// Errors after which the database cannot take more writes (disk full, I/O, corruption, locked).
+    public var isFatalForWriter: Bool {
+        let primary = code & 0xff
         return primary == SQLITE_FULL || primary == SQLITE_IOERR || primary == SQLITE_CORRUPT
             || primary == SQLITE_NOTADB || primary == SQLITE_READONLY || primary == SQLITE_CANTOPEN
             || primary == SQLITE_BUSY || primary == SQLITE_LOCKED

@@ -1,4 +1,5 @@
 import CSQLite
+import CSQLiteSupport
 
 /// One connection to a SQLite database file. Not thread-safe: a connection has one owner
 /// (the single writer, or one reader), which is why it is not `Sendable`.
@@ -20,6 +21,7 @@ public final class Database {
 
     /// Opens `path` (`:memory:` for a private in-memory database).
     public init(path: String, mode: Mode = .readWriteCreate, busyTimeoutMilliseconds: Int32 = 10_000) throws(SQLiteError) {
+        _ = Self.processSettings
         var flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI
         switch mode {
         case .readWriteCreate: flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
@@ -38,6 +40,9 @@ public final class Database {
         sqlite3_extended_result_codes(handle, 1)
         sqlite3_busy_timeout(handle, busyTimeoutMilliseconds)
     }
+
+    /// Applied once, before the first connection: no global memory-statistics mutex.
+    private static let processSettings: Int32 = s1_sqlite_configure()
 
     deinit {
         cache.removeAll()

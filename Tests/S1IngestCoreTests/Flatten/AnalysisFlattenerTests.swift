@@ -1,0 +1,122 @@
+import Foundation
+import Testing
+@testable import S1IngestCore
+
+@Suite struct AnalysisFlattenerTests {
+    func flatten(_ fixture: String) throws -> FlattenedAnalysis {
+        let bytes = Array(try Fixture.data(fixture))
+        let analysis = try #require(try AnalysisDecoder.decode(bytes: bytes, location: DocumentLocation(source: fixture, line: 1)).first?.get())
+        return AnalysisFlattener.flatten(analysis, ingestedAt: "2026-01-01T00:00:00.000000Z")
+    }
+
+    @Test func capture2022Values() throws {
+        let flat = try flatten(Fixture.capture2022)
+        let threat = try #require(flat.rows(of: .threats).first)
+        #expect(threat["threat_id"] == "1311010474425970168")
+        #expect(threat["agent_id"] == "1286438987267469377")
+        #expect(threat["sha1"] == "3395856ce81f2b7382dee72602f798b642f14140")
+        #expect(threat["sha256"] == .null)
+        #expect(threat["file_size"] == .integer(68))
+        #expect(threat["is_fileless"] == .integer(0))
+        #expect(threat["is_valid_certificate"] == .null)
+        #expect(threat["created_at"] == "2021-12-14T20:23:47.249133Z")
+        #expect(threat["mitigation_status"] == "mitigated")
+        #expect(threat["detection_agent_ip_v4"] == "10.32.0.165,172.18.0.1,172.17.0.1")
+        #expect(threat["detection_site_name"] == "Default site")
+        #expect(threat["detection_cloud_providers"] == "{}")
+        #expect(threat["container_id"] == .null)
+
+        let interfaces = flat.rows(of: .interfaces)
+        #expect(interfaces.count == 7)
+        #expect(interfaces.first(where: { $0["name"] == "eth0" })?["mac"] == "00:50:56:BD:78:A0")
+        let addresses = flat.rows(of: .interfaceAddresses)
+        #expect(addresses.filter { $0["family"] == .integer(4) }.count == 3)
+        #expect(addresses.filter { $0["family"] == .integer(6) }.count == 6)
+
+        let detection = flat.rows(of: .detectionAddresses)
+        #expect(detection.filter { $0["family"] == .integer(4) }.compactMap { $0["address"]?.textValue }
+                == ["10.32.0.165", "172.18.0.1", "172.17.0.1"])
+        #expect(detection.filter { $0["family"] == .integer(6) }.count == 6)
+
+        let mitigation = try #require(flat.rows(of: .mitigations).first)
+        #expect(flat.rows(of: .mitigations).count == 1)
+        #expect(mitigation["action"] == "quarantine")
+        #expect(mitigation["status"] == "success")
+        #expect(mitigation["actions_success"] == .integer(1))
+        #expect(mitigation["actions_total"] == .integer(1))
+        #expect(mitigation["actions_failed"] == .integer(0))
+        #expect(mitigation["latest_report"] == "/threats/mitigation-report/1311010476397293060")
+
+        #expect(flat.rows(of: .detectionEngines).map { [$0["engine_key"], $0["title"]] } == [["pre_execution", "On-Write Static AI"]])
+        #expect(flat.rows(of: .engines).map { $0["engine"] } == ["On-Write DFI"])
+        #expect(flat.rows(of: .whiteningOptions).compactMap { $0["option"]?.textValue } == ["path", "hash"])
+        #expect(flat.rows(of: .indicators).isEmpty)
+
+        let agent = try #require(flat.rows(of: .agents).first)
+        #expect(agent["agent_computer_name"] == "localhost.localdomain")
+        #expect(agent["agent_is_active"] == .integer(1))
+        #expect(agent["active_threats"] == .integer(0))
+        #expect(agent["user_actions_needed"] == "[]")
+    }
+
+    @Test func sample2025LenientParts() throws {
+        let flat = try flatten(Fixture.sample2025)
+        // inet: [""] and inet6: [""] yield no address; physical "" is NULL.
+        #expect(flat.rows(of: .interfaces).count == 1)
+        #expect(flat.rows(of: .interfaces).first?["mac"] == .null)
+        #expect(flat.rows(of: .interfaceAddresses).isEmpty)
+        // agentIpV4 "" yields no rows.
+        #expect(flat.rows(of: .detectionAddresses).isEmpty)
+        // actionsCounters: null gives NULL counters; newer keys land in their columns.
+        let kill = try #require(flat.rows(of: .mitigations).first { $0["action"] == "kill" })
+        #expect(kill["actions_total"] == .null)
+        #expect(kill["latest_report"] == .null)
+        #expect(kill["report_id"] == "12345")
+        let threat = try #require(flat.rows(of: .threats).first)
+        #expect(threat["detection_asset_version"] == "0")
+        #expect(threat["ecs_cluster_name"] == .null)
+        #expect(threat["file_path"] == "\\PATH\\TO\\Users\\djones\\Desktop\\djones7.txt")
+        #expect(threat["certificate_id"] == "")
+    }
+
+    @Test func indicatorsBecomeTacticAndTechniqueRows() throws {
+        let flat = try flatten(Fixture.listItemWithIndicators)
+        #expect(flat.rows(of: .indicators).count == 6)
+        let ids = flat.rows(of: .indicators).first?["ids"]?.textValue?.filter { !$0.isWhitespace }
+        #expect(ids == "[43]")
+        #expect(flat.rows(of: .indicatorTactics).count == 8)
+        let techniques = flat.rows(of: .indicatorTechniques)
+        #expect(techniques.count == 11)
+        #expect(techniques.filter { $0["tactic"] == "Defense Evasion" }.count == 4)
+        #expect(flat.rows(of: .detectionEngines).count == 2)
+    }
+
+    @Test func everyRowHasOneValuePerColumn() throws {
+        for fixture in Fixture.all where fixture != Fixture.swimlaneOutput {
+            let flat = try flatten(fixture)
+            for row in flat.rows { #expect(flat.values(of: row).count == row.table.columns.count) }
+        }
+    }
+
+    @Test func timestampsAreNormalised() {
+        func normalized(_ text: String) -> String? {
+            Array(text.utf8).withUnsafeBytes { normalizeTimestamp($0).map { String(decoding: $0, as: UTF8.self) } }
+        }
+        #expect(normalized("2021-12-14T20:23:47.249133Z") == "2021-12-14T20:23:47.249133Z")
+        #expect(normalized("2021-12-14T20:23:47.249Z") == "2021-12-14T20:23:47.249000Z")
+        #expect(normalized("2021-12-14T20:23:47Z") == "2021-12-14T20:23:47.000000Z")
+        #expect(normalized("2021-12-14T20:23:47.1234567Z") == "2021-12-14T20:23:47.123456Z")
+        #expect(normalized("2021-12-14T20:23:47+00:00") == "2021-12-14T20:23:47.000000Z")
+        #expect(normalized("2021-12-14T20:23:47+02:00") == nil)
+        #expect(normalized("yesterday") == nil)
+        #expect(formatTimestamp(secondsSince1970: 1_639_513_427.249133) == "2021-12-14T20:23:47.249133Z")
+        #expect(formatTimestamp(secondsSince1970: 0) == "1970-01-01T00:00:00.000000Z")
+    }
+
+    @Test func snakeCaseOfKeys() {
+        #expect(snakeCase("agentIpV4") == "agent_ip_v4")
+        #expect(snakeCase("isValidCertificate") == "is_valid_certificate")
+        #expect(snakeCase("sha256") == "sha256")
+        #expect(snakeCase("agentLastLoggedInUpn") == "agent_last_logged_in_upn")
+    }
+}
