@@ -14,7 +14,8 @@ struct RowEncoder {
         self.columnNames = columnNames
         jsonKeys = columnNames.map { name in
             var buffer = ByteBuffer(capacity: name.utf8.count + 8)
-            Self.appendJSONString(Array(name.utf8), to: &buffer)
+            var name = name
+            name.withUTF8 { Self.appendJSONString(UnsafeRawBufferPointer($0), to: &buffer) }
             buffer.append(UInt8(ascii: ":"))
             return Array(buffer.bytes)
         }
@@ -99,6 +100,10 @@ struct RowEncoder {
         let neutralise = options.neutraliseFormulas && !bytes.isEmpty && Self.startsFormula(bytes[0])
         if options.format == .tsv {
             if neutralise { buffer.append(UInt8(ascii: "'")) }
+            guard bytes.contains(where: { $0 == 0x5C || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) else {
+                buffer.append(bytes)
+                return
+            }
             for byte in bytes {
                 switch byte {
                 case 0x5C: buffer.append(0x5C, 0x5C)
@@ -142,12 +147,10 @@ struct RowEncoder {
     }
 
     private func appendHex(_ statement: Statement, _ column: Int32, to buffer: inout ByteBuffer) {
-        let digits = Array("0123456789abcdef".utf8)
         let count = Int(sqlite3_column_bytes(statement.handle, column))
         guard count > 0, let blob = sqlite3_column_blob(statement.handle, column) else { return }
         for byte in UnsafeRawBufferPointer(start: blob, count: count) {
-            buffer.append(digits[Int(byte >> 4)])
-            buffer.append(digits[Int(byte & 0x0F)])
+            buffer.append(Self.hexDigit(byte >> 4), Self.hexDigit(byte & 0x0F))
         }
     }
 
@@ -176,23 +179,30 @@ struct RowEncoder {
     }
 
     /// A JSON string: `"` and `\` escaped, control characters as `\n` `\r` `\t` or `\u00XX`.
-    static func appendJSONString<Bytes: Sequence<UInt8>>(_ bytes: Bytes, to buffer: inout ByteBuffer) {
-        let digits = Array("0123456789abcdef".utf8)
+    static func appendJSONString(_ bytes: UnsafeRawBufferPointer, to buffer: inout ByteBuffer) {
         buffer.append(0x22)
-        for byte in bytes {
-            switch byte {
-            case 0x22: buffer.append(0x5C, 0x22)
-            case 0x5C: buffer.append(0x5C, 0x5C)
-            case 0x0A: buffer.append(0x5C, UInt8(ascii: "n"))
-            case 0x0D: buffer.append(0x5C, UInt8(ascii: "r"))
-            case 0x09: buffer.append(0x5C, UInt8(ascii: "t"))
-            case 0..<0x20:
-                buffer.append(Array("\\u00".utf8))
-                buffer.append(digits[Int(byte >> 4)])
-                buffer.append(digits[Int(byte & 0x0F)])
-            default: buffer.append(byte)
+        if bytes.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) {
+            for byte in bytes {
+                switch byte {
+                case 0x22: buffer.append(0x5C, 0x22)
+                case 0x5C: buffer.append(0x5C, 0x5C)
+                case 0x0A: buffer.append(0x5C, UInt8(ascii: "n"))
+                case 0x0D: buffer.append(0x5C, UInt8(ascii: "r"))
+                case 0x09: buffer.append(0x5C, UInt8(ascii: "t"))
+                case 0..<0x20:
+                    buffer.append(0x5C, UInt8(ascii: "u"))
+                    buffer.append(0x30, 0x30)
+                    buffer.append(hexDigit(byte >> 4), hexDigit(byte & 0x0F))
+                default: buffer.append(byte)
+                }
             }
+        } else {
+            buffer.append(bytes)
         }
         buffer.append(0x22)
     }
+
+    /// The lower-case hex digit of `value` (0...15).
+    @inline(__always)
+    static func hexDigit(_ value: UInt8) -> UInt8 { value < 10 ? 0x30 + value : 0x57 + value }
 }
