@@ -19,8 +19,8 @@ enum SVGChart {
     /// Vertical bars over time (or any ordered labels), with a value axis.
     static func columns(_ bars: [Bar], color: String, unit: String) -> String {
         guard !bars.isEmpty else { return empty }
-        let height = 240.0, left = 48.0, bottom = 36.0, top = 12.0
-        let plotWidth = width - left - 12, plotHeight = height - top - bottom
+        let height = 240.0, left = 48.0, right = 40.0, bottom = 36.0, top = 12.0
+        let plotWidth = width - left - right, plotHeight = height - top - bottom
         let largest = bars.map(\.value).max() ?? 0
         let tickStep = max(1, niceCeiling(largest / 4))
         let ticks = max(1, Int((largest / tickStep).rounded(.up)))
@@ -31,7 +31,7 @@ enum SVGChart {
         for tick in 0...ticks {
             let value = tickStep * Double(tick)
             let y = top + plotHeight - plotHeight * Double(tick) / Double(ticks)
-            svg += "<line x1=\"\(f(left))\" y1=\"\(f(y))\" x2=\"\(f(width - 12))\" y2=\"\(f(y))\" class=\"grid\"/>"
+            svg += "<line x1=\"\(f(left))\" y1=\"\(f(y))\" x2=\"\(f(width - right))\" y2=\"\(f(y))\" class=\"grid\"/>"
             svg += "<text x=\"\(f(left - 6))\" y=\"\(f(y + 4))\" text-anchor=\"end\" class=\"axis\">\(format(value))</text>"
         }
         let labelEvery = max(1, Int((Double(bars.count) / 8).rounded(.up)))
