@@ -8,10 +8,12 @@ struct S1IngestCommand: AsyncParsableCommand {
         abstract: "Flatten SentinelOne threat analyses into a SQLite database you can query.",
         discussion: """
             Exit codes: 0 everything stored; 1 partial (some documents or IDs skipped or failed);
-            2 failure (the database or the run could not proceed); 64 usage error.
+            2 failure (the database or the run could not proceed); 3 the console refused the
+            token (401/403); 130 interrupted (SIGINT/SIGTERM); 64 usage error.
             """,
         version: S1IngestVersion.current,
-        subcommands: [ImportCommand.self, MigrateCommand.self, SchemaCommand.self, GenerateCommand.self]
+        subcommands: [DemoCommand.self, IngestCommand.self, EnqueueCommand.self, QueueCommand.self, RunsCommand.self,
+                      ImportCommand.self, MigrateCommand.self, SchemaCommand.self, GenerateCommand.self, MockConsoleCommand.self]
             + ReportingCommands.all
     )
 }

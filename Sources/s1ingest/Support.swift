@@ -11,6 +11,8 @@ import Darwin
 enum S1IngestExitCode {
     static let partial: Int32 = 1
     static let failure: Int32 = 2
+    static let authentication: Int32 = 3
+    static let interrupted: Int32 = 130
 }
 
 /// Runs `body`; an error becomes one clear line on stderr and exit status 2.

@@ -10,6 +10,9 @@ public enum StoreOpener {
 
     /// Opens an existing database read-only: nothing done through it can change the file.
     public static func openForReading(path: String) throws -> Database {
+        if path != ":memory:", !path.hasPrefix("file:"), access(path, F_OK) != 0 {
+            throw StoreError.noDatabase(path: path)
+        }
         let database = try Database(path: path, mode: .readOnly)
         let version = try database.userVersion
         if version > Migrator.latestVersion {
@@ -18,3 +21,21 @@ public enum StoreOpener {
         return database
     }
 }
+
+/// A database that is not there or not usable for the command.
+public enum StoreError: Error, CustomStringConvertible, Sendable {
+    case noDatabase(path: String)
+
+    public var description: String {
+        switch self {
+        case .noDatabase(let path):
+            return "no database at \(path): pass --db PATH (or set S1INGEST_DB), or fill one first with `s1ingest import` or `s1ingest ingest`"
+        }
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

@@ -2,14 +2,15 @@ import Synchronization
 
 /// A bounded first-in first-out channel between async tasks: `send` waits while it is full,
 /// `receive` waits while it is empty, and both end once it is finished. This is how a
-/// pipeline stage hands work to the next (e.g. flattening to the one database writer)
-/// without letting either run ahead by more than `capacity` items.
+/// pipeline stage hands work to the next (e.g. flattening to the one database writer, or
+/// threat IDs to a pool of fetch workers) without letting either run ahead by more than
+/// `capacity` items. Any number of tasks may send and receive.
 public final class BoundedChannel<Element: Sendable>: Sendable {
     private struct State {
         var items: [Element] = []
         var head = 0
         var finished = false
-        var consumer: CheckedContinuation<Element?, Never>?
+        var consumers: [CheckedContinuation<Element?, Never>] = []
         var producers: [CheckedContinuation<Void, Never>] = []
 
         var count: Int { items.count - head }
@@ -40,9 +41,8 @@ public final class BoundedChannel<Element: Sendable>: Sendable {
         while true {
             let delivered: Bool? = state.withLock { state in
                 if state.finished { return false }
-                if let consumer = state.consumer {
-                    state.consumer = nil
-                    consumer.resume(returning: element)
+                if !state.consumers.isEmpty {
+                    state.consumers.removeFirst().resume(returning: element)
                     return true
                 }
                 if state.count < capacity {
@@ -83,21 +83,21 @@ public final class BoundedChannel<Element: Sendable>: Sendable {
                 } else if state.finished {
                     continuation.resume(returning: nil)
                 } else {
-                    precondition(state.consumer == nil, "BoundedChannel has one consumer")
-                    state.consumer = continuation
+                    state.consumers.append(continuation)
                 }
             }
         }
     }
 
+    /// True once `finish()` was called.
+    public var isFinished: Bool { state.withLock { $0.finished } }
+
     /// Ends the channel: waiting receivers get nil after the buffered items, senders get false.
     public func finish() {
         state.withLock { state in
             state.finished = true
-            if let consumer = state.consumer {
-                state.consumer = nil
-                consumer.resume(returning: nil)
-            }
+            for consumer in state.consumers { consumer.resume(returning: nil) }
+            state.consumers.removeAll()
             for producer in state.producers { producer.resume() }
             state.producers.removeAll()
         }

@@ -1,0 +1,139 @@
+/// What fetching one threat's analysis came to, after retries.
+public struct FetchOutcome: Sendable {
+    public let threatId: String
+    /// The flattened analysis, when one was fetched and decoded.
+    public let analysis: FlattenedAnalysis?
+    /// Why not, otherwise.
+    public let error: FetchError?
+    /// Requests made for this ID.
+    public let attempts: Int
+}
+
+/// Fetches analyses with retries, pacing and decoding; shared by every fetch worker.
+public struct AnalysisFetcher: Sendable {
+    public let client: ConsoleClient
+    public let retry: RetryPolicy
+    public let throttle: RequestThrottle
+    /// Counts requests and retries across workers.
+    let counters: FetchCounters
+
+    public init(client: ConsoleClient, retry: RetryPolicy, throttle: RequestThrottle) {
+        self.client = client
+        self.retry = retry
+        self.throttle = throttle
+        self.counters = FetchCounters()
+    }
+
+    /// Fetches, decodes and flattens `threatId`, retrying what is retryable.
+    public func fetch(_ threatId: String, ingestedAt: String) async -> FetchOutcome {
+        let url = client.endpoint.analysisURL(threatId: threatId)
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                try await throttle.acquire()
+            } catch {
+                return FetchOutcome(threatId: threatId, analysis: nil, error: .transport("cancelled"), attempts: attempt - 1)
+            }
+            counters.request(retry: attempt > 1)
+            let result = await client.get(url)
+            let outcome: Result<FlattenedAnalysis, FetchError>
+            var retryAfter: Duration?
+            switch result {
+            case .failure(let error):
+                outcome = .failure(error)
+            case .success(let response):
+                retryAfter = RetryPolicy.parseRetryAfter(response.headers.first(name: "Retry-After"))
+                outcome = Self.interpret(response, threatId: threatId, url: url, retryAfter: retryAfter, ingestedAt: ingestedAt)
+            }
+            switch outcome {
+            case .success(let analysis):
+                await throttle.succeeded()
+                counters.success()
+                return FetchOutcome(threatId: threatId, analysis: analysis, error: nil, attempts: attempt)
+            case .failure(let error):
+                if error.status != nil { counters.response() } else { counters.noResponse() }
+                if case .rateLimited = error {
+                    await throttle.rateLimited(retryAfter: retryAfter, fallbackPause: retry.delay(afterAttempt: attempt, retryAfter: nil))
+                }
+                guard error.isRetryable, attempt < retry.maxAttempts, !Task.isCancelled else {
+                    return FetchOutcome(threatId: threatId, analysis: nil, error: error, attempts: attempt)
+                }
+                do {
+                    try await Task.sleep(for: retry.delay(afterAttempt: attempt, retryAfter: retryAfter))
+                } catch {
+                    return FetchOutcome(threatId: threatId, analysis: nil, error: error as? FetchError ?? .transport("cancelled"), attempts: attempt)
+                }
+            }
+        }
+    }
+
+    /// Reads a response: a usable analysis, or the error it amounts to.
+    static func interpret(_ response: ConsoleResponse, threatId: String, url: String, retryAfter: Duration?,
+                          ingestedAt: String) -> Result<FlattenedAnalysis, FetchError> {
+        func detail() -> String {
+            guard let document = try? JSONDocument(bytes: response.body) else {
+                return String(decoding: response.body.prefix(200), as: UTF8.self)
+            }
+            return AnalysisDecoder.describeErrors(document.root["errors"]) ?? ""
+        }
+        switch response.status {
+        case 200:
+            let location = DocumentLocation(source: url, line: 1)
+            guard let first = AnalysisDecoder.decode(bytes: response.body, location: location).first else {
+                return .failure(.malformedBody("empty body"))
+            }
+            switch first {
+            case .failure(let problem):
+                return .failure(.malformedBody(problem.reason))
+            case .success(let analysis):
+                guard analysis.threatId == threatId else {
+                    return .failure(.malformedBody("the console answered with threat \(analysis.threatId)"))
+                }
+                return .success(AnalysisFlattener.flatten(analysis, ingestedAt: ingestedAt))
+            }
+        case 401: return .failure(.unauthorized(detail: detail()))
+        case 403: return .failure(.forbidden(detail: detail()))
+        case 404: return .failure(.notFound)
+        case 429: return .failure(.rateLimited(retryAfter: retryAfter))
+        case 500...599: return .failure(.serverError(status: response.status, detail: detail()))
+        default: return .failure(.rejected(status: response.status, detail: detail()))
+        }
+    }
+}
+
+import Synchronization
+
+/// Request statistics shared by the fetch workers.
+final class FetchCounters: Sendable {
+    struct Values {
+        var requests = 0
+        var retries = 0
+        var successes = 0
+        var failedResponses = 0
+        var noResponses = 0
+        var consecutiveNoResponse = 0
+    }
+
+    private let values = Mutex(Values())
+
+    func request(retry: Bool) {
+        values.withLock {
+            $0.requests += 1
+            if retry { $0.retries += 1 }
+        }
+    }
+
+    func success() {
+        values.withLock {
+            $0.successes += 1
+            $0.consecutiveNoResponse = 0
+        }
+    }
+
+    func response() { values.withLock { $0.failedResponses += 1; $0.consecutiveNoResponse = 0 } }
+
+    func noResponse() { values.withLock { $0.noResponses += 1; $0.consecutiveNoResponse += 1 } }
+
+    var snapshot: Values { values.withLock { $0 } }
+}

@@ -1,0 +1,72 @@
+import Foundation
+
+/// Where the SentinelOne console is and how to talk to it. Validated on creation:
+/// `https` is required unless the host is loopback or insecure HTTP was allowed.
+public struct ConsoleEndpoint: Sendable {
+    /// The console's base URL, without a trailing slash (`https://acme.sentinelone.net`).
+    public let baseURL: String
+    /// The API token, sent as `Authorization: ApiToken <token>`. Never printed.
+    let token: String
+
+    /// Checks `url` and keeps it without credentials, query or trailing slash.
+    public init(url: String, token: String, allowInsecureHTTP: Bool = false) throws(ConsoleConfigurationError) {
+        let trimmed = url.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let components = URLComponents(string: trimmed), let scheme = components.scheme?.lowercased(),
+              let host = components.host, !host.isEmpty else {
+            throw .invalidURL(trimmed)
+        }
+        guard scheme == "https" || scheme == "http" else { throw .invalidURL(trimmed) }
+        if components.user != nil || components.password != nil { throw .credentialsInURL }
+        if scheme == "http" && !allowInsecureHTTP && !Self.isLoopback(host) { throw .insecureHTTP(host: host) }
+        let cleanToken = token.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !cleanToken.isEmpty else { throw .missingToken }
+        guard !cleanToken.contains(where: { $0.isNewline || $0 == "\0" }) else { throw .malformedToken }
+        var clean = URLComponents()
+        clean.scheme = scheme
+        clean.host = host
+        clean.port = components.port
+        clean.path = components.path.hasSuffix("/") ? String(components.path.dropLast()) : components.path
+        self.baseURL = clean.string ?? trimmed
+        self.token = cleanToken
+    }
+
+    /// `GET /web/api/v2.1/private/threats/{id}/analysis`.
+    public func analysisURL(threatId: String) -> String {
+        "\(baseURL)/web/api/v2.1/private/threats/\(threatId)/analysis"
+    }
+
+    /// `GET /web/api/v2.1/threats?...` (the list endpoint).
+    public func threatListURL(query: [(String, String)]) -> String {
+        var components = URLComponents()
+        components.queryItems = query.map { URLQueryItem(name: $0.0, value: $0.1) }
+        return "\(baseURL)/web/api/v2.1/threats" + (components.percentEncodedQuery.map { "?\($0)" } ?? "")
+    }
+
+    static func isLoopback(_ host: String) -> Bool {
+        let host = host.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        return host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+}
+
+/// A console setting that cannot work; each message says what to change.
+public enum ConsoleConfigurationError: Error, CustomStringConvertible, Sendable, Equatable {
+    case invalidURL(String)
+    case credentialsInURL
+    case insecureHTTP(host: String)
+    case missingToken
+    case malformedToken
+    case unreadableTokenFile(path: String, reason: String)
+    case unreadableCAFile(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .invalidURL(let url): return "console URL '\(url)' is not an http(s) URL with a host, e.g. https://acme.sentinelone.net"
+        case .credentialsInURL: return "the console URL must not contain credentials; pass the token with S1_API_TOKEN or --token-file"
+        case .insecureHTTP(let host): return "refusing plain http to \(host): use https, or --allow-insecure-http if you really mean it"
+        case .missingToken: return "no API token: set S1_API_TOKEN, or pass --token-file FILE (a file holding only the token)"
+        case .malformedToken: return "the API token contains a line break or NUL: the token file must hold only the token"
+        case .unreadableTokenFile(let path, let reason): return "cannot read the token file \(path): \(reason)"
+        case .unreadableCAFile(let path, let reason): return "cannot use the CA file \(path): \(reason)"
+        }
+    }
+}

@@ -1,0 +1,70 @@
+/// Why fetching one analysis did not give a usable body.
+public enum FetchError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// 401: the token is wrong or expired. Ends the run.
+    case unauthorized(detail: String)
+    /// 403: the token's user lacks the scope. Ends the run.
+    case forbidden(detail: String)
+    /// 404: the console does not know the threat (deleted or wrong ID).
+    case notFound
+    /// Another 4xx: the request itself is wrong; not retried.
+    case rejected(status: Int, detail: String)
+    /// 429: rate limited; retried after `retryAfter` when the console said.
+    case rateLimited(retryAfter: Duration?)
+    /// 5xx: the console failed; retried.
+    case serverError(status: Int, detail: String)
+    /// No response: connection refused, reset or closed early, DNS, TLS.
+    case transport(String)
+    /// No complete response in time (connect, read or total deadline).
+    case timeout(String)
+    /// The body is larger than the cap.
+    case tooLarge(limit: Int)
+    /// A 200 whose body is not a usable analysis (truncated, not JSON, wrong threat).
+    case malformedBody(String)
+
+    /// The HTTP status, when a response came.
+    public var status: Int? {
+        switch self {
+        case .unauthorized: return 401
+        case .forbidden: return 403
+        case .notFound: return 404
+        case .rejected(let status, _), .serverError(let status, _): return status
+        case .rateLimited: return 429
+        case .malformedBody, .tooLarge: return 200
+        case .transport, .timeout: return nil
+        }
+    }
+
+    /// Worth another attempt (later, after a back-off).
+    public var isRetryable: Bool {
+        switch self {
+        case .rateLimited, .serverError, .transport, .timeout, .malformedBody: return true
+        case .unauthorized, .forbidden, .notFound, .rejected, .tooLarge: return false
+        }
+    }
+
+    /// Ends the whole run: nothing else can succeed with this token.
+    public var endsRun: Bool {
+        switch self {
+        case .unauthorized, .forbidden: return true
+        default: return false
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .unauthorized(let detail):
+            return "401 Authentication Failed\(detail.isEmpty ? "" : " (\(detail))"): check the API token (S1_API_TOKEN or --token-file), that it has not expired (console tokens commonly expire after 6 months), and that it belongs to this console"
+        case .forbidden(let detail):
+            return "403 Insufficient Permissions\(detail.isEmpty ? "" : " (\(detail))"): the token's user needs a role that can view threats, on the account or site scope of these threats"
+        case .notFound: return "404 not found on the console (deleted, or not an ID of this console)"
+        case .rejected(let status, let detail): return "\(status) rejected by the console: \(detail)"
+        case .rateLimited(let retryAfter):
+            return "429 rate limited" + (retryAfter.map { " (Retry-After \(Int($0.components.seconds)) s)" } ?? "")
+        case .serverError(let status, let detail): return "\(status) console error\(detail.isEmpty ? "" : ": \(detail)")"
+        case .transport(let reason): return "connection failed: \(reason)"
+        case .timeout(let reason): return "timed out: \(reason)"
+        case .tooLarge(let limit): return "response larger than \(limit >> 20) MiB (raise --max-response-mb if this is expected)"
+        case .malformedBody(let reason): return "unusable response body: \(reason)"
+        }
+    }
+}

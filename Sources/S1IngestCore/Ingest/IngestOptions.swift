@@ -1,0 +1,94 @@
+import Synchronization
+
+/// Where a run's threat IDs come from.
+public enum IngestSource: Sendable {
+    /// A file of IDs, one per line (`-` for standard input).
+    case idFile(String)
+    /// IDs given in code (the demo, sync discovery), with a label for the run record.
+    case ids([String], label: String)
+    /// Whatever the queue holds: pending IDs and retryable failures.
+    case queue
+}
+
+/// Settings for one ingest run.
+public struct IngestOptions: Sendable {
+    public var databasePath: String
+    public var endpoint: ConsoleEndpoint
+    public var source: IngestSource
+    public var client: ConsoleClientSettings
+    public var retry: RetryPolicy
+    /// A cap on requests per second across all workers; nil for none.
+    public var maxRequestsPerSecond: Double?
+    /// The run record's command name (`ingest`, `demo`, `sync`).
+    public var command: String
+    /// Longest time between commits.
+    public var commitInterval: Duration
+    /// Most analyses per commit.
+    public var batchSize: Int
+
+    public init(databasePath: String, endpoint: ConsoleEndpoint, source: IngestSource,
+                client: ConsoleClientSettings = ConsoleClientSettings(), retry: RetryPolicy = RetryPolicy(),
+                maxRequestsPerSecond: Double? = nil, command: String = "ingest",
+                commitInterval: Duration = .milliseconds(500), batchSize: Int = 1000) {
+        self.databasePath = databasePath
+        self.endpoint = endpoint
+        self.source = source
+        self.client = client
+        self.retry = retry
+        self.maxRequestsPerSecond = maxRequestsPerSecond
+        self.command = command
+        self.commitInterval = commitInterval
+        self.batchSize = batchSize
+    }
+}
+
+/// A request to stop a run early (SIGINT, SIGTERM): stop taking IDs, finish what is in
+/// flight, write it, and end with the summary.
+public final class StopRequest: Sendable {
+    private let requested = Mutex(false)
+
+    public init() {}
+
+    public func request() { requested.withLock { $0 = true } }
+
+    public var isRequested: Bool { requested.withLock { $0 } }
+}
+
+/// A snapshot for progress displays.
+public struct IngestProgress: Sendable {
+    public let done: Int
+    public let total: Int
+    public let stored: Int
+    public let errors: Int
+    public let retries: Int
+    public let elapsedSeconds: Double
+
+    /// Finished IDs per second so far.
+    public var rate: Double { elapsedSeconds > 0 ? Double(done) / elapsedSeconds : 0 }
+
+    /// Seconds left at the current rate, when it can be told.
+    public var etaSeconds: Double? { rate > 0 && total >= done ? Double(total - done) / rate : nil }
+}
+
+/// What a run did.
+public struct IngestSummary: Sendable {
+    public var runId: Int64 = 0
+    public var status: RunStatus = .running
+    /// Why the run failed or was aborted.
+    public var message: String?
+    /// True when the console refused the token (401/403).
+    public var authenticationFailed = false
+    public var counts = RunCounts()
+    public var outcomes: [StoreOutcome: Int] = [:]
+    /// Lines of the ID file that were not IDs.
+    public var invalidLines: [(line: Int, text: String, reason: String)] = []
+    /// Duplicate IDs in the ID file (fetched once).
+    public var duplicateIds = 0
+    /// Up to 100 IDs that were not stored, with why.
+    public var failures: [(threatId: String, error: String)] = []
+    public var elapsedSeconds = 0.0
+    public var consoleURL = ""
+
+    /// IDs finished per second.
+    public var rate: Double { elapsedSeconds > 0 ? Double(counts.stored + counts.unchanged + counts.notFound + counts.failed) / elapsedSeconds : 0 }
+}

@@ -1,0 +1,94 @@
+import ArgumentParser
+import Foundation
+import S1IngestCore
+import S1MockConsole
+
+struct DemoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Run the real ingest against a built-in mock console (no credentials needed)."
+    )
+
+    @Option(help: ArgumentHelp("The database to fill.", valueName: "path"))
+    var db = "demo.sqlite"
+
+    @Option(help: "How many threats the mock console serves.")
+    var threats = 1000
+
+    @Option(help: "Most requests in flight at once.")
+    var concurrency = 8
+
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        guard threats >= 1 && threats <= 1_000_000 else { throw ValidationError("--threats must be between 1 and 1000000") }
+    }
+
+    func run() async throws {
+        let token = "demo-token-\(UInt64.random(in: 1...UInt64.max))"
+        let set = SyntheticAnalyses(count: threats, seed: 2026)
+        let mock = try await runReportingErrors {
+            try await MockConsole.start(MockConsoleConfiguration(analyses: set, token: token))
+        }
+        if !output.quiet && !output.json {
+            print("mock console listening on \(mock.baseURL), serving \(threats) threats")
+        }
+        let endpoint = try ConsoleEndpoint(url: mock.baseURL, token: token)
+        let options = IngestOptions(databasePath: db, endpoint: endpoint,
+                                    source: .ids((0..<threats).map(set.threatId), label: "demo"),
+                                    client: ConsoleClientSettings(concurrency: concurrency), command: "demo")
+        do {
+            try await IngestRunner.run(options, output: output)
+        } catch {
+            try? await mock.shutdown()
+            throw error
+        }
+        try? await mock.shutdown()
+        if !output.quiet && !output.json {
+            print("""
+
+                Try it:
+                  sqlite3 -header -column \(db) "SELECT classification, count(*) AS threats FROM threats GROUP BY 1 ORDER BY 2 DESC"
+                  sqlite3 -header -column \(db) "SELECT a.agent_computer_name, count(*) AS threats, sum(t.incident_status = 'unresolved') AS unresolved FROM threats t JOIN agents a USING (agent_id) GROUP BY 1 ORDER BY 2 DESC LIMIT 5"
+                  sqlite3 -header -column \(db) "SELECT tactic, name AS technique, count(DISTINCT threat_id) AS threats FROM indicator_techniques GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 5"
+                """)
+        }
+    }
+}
+
+struct MockConsoleCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mock-console",
+        abstract: "Serve the mock SentinelOne console until stopped (for benchmarks and trials).",
+        shouldDisplay: false
+    )
+
+    @Option(help: "Port on 127.0.0.1 (0 = any free one).")
+    var port = 0
+
+    @Option(help: "How many threats it serves.")
+    var threats = 1000
+
+    @Option(help: "Milliseconds added to every response.")
+    var latencyMs = 0
+
+    @Option(help: "Event-loop threads.")
+    var threads = 1
+
+    @Option(help: "Required token (default: none required).")
+    var token: String?
+
+    @Option(help: "Seed of the synthetic analyses.")
+    var seed: UInt64 = 2026
+
+    func run() async throws {
+        var configuration = MockConsoleConfiguration(analyses: SyntheticAnalyses(count: threats, seed: seed), token: token,
+                                                     faults: FaultPlan(latencyMilliseconds: latencyMs))
+        configuration.port = port
+        configuration.threads = threads
+        let mock = try await MockConsole.start(configuration)
+        print(mock.baseURL)
+        FileHandle.standardOutput.synchronizeFile()
+        while true { try await Task.sleep(for: .seconds(3600)) }
+    }
+}

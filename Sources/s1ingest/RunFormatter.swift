@@ -1,0 +1,35 @@
+import Foundation
+import S1IngestCore
+
+/// `s1ingest runs` output.
+enum RunFormatter {
+    static func table(_ runs: [RunRecord]) -> String {
+        guard !runs.isEmpty else { return "no runs recorded yet" }
+        var rows = [["run", "started", "ended", "status", "command", "source", "requested", "stored", "unchanged", "not found", "failed", "retries"]]
+        for run in runs {
+            let c = run.counts
+            rows.append([String(run.runId), String(run.startedAt.prefix(19)), run.endedAt.map { String($0.prefix(19)) } ?? "-",
+                         run.status.rawValue, run.command, run.source, String(c.requested), String(c.stored), String(c.unchanged),
+                         String(c.notFound), String(c.failed), String(c.retries)])
+        }
+        let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
+        var lines = rows.map { row in
+            row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")
+        }
+        for run in runs where run.message != nil { lines.append("run \(run.runId): \(run.message!)") }
+        return lines.joined(separator: "\n")
+    }
+
+    static func json(_ run: RunRecord) -> String {
+        let c = run.counts
+        let object: [String: Any] = [
+            "run_id": run.runId, "command": run.command, "source": run.source, "console": run.console ?? NSNull(),
+            "started_at": run.startedAt, "ended_at": run.endedAt ?? NSNull(), "status": run.status.rawValue,
+            "requested": c.requested, "stored": c.stored, "unchanged": c.unchanged, "not_found": c.notFound,
+            "failed": c.failed, "invalid_ids": c.invalidIds, "retries": c.retries, "requests": c.requests,
+            "message": run.message ?? NSNull(), "version": run.version,
+        ]
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+}
