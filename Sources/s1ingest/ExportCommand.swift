@@ -9,10 +9,10 @@ struct ExportCommand: ParsableCommand {
         abstract: "Write a table, a view, a query's rows, or everything, as CSV, TSV or JSON lines.",
         discussion: """
             Reads the database read-only and streams rows, so any size exports in constant memory.
-            CSV is RFC 4180: CRLF line ends, fields with , " CR or LF quoted, NULL as an empty
-            field and the empty string as "". TSV escapes \\ tab LF CR as \\\\ \\t \\n \\r. Text
-            starting with = + - @ tab or CR gets a leading ' so spreadsheets do not run it as a
-            formula (numbers are never changed); --raw-cells writes it unchanged.
+
+            CSV is RFC 4180: CRLF line ends; fields holding , " CR or LF are quoted; NULL is an empty field and the empty string is "". TSV escapes backslash, tab, LF and CR as \\\\ \\t \\n \\r. JSON lines: one object per row, NULL as null.
+
+            Text starting with = + - @ tab or CR gets a leading ' so spreadsheets do not run it as a formula (numbers and JSON are never changed); --raw-cells writes cells exactly as stored.
             """
     )
 
@@ -36,7 +36,7 @@ struct ExportCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: ArgumentHelp("Output file (default: standard output).", valueName: "file"))
     var output: String?
 
-    @Option(help: "csv, tsv, jsonl or json.")
+    @Option(help: "Output format.")
     var format: ExportFormat = .csv
 
     @Flag(help: "Write cells exactly as stored: no ' before text that looks like a spreadsheet formula.")

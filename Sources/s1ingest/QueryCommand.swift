@@ -6,8 +6,8 @@ struct QueryCommand: ParsableCommand {
         commandName: "query",
         abstract: "Run one read-only SQL statement and print its rows.",
         discussion: """
-            Prints an aligned table (at most --max-rows rows), or all rows as CSV (--csv) or a
-            JSON array (--json). Statements that could change the database are refused.
+            Prints an aligned table (at most --max-rows rows), or all rows as CSV (--csv) or a JSON array (--json). Statements that could change the database are refused.
+
             Example: s1ingest query "SELECT * FROM agent_exposure LIMIT 5"
             """
     )

@@ -7,8 +7,8 @@ struct ReportCommand: ParsableCommand {
         abstract: "Print canned reports, or write them as one HTML page with charts.",
         discussion: """
             Reports: \(CannedReport.all.map(\.name).joined(separator: ", ")).
-            Without NAME every report is printed. --html FILE writes a self-contained page
-            (inline SVG charts, no scripts, no external files).
+
+            Without NAME every report is printed. --html FILE writes one self-contained page (inline SVG charts, no scripts, no external files).
             """
     )
 
