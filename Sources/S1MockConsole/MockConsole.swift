@@ -115,13 +115,15 @@ public final class MockConsole: Sendable {
         core.state.withLock { $0.statistics.listRequests }
     }
 
-    /// The most analysis requests in flight at once (head received, response not yet
-    /// fully written) since start or ``resetStatistics()``.
+    /// The most analysis requests in flight at once since start or ``resetStatistics()``.
+    /// A request is in flight from the arrival of its head until its response is handed to
+    /// the socket (or the connection is dropped or lost), so by the time a client has read a
+    /// response, that request no longer counts.
     public var peakInFlight: Int {
         core.state.withLock { $0.statistics.peakInFlight }
     }
 
-    /// Analysis requests in flight now.
+    /// Analysis requests in flight now (see ``peakInFlight``).
     public var inFlight: Int {
         core.state.withLock { $0.statistics.inFlight }
     }

@@ -22,8 +22,8 @@ final class MockConsoleHandler: ChannelInboundHandler {
     private let core: MockConsoleCore
     private var pending: Pending?
     /// Analysis requests of this connection counted in `inFlight` and not yet answered.
-    /// (The next pipelined request's head can arrive before the previous response's write
-    /// has completed, so this is a count, not a flag.)
+    /// (A count, not a flag: the next pipelined request's head is delivered while the
+    /// previous response's end is being written.)
     private var analysesInFlight = 0
     private var active = true
     private var scheduled: Scheduled<Void>?
@@ -99,11 +99,15 @@ final class MockConsoleHandler: ChannelInboundHandler {
             }
             context.write(wrapOutboundOut(.head(HTTPResponseHead(version: version, status: status, headers: headers))), promise: nil)
             context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
-            let written = context.eventLoop.makePromise(of: Void.self)
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: written)
-            written.futureResult.assumeIsolated().whenComplete { _ in
-                self.finished(request)
-                if !request.keepAlive { context.close(promise: nil) }
+            // No longer in flight once the response is handed to the socket: done before the
+            // flush, so a client can never see the answer while the request still counts.
+            finished(request)
+            if request.keepAlive {
+                context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            } else {
+                let written = context.eventLoop.makePromise(of: Void.self)
+                context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: written)
+                written.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
             }
         case .drop:
             finished(request)
@@ -116,12 +120,10 @@ final class MockConsoleHandler: ChannelInboundHandler {
             headers.add(name: "Content-Length", value: String(buffer.readableBytes))
             let part = buffer.readSlice(length: buffer.readableBytes / 2)!
             context.write(wrapOutboundOut(.head(HTTPResponseHead(version: version, status: .ok, headers: headers))), promise: nil)
+            finished(request)
             let written = context.eventLoop.makePromise(of: Void.self)
             context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(part))), promise: written)
-            written.futureResult.assumeIsolated().whenComplete { _ in
-                self.finished(request)
-                context.close(promise: nil)
-            }
+            written.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
         }
     }
 }

@@ -35,10 +35,11 @@ struct TestFailure: Error, CustomStringConvertible {
 func withConsole<T>(
     _ configuration: MockConsoleConfiguration,
     clientConfiguration: HTTPClient.Configuration = HTTPClient.Configuration(),
+    threads: Int = 1,
     _ body: (MockConsole, HTTPClient) async throws -> T
 ) async throws -> T {
     var configuration = configuration
-    configuration.threads = 1
+    configuration.threads = threads
     let console = try await MockConsole.start(configuration)
     let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
     do {
