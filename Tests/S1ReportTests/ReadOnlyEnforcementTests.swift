@@ -21,6 +21,23 @@ import Testing
         #expect(before == [[.integer(12)]])
     }
 
+    @Test func noStatementCreatesAFile() throws {
+        let path = try TestDatabases.tricky()
+        defer { TestDatabases.remove(path) }
+        let target = TestDatabases.temporaryPath()
+        #expect(throws: ReportingError.statementNotReadOnly(sql: "VACUUM INTO '\(target)'")) {
+            try QueryJob(databasePath: path, sql: "VACUUM INTO '\(target)'").run(to: OutputSink(creatingFile: "/dev/null"))
+        }
+        // ATTACH counts as read-only for SQLite, but the read-only connection cannot create or write the file.
+        #expect(throws: SQLiteError.self) {
+            try QueryJob(databasePath: path, sql: "ATTACH 'file:\(target)?mode=rwc' AS other").run(to: OutputSink(creatingFile: "/dev/null"))
+        }
+        #expect(throws: SQLiteError.self) {
+            try QueryJob(databasePath: path, sql: "ATTACH '\(target)' AS other").run(to: OutputSink(creatingFile: "/dev/null"))
+        }
+        #expect(!FileManager.default.fileExists(atPath: target))
+    }
+
     @Test func aSecondStatementIsRefused() throws {
         let path = try TestDatabases.tricky()
         defer { TestDatabases.remove(path) }
