@@ -62,12 +62,12 @@ import Testing
         // Concrete numbers of this data set: 3000 threats over three days, 8 classifications.
         #expect(data.totals.threats == 3000)
         #expect(data.perDay.rows.map { $0[1] } == [.integer(190), .integer(2335), .integer(475)])
-        #expect(try section(html, id: "threats-per-day").contains("<title>2023-11-15: 2335 threats</title>"))
+        #expect(try section(html, id: "threats-per-day").contains("<title>2023-11-15: 2,335 threats</title>"))
         #expect(data.classifications.rows.count == 8)
-        #expect(try section(html, id: "total-threats").contains(">3000<"))
+        #expect(try section(html, id: "total-threats").contains(">3,000<"))
         let outcomes = try section(html, id: "mitigation-outcomes")
         #expect(outcomes.contains("<title>quarantine failed: 325 (10.8%)</title>"))
-        #expect(outcomes.contains("<title>quarantine succeeded: 2675 (89.2%)</title>"))
+        #expect(outcomes.contains("<title>quarantine succeeded: 2,675 (89.2%)</title>"))
     }
 
     @Test func filtersAreShownAndApplied() async throws {

@@ -119,9 +119,16 @@ enum SVGChart {
 
     static func f(_ value: Double) -> String { String(format1: value) }
 
-    /// Whole numbers without decimals, others with one.
+    /// Whole numbers without decimals and with thousands separators (12,345), others with one decimal.
     static func format(_ value: Double) -> String {
-        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(format1: value)
+        guard value == value.rounded() && abs(value) < 1e15 else { return String(format1: value) }
+        let digits = String(Int64(abs(value)))
+        var grouped = ""
+        for (index, digit) in digits.enumerated() {
+            if index > 0 && (digits.count - index) % 3 == 0 { grouped.append(",") }
+            grouped.append(digit)
+        }
+        return (value < 0 ? "-" : "") + grouped
     }
 }
 
