@@ -28,8 +28,8 @@ public final class MockConsole: Sendable {
     /// The address the console listens on.
     public let host: String
 
-    /// `http://<host>:<port>`, e.g. `http://127.0.0.1:49152`.
-    public var baseURL: String { "http://\(host):\(port)" }
+    /// `http://<host>:<port>`, e.g. `http://127.0.0.1:49152` (IPv6 hosts in brackets).
+    public var baseURL: String { host.contains(":") ? "http://[\(host)]:\(port)" : "http://\(host):\(port)" }
 
     private init(core: MockConsoleCore, group: MultiThreadedEventLoopGroup, channel: any Channel, host: String, port: Int) {
         self.core = core

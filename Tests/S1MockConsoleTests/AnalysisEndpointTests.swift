@@ -82,7 +82,7 @@ import S1MockConsole
 
     @Test func peakInFlightCountsConcurrentRequests() async throws {
         var faults = FaultPlan()
-        faults.latencyMilliseconds = 200
+        faults.latencyMilliseconds = 400
         let analyses = SyntheticAnalyses(count: 50)
         try await withConsole(MockConsoleConfiguration(analyses: analyses, faults: faults)) { console, client in
             let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
