@@ -30,8 +30,9 @@ public struct AnalysisFetcher: Sendable {
         var attempt = 0
         while true {
             attempt += 1
+            let requestStarted: ContinuousClock.Instant
             do {
-                try await throttle.acquire()
+                requestStarted = try await throttle.acquire()
             } catch {
                 return FetchOutcome(threatId: threatId, analysis: nil, error: .transport("cancelled"), attempts: attempt - 1)
             }
@@ -54,7 +55,8 @@ public struct AnalysisFetcher: Sendable {
             case .failure(let error):
                 if error.status != nil { counters.response() } else { counters.noResponse() }
                 if case .rateLimited = error {
-                    await throttle.rateLimited(retryAfter: retryAfter, fallbackPause: retry.delay(afterAttempt: attempt, retryAfter: nil))
+                    await throttle.rateLimited(retryAfter: retryAfter, fallbackPause: retry.delay(afterAttempt: attempt, retryAfter: nil),
+                                              requestStarted: requestStarted)
                 }
                 guard error.isRetryable, attempt < retry.maxAttempts, !Task.isCancelled else {
                     return FetchOutcome(threatId: threatId, analysis: nil, error: error, attempts: attempt)

@@ -110,7 +110,13 @@ public final class ConsoleClient: Sendable {
         }
         if let error = error as? NIOSSLError { return .transport("TLS: \(error)") }
         if let error = error as? BoringSSLError { return .transport("TLS certificate check failed: \(error)") }
-        if let error = error as? IOError { return .transport(error.description) }
+        if let error = error as? IOError {
+            switch error.errnoCode {
+            case ECONNREFUSED: return .transport("connection refused: is the console URL right, and is it reachable from here?")
+            case ENETUNREACH, EHOSTUNREACH: return .transport("network unreachable: check the console URL and any proxy or firewall")
+            default: return .transport(error.description)
+            }
+        }
         if let error = error as? ChannelError {
             switch error {
             case .connectTimeout: return .timeout("no connection within the connect timeout")
@@ -128,3 +134,9 @@ extension TimeAmount {
         self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 }
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

@@ -13,6 +13,7 @@ public actor RequestThrottle {
     private var nextSlot: ContinuousClock.Instant
     private var pausedUntil: ContinuousClock.Instant
     private var recentStarts: [ContinuousClock.Instant] = []
+    private var lastSlowdown: ContinuousClock.Instant?
     /// Number of 429 slow-downs so far.
     public private(set) var slowdowns = 0
 
@@ -26,20 +27,26 @@ public actor RequestThrottle {
         self.pausedUntil = clock.now
     }
 
-    /// Waits until the next request may start.
-    public func acquire() async throws {
+    /// Waits until the next request may start; returns when it started.
+    @discardableResult
+    public func acquire() async throws -> ContinuousClock.Instant {
         let now = clock.now
         let start = max(now, nextSlot, pausedUntil)
         if let rate = currentRate { nextSlot = start + .nanoseconds(Int64(1e9 / rate)) } else { nextSlot = start }
         recentStarts.append(start)
         if recentStarts.count > 64 { recentStarts.removeFirst(recentStarts.count - 64) }
         if start > now { try await Task.sleep(until: start, clock: clock) }
+        return start
     }
 
-    /// A 429 arrived: pause everyone and halve the pace.
-    public func rateLimited(retryAfter: Duration?, fallbackPause: Duration) {
+    /// A 429 arrived: pause everyone and halve the pace. 429s for requests that were
+    /// already in flight when the pace was last halved extend the pause but do not halve it
+    /// again, so one burst counts as one slow-down.
+    public func rateLimited(retryAfter: Duration?, fallbackPause: Duration, requestStarted: ContinuousClock.Instant) {
         let now = clock.now
         pausedUntil = max(pausedUntil, now + (retryAfter ?? fallbackPause))
+        if let lastSlowdown, requestStarted <= lastSlowdown { return }
+        lastSlowdown = now
         let observed = observedRate()
         let base = currentRate ?? observed ?? maxRate ?? 10
         currentRate = max(Self.minimumRate, min(base, observed ?? base) / 2)

@@ -148,7 +148,7 @@ public final class Ingester {
                 return
             }
             let counters = fetcher.counters.snapshot
-            if counters.successes == 0, counters.failedResponses == 0, counters.consecutiveNoResponse >= max(10, concurrency * 2),
+            if counters.successes == 0, counters.failedResponses == 0, counters.consecutiveNoResponse >= max(4, concurrency),
                let error = outcome.error {
                 abort.set("cannot reach the console at \(fetcher.client.endpoint.baseURL): \(error)")
                 ids.finish()

@@ -24,12 +24,13 @@ public struct ThreatIDList: Sendable {
     public static func parse(_ bytes: [UInt8]) -> ThreatIDList {
         var list = ThreatIDList()
         var seen = Set<String>()
-        var text = Substring(decoding: bytes, as: UTF8.self)
-        if text.hasPrefix("\u{FEFF}") { text = text.dropFirst() }
+        var bytes = bytes[...]
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes = bytes.dropFirst(3) }
         var lineNumber = 0
-        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        // Split on the byte: in Swift "\r\n" is one Character, which a split on "\n" would miss.
+        for rawLine in bytes.split(separator: 0x0A, omittingEmptySubsequences: false) {
             lineNumber += 1
-            var line = rawLine
+            var line = Substring(decoding: rawLine, as: UTF8.self)
             if let hash = line.firstIndex(of: "#") { line = line[..<hash] }
             let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
             if trimmed.isEmpty { continue }

@@ -28,7 +28,7 @@ enum Repository {
 }
 
 /// A temporary directory for one test.
-final class Scratch {
+final class Scratch: @unchecked Sendable {
     let url: URL
 
     init() throws {

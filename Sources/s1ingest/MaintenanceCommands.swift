@@ -1,0 +1,6 @@
+import ArgumentParser
+
+/// The commands for unattended operation: sync, prune.
+enum MaintenanceCommands {
+    static let all: [any ParsableCommand.Type] = []
+}

@@ -1,0 +1,52 @@
+import Foundation
+@testable import S1IngestCore
+import S1MockConsole
+
+/// A mock console and a database for one ingest test.
+struct IngestBench: Sendable {
+    let scratch: Scratch
+    let mock: MockConsole
+    let set: SyntheticAnalyses
+    let token: String
+    var db: String { scratch.path("ingest.sqlite") }
+
+    static func start(count: Int, faults: FaultPlan = FaultPlan(), gzip: Bool = false) async throws -> IngestBench {
+        let set = SyntheticAnalyses(count: count, seed: 11)
+        let token = "test-token-\(UUID().uuidString)"
+        var configuration = MockConsoleConfiguration(analyses: set, token: token, faults: faults)
+        configuration.gzip = gzip
+        return IngestBench(scratch: try Scratch(), mock: try await MockConsole.start(configuration), set: set, token: token)
+    }
+
+    private init(scratch: Scratch, mock: MockConsole, set: SyntheticAnalyses, token: String) {
+        self.scratch = scratch
+        self.mock = mock
+        self.set = set
+        self.token = token
+    }
+
+    /// Options for ingesting `ids` (all of the set by default) with fast retries.
+    func options(ids: [String]? = nil, concurrency: Int = 8, maxAttempts: Int = 5, token: String? = nil,
+                 requestDeadline: Duration = .seconds(10), maxResponseBytes: Int = 32 << 20, rate: Double? = nil,
+                 source: IngestSource? = nil) throws -> IngestOptions {
+        let endpoint = try ConsoleEndpoint(url: mock.baseURL, token: token ?? self.token)
+        return IngestOptions(
+            databasePath: db, endpoint: endpoint, source: source ?? .ids(ids ?? (0..<set.count).map(set.threatId), label: "test"),
+            client: ConsoleClientSettings(concurrency: concurrency, connectTimeout: .seconds(2), readTimeout: .seconds(5),
+                                          requestDeadline: requestDeadline, maxResponseBytes: maxResponseBytes),
+            retry: RetryPolicy(maxAttempts: maxAttempts, baseDelay: .milliseconds(5), maxDelay: .milliseconds(50)),
+            maxRequestsPerSecond: rate)
+    }
+
+    func run(_ options: IngestOptions, stop: StopRequest = StopRequest()) async throws -> IngestSummary {
+        try await Ingester(options: options).run(stop: stop)
+    }
+
+    func database() throws -> Database { try StoreOpener.openForReading(path: db) }
+
+    func queueStates() throws -> [String: Int] {
+        Dictionary(uniqueKeysWithValues: try IngestQueue(readingFrom: database()).counts().map { ($0.state, $0.count) })
+    }
+
+    func stop() async { try? await mock.shutdown() }
+}
