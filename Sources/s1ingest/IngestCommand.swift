@@ -118,47 +118,45 @@ struct IngestCommand: AsyncParsableCommand {
     }
 }
 
-/// `--quiet` and `--json`, shared by commands that print a summary.
+/// `--quiet`, `--json` and `--log-format`, shared by commands that print a summary.
 struct OutputOptions: ParsableArguments {
     @Flag(name: .shortAndLong, help: "No progress and no warnings; the summary only.")
     var quiet = false
 
     @Flag(help: "Print the summary as one JSON object on standard output (for schedulers).")
     var json = false
+
+    @Option(help: ArgumentHelp("Progress and warnings on stderr as one event per line: text or json (default: text lines when stderr is not a terminal).", valueName: "format"))
+    var logFormat: LogFormat?
 }
 
 /// Runs an ingest with signals, progress and the summary, and exits with the right code.
 enum IngestRunner {
     static func run(_ options: IngestOptions, output: OutputOptions) async throws {
-        let console = Console(quiet: output.quiet)
+        let log = RunLog(output: output)
         let ingester = Ingester(options: options)
-        ingester.onWarning = { console.warn($0) }
-        var lastLog = 0.0
-        ingester.onProgress = { progress in
-            let eta = progress.etaSeconds.map { " ETA \(Int($0.rounded())) s" } ?? ""
-            let line = "\(progress.done)/\(progress.total) done, \(progress.stored) stored, \(Int(progress.rate))/s, \(progress.retries) retries, \(progress.errors) errors\(eta)"
-            if console.isTerminal {
-                console.progress(line)
-            } else if progress.elapsedSeconds - lastLog >= 5 {
-                lastLog = progress.elapsedSeconds
-                console.warn("progress: " + line)
-            }
-        }
+        ingester.onWarning = { log.warn($0) }
+        ingester.onProgress = { log.progress($0) }
         let stop = StopRequest()
-        let signals = SignalTrap(stop: stop, console: console)
-        let summary = try await runReportingErrors { try await ingester.run(stop: stop) }
+        let signals = SignalTrap(stop: stop, console: log.console)
+        let summary = try await log.reportingErrors { try await ingester.run(stop: stop) }
         signals.release()
-        console.clearProgress()
+        log.clearProgress()
         if output.json {
             print(IngestSummaryFormatter.json(summary, databasePath: options.databasePath))
         } else {
             print(IngestSummaryFormatter.text(summary, databasePath: options.databasePath))
         }
-        if let message = summary.message, summary.status == .failed { FileHandleOutput.standardError("s1ingest: error: \(message)\n") }
-        switch summary.status {
+        if let message = summary.message, summary.status == .failed { log.error(message) }
+        try exit(for: summary.status, authenticationFailed: summary.authenticationFailed)
+    }
+
+    /// Throws the exit code a run's status calls for (nothing for ok).
+    static func exit(for status: RunStatus, authenticationFailed: Bool) throws {
+        switch status {
         case .ok, .running: return
         case .partial: throw ExitCode(S1IngestExitCode.partial)
-        case .failed: throw ExitCode(summary.authenticationFailed ? S1IngestExitCode.authentication : S1IngestExitCode.failure)
+        case .failed: throw ExitCode(authenticationFailed ? S1IngestExitCode.authentication : S1IngestExitCode.failure)
         case .aborted: throw ExitCode(S1IngestExitCode.interrupted)
         }
     }

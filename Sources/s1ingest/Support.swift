@@ -12,6 +12,8 @@ enum S1IngestExitCode {
     static let partial: Int32 = 1
     static let failure: Int32 = 2
     static let authentication: Int32 = 3
+    /// Another s1ingest process is writing to the same database (its run lock is held).
+    static let locked: Int32 = 4
     static let interrupted: Int32 = 130
 }
 
@@ -37,6 +39,7 @@ func runReportingErrors<T>(_ body: () async throws -> T) async throws -> T {
 func reportFailure(_ error: any Error) -> any Error {
     if error is ExitCode { return error }
     FileHandleOutput.standardError("s1ingest: error: \(error)\n")
+    if case RunLockError.locked = error { return ExitCode(S1IngestExitCode.locked) }
     return ExitCode(S1IngestExitCode.failure)
 }
 

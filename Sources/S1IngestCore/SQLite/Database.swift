@@ -18,6 +18,8 @@ public final class Database {
     /// The path the connection was opened with.
     public let path: String
     private var cache: [String: Statement] = [:]
+    /// Objects that live as long as the connection (the writer's run lock).
+    public var retainedResources: [AnyObject] = []
 
     /// Opens `path` (`:memory:` for a private in-memory database).
     public init(path: String, mode: Mode = .readWriteCreate, busyTimeoutMilliseconds: Int32 = 10_000) throws(SQLiteError) {

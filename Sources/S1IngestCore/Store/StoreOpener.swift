@@ -1,11 +1,21 @@
 /// Opens a database the way each kind of command needs it.
 public enum StoreOpener {
-    /// Opens (creating when missing) for the one writer, configured and migrated.
+    /// Opens (creating when missing) for the one writer, configured and migrated. Takes the
+    /// run lock first (`<path>.lock`, see `RunLock`): when another process is writing to the
+    /// database this throws `RunLockError.locked` at once. The lock lives as long as the
+    /// returned connection.
     public static func openForWriting(path: String) throws -> Database {
+        let lock = try takesRunLock(path) ? RunLock.acquire(databasePath: path) : nil
         let database = try Database(path: path, mode: .readWriteCreate)
+        if let lock { database.retainedResources.append(lock) }
         try database.configureForWriting()
         try Migrator.migrate(database)
         return database
+    }
+
+    /// In-memory and URI databases have no file of their own to guard.
+    static func takesRunLock(_ path: String) -> Bool {
+        !path.isEmpty && path != ":memory:" && !path.hasPrefix("file:")
     }
 
     /// Opens an existing database read-only: nothing done through it can change the file.

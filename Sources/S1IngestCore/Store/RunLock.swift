@@ -1,0 +1,138 @@
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One writer per database across processes: an exclusive `flock(2)` on `<db>.lock`,
+/// taken without waiting and held for as long as the writing connection lives. The kernel
+/// drops the lock when the holding process dies, however it dies, so a killed run never
+/// blocks the next one; the file left behind is harmless (it only says who held it last).
+///
+/// Within one process the lock is shared and counted: a second writer connection to the
+/// same file (sync's own connection and the ingester's, or tests opening a database again)
+/// joins the lock, and the file is unlocked when the last holder goes.
+public final class RunLock: @unchecked Sendable {
+    /// The lock file.
+    public let lockPath: String
+    private let key: FileKey
+
+    private struct FileKey: Hashable {
+        let device: UInt64
+        let inode: UInt64
+    }
+
+    private struct Entry {
+        let descriptor: Int32
+        var holders: Int
+    }
+
+    private static let held = Mutex<[FileKey: Entry]>([:])
+
+    /// `<database path>.lock`.
+    public static func lockPath(forDatabase path: String) -> String { path + ".lock" }
+
+    /// Takes the lock for the database at `databasePath`, or throws `RunLockError.locked`
+    /// at once when another process holds it.
+    public static func acquire(databasePath: String) throws(RunLockError) -> RunLock {
+        let lockPath = lockPath(forDatabase: databasePath)
+        let descriptor = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else {
+            throw .unusable(lockPath: lockPath, reason: String(cString: strerror(errno)))
+        }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(descriptor)
+            throw .unusable(lockPath: lockPath, reason: reason)
+        }
+        let key = FileKey(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
+        let result: Result<Void, RunLockError> = held.withLock { table in
+            if var entry = table[key] {
+                close(descriptor)
+                entry.holders += 1
+                table[key] = entry
+                return .success(())
+            }
+            guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+                let code = errno
+                let holder = readHolder(descriptor)
+                close(descriptor)
+                if code == EWOULDBLOCK || code == EAGAIN {
+                    return .failure(.locked(databasePath: databasePath, lockPath: lockPath, holder: holder))
+                }
+                return .failure(.unusable(lockPath: lockPath, reason: String(cString: strerror(code))))
+            }
+            writeHolder(descriptor)
+            table[key] = Entry(descriptor: descriptor, holders: 1)
+            return .success(())
+        }
+        try result.get()
+        return RunLock(lockPath: lockPath, key: key)
+    }
+
+    private init(lockPath: String, key: FileKey) {
+        self.lockPath = lockPath
+        self.key = key
+    }
+
+    deinit {
+        let key = self.key
+        Self.held.withLock { table in
+            guard var entry = table[key] else { return }
+            entry.holders -= 1
+            if entry.holders > 0 {
+                table[key] = entry
+            } else {
+                table[key] = nil
+                // Closing the last descriptor of the open file description releases the flock.
+                close(entry.descriptor)
+            }
+        }
+    }
+
+    /// `pid 1234, started 2026-...Z` into the lock file, for the message a blocked run prints.
+    private static func writeHolder(_ descriptor: Int32) {
+        let text = "pid \(getpid()), started \(currentTimestamp())\n"
+        _ = ftruncate(descriptor, 0)
+        var bytes = Array(text.utf8)
+        _ = pwrite(descriptor, &bytes, bytes.count, 0)
+    }
+
+    private static func readHolder(_ descriptor: Int32) -> String? {
+        var buffer = [UInt8](repeating: 0, count: 256)
+        let count = pread(descriptor, &buffer, buffer.count, 0)
+        guard count > 0 else { return nil }
+        let text = trimmed(String(decoding: buffer.prefix(count), as: UTF8.self))
+        return text.isEmpty ? nil : text
+    }
+}
+
+/// Why a writer could not take the run lock.
+public enum RunLockError: Error, CustomStringConvertible, Sendable, Equatable {
+    /// Another process is writing to the database.
+    case locked(databasePath: String, lockPath: String, holder: String?)
+    /// The lock file cannot be created or locked (permissions, read-only directory).
+    case unusable(lockPath: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .locked(let databasePath, let lockPath, let holder):
+            let who = holder.map { "another s1ingest run (\($0))" } ?? "another s1ingest run"
+            return "\(who) is writing to \(databasePath); this run did nothing. Try again when it has finished (lock: \(lockPath))"
+        case .unusable(let lockPath, let reason):
+            return "cannot take the lock \(lockPath): \(reason)"
+        }
+    }
+}
+
+/// `text` without leading and trailing white space.
+private func trimmed(_ text: String) -> String {
+    let space: Set<Character> = [" ", "\n", "\r", "\t"]
+    var rest = Substring(text)
+    while let first = rest.first, space.contains(first) { rest = rest.dropFirst() }
+    while let last = rest.last, space.contains(last) { rest = rest.dropLast() }
+    return String(rest)
+}

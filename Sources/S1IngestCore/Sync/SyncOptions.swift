@@ -1,0 +1,89 @@
+/// Where a sync starts listing when it is not simply "from the stored watermark".
+public enum SyncStart: Sendable, Equatable {
+    /// This long before now (`--since 24h`).
+    case window(seconds: Int64)
+    /// From this time (`--since 2026-01-31T00:00:00Z`), normalised to six fractional digits.
+    case timestamp(String)
+
+    /// The first window of a database that has no watermark yet and no `--since`: 7 days.
+    public static let defaultFirstWindow = SyncStart.window(seconds: 7 * 86_400)
+
+    /// Parses `30m`, `24h`, `7d`, `2w`, `90s` or an ISO-8601 UTC timestamp.
+    public static func parse(_ text: String) -> SyncStart? {
+        if let seconds = parseDurationSeconds(text) { return .window(seconds: seconds) }
+        if let normalized = normalizedTimestamp(text) { return .timestamp(normalized) }
+        return nil
+    }
+
+    /// The lower bound this start stands for, as of `now` (seconds since 1970).
+    public func timestamp(now: Double) -> String {
+        switch self {
+        case .window(let seconds): return formatTimestamp(secondsSince1970: (now - Double(seconds)).rounded(.down))
+        case .timestamp(let text): return text
+        }
+    }
+}
+
+/// `90s`, `30m`, `24h`, `7d`, `2w` -> seconds; nil for anything else (or zero).
+public func parseDurationSeconds(_ text: String) -> Int64? {
+    guard let unit = text.last, let value = Int64(text.dropLast()), value > 0 else { return nil }
+    let scale: Int64
+    switch unit {
+    case "s": scale = 1
+    case "m": scale = 60
+    case "h": scale = 3600
+    case "d": scale = 86_400
+    case "w": scale = 7 * 86_400
+    default: return nil
+    }
+    guard value <= Int64.max / scale / 2 else { return nil }
+    return value * scale
+}
+
+/// An ISO-8601 UTC timestamp as the database stores it (six fractional digits and `Z`);
+/// a bare date `YYYY-MM-DD` is midnight UTC; nil when it is not one.
+public func normalizedTimestamp(_ text: String) -> String? {
+    var text = text
+    if text.utf8.count == 10 { text += "T00:00:00Z" }
+    let bytes = Array(text.utf8)
+    guard let normalized = bytes.withUnsafeBytes({ normalizeTimestamp($0) }) else { return nil }
+    return String(decoding: normalized, as: UTF8.self)
+}
+
+/// Settings for one `s1ingest sync`.
+public struct SyncOptions: Sendable {
+    public var databasePath: String
+    public var endpoint: ConsoleEndpoint
+    /// Only threats of these sites (`siteIds=`); empty for all.
+    public var siteIds: [String]
+    /// Overrides the stored watermark for this run; nil to use it (or the default window).
+    public var since: SyncStart?
+    public var client: ConsoleClientSettings
+    public var retry: RetryPolicy
+    public var maxRequestsPerSecond: Double?
+    /// Items per list page (the console allows 1–1000).
+    public var pageSize: Int
+    public var commitInterval: Duration
+    public var batchSize: Int
+
+    public init(databasePath: String, endpoint: ConsoleEndpoint, siteIds: [String] = [], since: SyncStart? = nil,
+                client: ConsoleClientSettings = ConsoleClientSettings(), retry: RetryPolicy = RetryPolicy(),
+                maxRequestsPerSecond: Double? = nil, pageSize: Int = 1000,
+                commitInterval: Duration = .milliseconds(500), batchSize: Int = 1000) {
+        self.databasePath = databasePath
+        self.endpoint = endpoint
+        self.siteIds = siteIds
+        self.since = since
+        self.client = client
+        self.retry = retry
+        self.maxRequestsPerSecond = maxRequestsPerSecond
+        self.pageSize = pageSize
+        self.commitInterval = commitInterval
+        self.batchSize = batchSize
+    }
+
+    /// The `sync_state` key: the console, and the site filter when there is one.
+    public var stateKey: String {
+        siteIds.isEmpty ? endpoint.baseURL : endpoint.baseURL + " sites=" + siteIds.sorted().joined(separator: ",")
+    }
+}

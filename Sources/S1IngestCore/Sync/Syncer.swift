@@ -1,0 +1,196 @@
+/// What a sync did.
+public struct SyncSummary: Sendable {
+    /// How the whole sync ended: a listing failure is `failed`, else the drain's status.
+    public var status: RunStatus = .running
+    public var message: String?
+    public var authenticationFailed = false
+    /// The `sync_state` key (console, and site filter).
+    public var stateKey = ""
+    /// The watermark stored before this run (nil on the first).
+    public var previousWatermark: String?
+    /// The `updatedAt__gte` the listing started from.
+    public var listedFrom = ""
+    /// Where the watermark stands now (unchanged when it could not move).
+    public var watermark: String?
+    /// True when this run moved the watermark forward.
+    public var watermarkAdvanced = false
+    /// True when every page of the listing was read.
+    public var listingComplete = false
+    public var pages = 0
+    /// Items in the listing (boundary re-reads included).
+    public var listed = 0
+    /// Listed items already stored with the same updatedAt (boundary re-reads, unchanged): not fetched.
+    public var alreadyStored = 0
+    /// IDs put in the queue.
+    public var enqueued = 0
+    /// List requests made and repeated.
+    public var listRequests = 0
+    public var listRetries = 0
+    /// The drain of the queue (nil when the listing failed before it).
+    public var ingest: IngestSummary?
+    public var elapsedSeconds = 0.0
+}
+
+/// `s1ingest sync`: lists threats updated since the watermark, enqueues the new and changed
+/// ones, drains the queue like `ingest --queue`, then moves the watermark — only over
+/// threats whose analyses are committed.
+///
+/// The watermark moves to the `updatedAt` of the earliest listed threat still pending or
+/// failed-but-retryable, or past everything listed when none is. The listing uses
+/// `updatedAt__gte`, so the boundary item is read again next time; it is not fetched again
+/// when its stored `updated_at` equals the listed one. A run that is killed never moves the
+/// watermark, so the next run lists the same threats again and misses nothing.
+public final class Syncer {
+    public let options: SyncOptions
+    public var onProgress: ((IngestProgress) -> Void)?
+    public var onWarning: ((String) -> Void)?
+    /// Called for milestones (listing done, watermark moved).
+    public var onInfo: ((String) -> Void)?
+    /// The time "now" for `--since 24h` and the default window (seconds since 1970); tests set it.
+    public var now: () -> Double = { wallClockSeconds() }
+
+    public init(options: SyncOptions) {
+        self.options = options
+    }
+
+    nonisolated(nonsending) public func run(stop: StopRequest = StopRequest()) async throws -> SyncSummary {
+        let clock = ContinuousClock()
+        let started = clock.now
+        // Held for the whole sync: the listing, the drain (whose connection joins this
+        // process's lock) and the watermark.
+        let database = try StoreOpener.openForWriting(path: options.databasePath)
+        try RunRecords.closeAbandoned(database)
+        var summary = SyncSummary()
+        summary.stateKey = options.stateKey
+        summary.previousWatermark = try SyncState.watermark(database, key: options.stateKey)
+        summary.watermark = summary.previousWatermark
+        let from = options.since?.timestamp(now: now()) ?? summary.previousWatermark
+            ?? SyncStart.defaultFirstWindow.timestamp(now: now())
+        summary.listedFrom = from
+
+        // 1. List and enqueue, page by page.
+        let listing = try await list(from: from, database: database, stop: stop, summary: &summary)
+        if let failure = listing.failure {
+            summary.status = .failed
+            summary.message = "listing threats failed: \(failure)"
+            summary.authenticationFailed = failure.endsRun
+            let runId = try RunRecords.start(database, command: "sync", source: "threat list", console: options.endpoint.baseURL)
+            var counts = RunCounts()
+            counts.requests = summary.listRequests
+            counts.retries = summary.listRetries
+            try RunRecords.finish(database, runId: runId, status: .failed, counts: counts, message: summary.message)
+        }
+        onInfo?("listed \(summary.listed) threats updated since \(from) in \(summary.pages) page(s): \(summary.enqueued) to fetch, \(summary.alreadyStored) already stored")
+
+        // 2. Drain the queue, as `ingest --queue` does (also after a listing failure that is
+        //    not about the token: what was enqueued is worth fetching).
+        if listing.failure?.endsRun != true {
+            var ingestOptions = IngestOptions(
+                databasePath: options.databasePath, endpoint: options.endpoint, source: .queue, client: options.client,
+                retry: options.retry, maxRequestsPerSecond: options.maxRequestsPerSecond, command: "sync",
+                commitInterval: options.commitInterval, batchSize: options.batchSize)
+            ingestOptions.command = "sync"
+            let ingester = Ingester(options: ingestOptions)
+            ingester.onProgress = onProgress
+            ingester.onWarning = onWarning
+            let drained = try await ingester.run(stop: stop)
+            summary.ingest = drained
+            if listing.failure == nil {
+                summary.status = drained.status
+                summary.message = drained.message
+                summary.authenticationFailed = drained.authenticationFailed
+            }
+        }
+
+        // 3. Move the watermark over what is committed. A `--since` later than the stored
+        //    watermark skipped threats in between, so it never moves the watermark.
+        let coversGap = summary.previousWatermark.map { from <= $0 } ?? true
+        if coversGap, let target = try watermarkTarget(database, listed: listing.toFetch, maxSeen: listing.maxSeen) {
+            if try SyncState.advance(database, key: options.stateKey, to: target, runId: summary.ingest?.runId) {
+                summary.watermarkAdvanced = true
+                summary.watermark = target
+                onInfo?("watermark moved to \(target)")
+            }
+        }
+        summary.elapsedSeconds = (clock.now - started).seconds
+        if stop.isRequested, summary.status != .failed {
+            summary.status = .aborted
+            summary.message = summary.message ?? "stopped by a signal; the watermark moved only over stored threats"
+        }
+        return summary
+    }
+
+    private struct Listing {
+        var failure: FetchError?
+        /// Enqueued items, for the watermark.
+        var toFetch: [ListedThreat] = []
+        var maxSeen: String?
+    }
+
+    nonisolated(nonsending) private func list(from watermark: String, database: Database, stop: StopRequest, summary: inout SyncSummary) async throws -> Listing {
+        let client = try ConsoleClient(endpoint: options.endpoint, settings: options.client)
+        var lister = ThreatLister(client: client, retry: options.retry,
+                                  throttle: RequestThrottle(maxRate: options.maxRequestsPerSecond),
+                                  pageSize: max(1, min(1000, options.pageSize)), siteIds: options.siteIds)
+        let queue = try IngestQueue(database: database)
+        let storedUpdatedAt = try database.prepare("SELECT updated_at FROM threats WHERE threat_id = ?")
+        var listing = Listing()
+        var cursor: String?
+        var seen = Set<String>()
+        defer {
+            summary.listRequests = lister.requests
+            summary.listRetries = lister.retries
+        }
+        while !stop.isRequested {
+            let result = await lister.page(from: watermark, cursor: cursor, stop: stop)
+            let page: ThreatListPage
+            switch result {
+            case .failure(let error):
+                listing.failure = error
+                await client.shutdown()
+                return listing
+            case .success(let value):
+                page = value
+            }
+            summary.pages += 1
+            summary.listed += page.items.count
+            var ids: [String] = []
+            for item in page.items {
+                if listing.maxSeen.map({ item.updatedAt > $0 }) ?? true { listing.maxSeen = item.updatedAt }
+                let stored = try storedUpdatedAt.rows([.text(item.threatId)]).first?.first?.textValue
+                if stored == item.updatedAt {
+                    summary.alreadyStored += 1
+                    continue
+                }
+                // An ID listed twice (it changed while we paged) is fetched once.
+                guard seen.insert(item.threatId).inserted else { continue }
+                ids.append(item.threatId)
+                listing.toFetch.append(item)
+            }
+            if !ids.isEmpty {
+                try queue.enqueue(ids, runId: nil)
+                summary.enqueued += ids.count
+            }
+            guard let next = page.nextCursor, !page.items.isEmpty else {
+                summary.listingComplete = true
+                break
+            }
+            cursor = next
+        }
+        await client.shutdown()
+        return listing
+    }
+
+    /// The watermark the committed state allows: the earliest `updatedAt` among listed
+    /// threats still pending or retryable, else the latest listed `updatedAt`.
+    private func watermarkTarget(_ database: Database, listed: [ListedThreat], maxSeen: String?) throws -> String? {
+        let state = try database.prepare("SELECT state, retryable FROM ingest_queue WHERE threat_id = ?")
+        var earliestOpen: String?
+        for item in listed {
+            guard let row = try state.rows([.text(item.threatId)]).first else { continue }
+            let open = row[0].textValue == "pending" || (row[0].textValue == "failed" && row[1].integerValue == 1)
+            if open, earliestOpen.map({ item.updatedAt < $0 }) ?? true { earliestOpen = item.updatedAt }
+        }
+        return earliestOpen ?? maxSeen
+    }
+}

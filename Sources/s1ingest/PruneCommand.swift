@@ -1,0 +1,64 @@
+import ArgumentParser
+import Foundation
+import S1IngestCore
+
+struct PruneCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "prune",
+        abstract: "Delete old threats (with all their rows) or only their raw bodies.",
+        discussion: """
+            A threat is old when s1ingest last read an analysis of it (threats.last_ingested_at)
+            longer ago than --older-than: threats the console keeps updating are re-read by each
+            sync and stay. Deletes the threat's rows in every table, its raw body and its queue
+            entry; agents stay, even with no threat left. With --raw-only, deletes only the raw
+            bodies (raw_analyses) stored before the cutoff and keeps the flattened rows.
+            Everything happens in one transaction. The file does not shrink: SQLite reuses the
+            space (run VACUUM to give it back).
+            """
+    )
+
+    @OptionGroup var database: DatabaseOption
+
+    @Option(help: ArgumentHelp("Age to keep: 90d, 12w, 36h, 30m.", valueName: "duration"))
+    var olderThan: String
+
+    @Flag(help: "Delete only raw analysis bodies (raw_analyses), keep the flattened rows.")
+    var rawOnly = false
+
+    @Flag(help: "Count what would be deleted; change nothing.")
+    var dryRun = false
+
+    @Flag(help: "Print the report as one JSON object.")
+    var json = false
+
+    func validate() throws {
+        guard parseDurationSeconds(olderThan) != nil else {
+            throw ValidationError("--older-than takes a duration such as 90d, 12w, 36h or 30m, not '\(olderThan)'")
+        }
+    }
+
+    func run() throws {
+        let seconds = parseDurationSeconds(olderThan)!
+        let cutoff = formatTimestamp(secondsSince1970: Date().timeIntervalSince1970 - Double(seconds))
+        let report = try runReportingErrors { () throws -> Pruner.Report in
+            guard FileManager.default.fileExists(atPath: database.path) else { throw StoreError.noDatabase(path: database.path) }
+            let connection = try StoreOpener.openForWriting(path: database.path)
+            return try Pruner.prune(connection, olderThan: cutoff, rawOnly: rawOnly, dryRun: dryRun)
+        }
+        if json {
+            let object: [String: Any] = [
+                "command": "prune", "database": database.path, "cutoff": report.cutoff, "raw_only": report.rawOnly,
+                "dry_run": report.dryRun, "deleted": Dictionary(uniqueKeysWithValues: report.deleted.map { ($0.table, $0.rows) }),
+            ]
+            let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+            print(String(decoding: data, as: UTF8.self))
+            return
+        }
+        let what = report.rawOnly ? "raw bodies stored" : "threats last ingested"
+        print("\(report.dryRun ? "would delete" : "deleted") \(what) before \(report.cutoff) from \(database.path):")
+        for entry in report.deleted {
+            print("  \(entry.table.padding(toLength: 24, withPad: " ", startingAt: 0)) \(String(entry.rows).leftPadded(8))")
+        }
+        if !report.rawOnly { print("agents are kept, even those with no threat left") }
+    }
+}

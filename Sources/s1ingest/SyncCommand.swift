@@ -1,0 +1,116 @@
+import ArgumentParser
+import Foundation
+import S1IngestCore
+
+struct SyncCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sync",
+        abstract: "Fetch every threat new or updated since the last sync (for nightly runs).",
+        discussion: """
+            Lists the console's threats (GET /web/api/v2.1/threats, 1000 a page, sorted by
+            updatedAt ascending, updatedAt >= the watermark), enqueues those not already stored
+            with the same updatedAt, then works through the queue like `ingest --queue`. The
+            watermark (table sync_state, one per console and --site set) moves forward only
+            over threats whose analyses are committed, so a killed run misses nothing: run it
+            again. Without a watermark and without --since, the first sync reads the last 7 days.
+            --since overrides the watermark for one run (it moves the watermark only when it
+            starts at or before it).
+            One run at a time: a second command writing to the same database exits with 4.
+            Exit status: 0 all stored, 1 partial, 2 failure, 3 authentication, 4 another run
+            holds the database, 130 interrupted.
+            """
+    )
+
+    @OptionGroup var database: DatabaseOption
+    @OptionGroup var consoleOptions: ConsoleOptions
+    @OptionGroup var output: OutputOptions
+
+    @Option(help: ArgumentHelp("List from this long ago (30m, 24h, 7d, 2w) or from this UTC time (2026-01-31T00:00:00Z) instead of the stored watermark.", valueName: "duration|timestamp"))
+    var since: String?
+
+    @Option(name: .customLong("site"), help: ArgumentHelp("Only threats of this site ID (repeat for several). Each set of sites keeps its own watermark.", valueName: "id"))
+    var sites: [String] = []
+
+    @Option(help: .hidden)
+    var pageSize = 1000
+
+    func validate() throws {
+        if let since, SyncStart.parse(since) == nil {
+            throw ValidationError("--since takes a duration (30m, 24h, 7d, 2w) or an ISO-8601 UTC time (2026-01-31T00:00:00Z), not '\(since)'")
+        }
+        for site in sites where site.isEmpty || !site.allSatisfy(\.isASCIIDigit) {
+            throw ValidationError("--site takes a numeric site ID, not '\(site)'")
+        }
+        guard (1...1000).contains(pageSize) else { throw ValidationError("--page-size must be from 1 to 1000") }
+    }
+
+    func run() async throws {
+        let log = RunLog(output: output)
+        let endpoint = try await log.reportingErrors { try consoleOptions.endpoint() }
+        let options = SyncOptions(
+            databasePath: database.path, endpoint: endpoint, siteIds: sites, since: since.flatMap(SyncStart.parse),
+            client: consoleOptions.clientSettings, retry: consoleOptions.retryPolicy,
+            maxRequestsPerSecond: consoleOptions.rate, pageSize: pageSize)
+        let syncer = Syncer(options: options)
+        syncer.onWarning = { log.warn($0) }
+        syncer.onProgress = { log.progress($0) }
+        syncer.onInfo = { log.info($0) }
+        let stop = StopRequest()
+        let signals = SignalTrap(stop: stop, console: log.console)
+        let summary = try await log.reportingErrors { try await syncer.run(stop: stop) }
+        signals.release()
+        log.clearProgress()
+        if output.json {
+            print(SyncSummaryFormatter.json(summary, databasePath: database.path))
+        } else {
+            print(SyncSummaryFormatter.text(summary, databasePath: database.path))
+        }
+        if let message = summary.message, summary.status == .failed { log.error(message) }
+        try IngestRunner.exit(for: summary.status, authenticationFailed: summary.authenticationFailed)
+    }
+}
+
+private extension Character {
+    var isASCIIDigit: Bool { isASCII && isNumber }
+}
+
+/// The end-of-sync summary, for people and for schedulers.
+enum SyncSummaryFormatter {
+    static func text(_ summary: SyncSummary, databasePath: String) -> String {
+        var lines: [String] = []
+        lines.append("sync of \(summary.stateKey) into \(databasePath): \(summary.status.rawValue) in \(String(format: "%.2f", summary.elapsedSeconds)) s")
+        lines.append("  listed     \(summary.listed) updated since \(summary.listedFrom) (\(summary.pages) pages\(summary.listingComplete ? "" : ", incomplete"))")
+        lines.append("  to fetch   \(summary.enqueued) (\(summary.alreadyStored) already stored with the same updatedAt)")
+        if let ingest = summary.ingest {
+            let c = ingest.counts
+            lines.append("  drained    run \(ingest.runId): \(c.requested) requested, \(c.stored) stored, \(c.unchanged) unchanged, \(c.notFound) not found, \(c.failed) failed")
+            lines.append("  requests   \(c.requests + summary.listRequests) (\(c.retries + summary.listRetries) retries)")
+            for failure in ingest.failures.prefix(5) { lines.append("    \(failure.threatId): \(failure.error)") }
+        }
+        let watermark = summary.watermark ?? "none"
+        lines.append("  watermark  \(watermark)\(summary.watermarkAdvanced ? " (moved from \(summary.previousWatermark ?? "none"))" : " (unchanged)")")
+        if let message = summary.message { lines.append("  \(summary.status.rawValue): \(message)") }
+        return lines.joined(separator: "\n")
+    }
+
+    static func json(_ summary: SyncSummary, databasePath: String) -> String {
+        let ingest = summary.ingest
+        let c = ingest?.counts ?? RunCounts()
+        let object: [String: Any] = [
+            "command": "sync", "status": summary.status.rawValue, "database": databasePath, "sync_key": summary.stateKey,
+            "run_id": ingest.map { $0.runId as Any } ?? NSNull(),
+            "listed_from": summary.listedFrom, "listing_complete": summary.listingComplete, "pages": summary.pages,
+            "listed": summary.listed, "already_stored": summary.alreadyStored, "enqueued": summary.enqueued,
+            "requested": c.requested, "stored": c.stored, "unchanged": c.unchanged, "not_found": c.notFound, "failed": c.failed,
+            "inserted": ingest?.outcomes[.inserted] ?? 0, "updated": ingest?.outcomes[.updated] ?? 0,
+            "requests": c.requests + summary.listRequests, "retries": c.retries + summary.listRetries,
+            "watermark_before": summary.previousWatermark ?? NSNull(), "watermark": summary.watermark ?? NSNull(),
+            "watermark_advanced": summary.watermarkAdvanced,
+            "elapsed_seconds": (summary.elapsedSeconds * 1000).rounded() / 1000, "message": summary.message ?? NSNull(),
+            "failures": (ingest?.failures ?? []).prefix(100).map { ["threat_id": $0.threatId, "error": $0.error] },
+            "s1ingest_version": S1IngestVersion.current,
+        ]
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+}
