@@ -10,8 +10,10 @@ public enum AnalysisFlattener {
         let realtime = data["agentRealtimeInfo"].flatMap { $0.kind == .object ? $0 : nil }
         let agentId = realtime?["agentId"].flatMap(AnalysisDecoder.identifierText)
         var fingerprint: UInt64 = 0
+        var interfacesFingerprint: UInt64 = 0
         if let realtime, let agentId {
             fingerprint = realtime.withRawBytes(fnv1a)
+            interfacesFingerprint = realtime["networkInterfaces"]?.withRawBytes(fnv1a) ?? 0
             addAgent(realtime, agentId: agentId, threatId: threatId, ingestedAt: ingestedAt, to: &rows)
         }
 
@@ -52,7 +54,7 @@ public enum AnalysisFlattener {
             }
         }
         return FlattenedAnalysis(threatId: threatId, agentId: agentId, updatedAt: updatedAt, agentFingerprint: fingerprint,
-                                 source: analysis.location.description, arena: rows.arena, values: rows.values, rows: rows.rows)
+                                 interfacesFingerprint: interfacesFingerprint, source: analysis.location.description, arena: rows.arena, values: rows.values, rows: rows.rows)
     }
 
     static func addAgent(_ realtime: JSONValue, agentId: String, threatId: String, ingestedAt: String, to rows: inout RowBuilder) {

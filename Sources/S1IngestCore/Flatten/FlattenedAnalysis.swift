@@ -22,18 +22,22 @@ public struct FlattenedAnalysis: Sendable {
     public let updatedAt: String?
     /// A fingerprint of `agentRealtimeInfo`, so an unchanged agent is not rewritten.
     public let agentFingerprint: UInt64
+    /// A fingerprint of `agentRealtimeInfo.networkInterfaces`: the agent's interface rows are
+    /// replaced only when it changes (the rest of the agent changes with nearly every threat).
+    public let interfacesFingerprint: UInt64
     /// Where the analysis came from.
     public let source: String
     var arena: [UInt8]
     var values: [FlatValue]
     public private(set) var rows: [Row]
 
-    init(threatId: String, agentId: String?, updatedAt: String?, agentFingerprint: UInt64, source: String,
+    init(threatId: String, agentId: String?, updatedAt: String?, agentFingerprint: UInt64, interfacesFingerprint: UInt64, source: String,
          arena: [UInt8], values: [FlatValue], rows: [Row]) {
         self.threatId = threatId
         self.agentId = agentId
         self.updatedAt = updatedAt
         self.agentFingerprint = agentFingerprint
+        self.interfacesFingerprint = interfacesFingerprint
         self.source = source
         self.arena = arena
         self.values = values

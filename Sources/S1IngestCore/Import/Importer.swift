@@ -60,6 +60,9 @@ public final class Importer {
         let started = clock.now
         let database = try StoreOpener.openForWriting(path: options.databasePath)
         let store = try AnalysisStore(database: database)
+        try database.execute("PRAGMA wal_autocheckpoint=0")
+        let checkpointer = try WALCheckpointer(path: options.databasePath)
+        defer { checkpointer.stop() }
         let ingestedAt = currentTimestamp()
         let channel = BoundedChannel<[Event]>(capacity: 8)
         let options = self.options

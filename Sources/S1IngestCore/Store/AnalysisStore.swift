@@ -22,9 +22,14 @@ public final class AnalysisStore {
     private let deleteAgentChildren: [Statement]
     private let lookup: Statement
     private let touch: Statement
-    /// Agents written in this session, by fingerprint of their `agentRealtimeInfo`.
-    private var writtenAgents: [String: UInt64] = [:]
-    private var pendingAgents: [String: UInt64] = [:]
+    /// What this writer last stored per agent: fingerprints of `agentRealtimeInfo` and of
+    /// its interfaces. Committed state, and the open batch's on top.
+    private struct AgentState: Equatable {
+        var agent: UInt64
+        var interfaces: UInt64
+    }
+    private var writtenAgents: [String: AgentState] = [:]
+    private var pendingAgents: [String: AgentState] = [:]
 
     /// Prepares the writer over a migrated database configured for writing.
     ///
@@ -90,16 +95,17 @@ public final class AnalysisStore {
             for statement in deleteThreatChildren { try statement.run([.text(analysis.threatId)]) }
             outcome = .updated
         }
-        let agentChanged = analysis.agentId.map { id in
-            (pendingAgents[id] ?? writtenAgents[id]) != analysis.agentFingerprint
-        } ?? false
-        if agentChanged, let agentId = analysis.agentId {
+        let known = analysis.agentId.flatMap { pendingAgents[$0] ?? writtenAgents[$0] }
+        let agentChanged = analysis.agentId != nil && known?.agent != analysis.agentFingerprint
+        let interfacesChanged = analysis.agentId != nil && known?.interfaces != analysis.interfacesFingerprint
+        if interfacesChanged, let agentId = analysis.agentId {
             for statement in deleteAgentChildren { try statement.run([.text(agentId)]) }
         }
         for index in rowsByTable.indices { rowsByTable[index].removeAll(keepingCapacity: true) }
         for row in analysis.rows { rowsByTable[row.table.rawValue].append(row) }
         for table in Table.allCases {
-            if !agentChanged, table == .agents || table == .interfaces || table == .interfaceAddresses { continue }
+            if table == .agents && !agentChanged { continue }
+            if (table == .interfaces || table == .interfaceAddresses) && !interfacesChanged { continue }
             var rows = rowsByTable[table.rawValue][...]
             while !rows.isEmpty {
                 let chunk = rows.prefix(table.isUpserted ? 1 : Self.maxRowsPerStatement)
@@ -110,7 +116,9 @@ public final class AnalysisStore {
                 try statement.step()
             }
         }
-        if agentChanged, let agentId = analysis.agentId { pendingAgents[agentId] = analysis.agentFingerprint }
+        if let agentId = analysis.agentId {
+            pendingAgents[agentId] = AgentState(agent: analysis.agentFingerprint, interfaces: analysis.interfacesFingerprint)
+        }
         return outcome
     }
 

@@ -1,0 +1,220 @@
+import Foundation
+import Testing
+import S1IngestCore
+import S1MockConsole
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A running `s1ingest` process whose output is collected in files.
+final class RunningBinary: @unchecked Sendable {
+    let process = Process()
+    let stdoutPath: String
+    let stderrPath: String
+
+    init(_ arguments: [String], environment: [String: String], directory: TemporaryDirectory, name: String) throws {
+        stdoutPath = directory.path("\(name).out")
+        stderrPath = directory.path("\(name).err")
+        FileManager.default.createFile(atPath: stdoutPath, contents: nil)
+        FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        process.executableURL = BinaryRunner.executable
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env.removeValue(forKey: "S1INGEST_DB")
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    func signal(_ number: Int32) { kill(process.processIdentifier, number) }
+
+    func wait() -> Int32 {
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    var stdout: String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }
+    var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
+}
+
+/// Polls `condition` every 20 ms for up to `seconds`.
+func waitUntil(seconds: Double, _ condition: () -> Bool) -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if condition() { return true }
+        Thread.sleep(forTimeInterval: 0.02)
+    }
+    return condition()
+}
+
+/// Threats marked done in the queue, read through a separate read-only connection.
+func doneCount(_ db: String) -> Int {
+    guard let database = try? Database(path: db, mode: .readOnly),
+          let value = try? database.scalar("SELECT count(*) FROM ingest_queue WHERE state = 'done'") else { return 0 }
+    return Int(value.integerValue ?? 0)
+}
+
+@Suite(.serialized) struct IngestCommandTests {
+    static let token = "cli-secret-token-0123456789"
+
+    func mock(count: Int, faults: FaultPlan = FaultPlan()) async throws -> (MockConsole, SyntheticAnalyses) {
+        let set = SyntheticAnalyses(count: count, seed: 5)
+        return (try await MockConsole.start(MockConsoleConfiguration(analyses: set, token: Self.token, faults: faults)), set)
+    }
+
+    func idFile(_ set: SyntheticAnalyses, in directory: TemporaryDirectory) throws -> String {
+        let path = directory.path("ids.txt")
+        try (0..<set.count).map(set.threatId).joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test func killedAtAnyMomentThenResumedStoresEveryAnalysisOnce() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanUp() }
+        let (console, set) = try await mock(count: 1500, faults: FaultPlan(latencyMilliseconds: 3))
+        defer { Task { try? await console.shutdown() } }
+        let db = directory.path("crash.sqlite")
+        let ids = try idFile(set, in: directory)
+        let environment = ["S1_API_TOKEN": Self.token]
+        // Kill the first run part-way, then kill a --queue run part-way too.
+        let first = try RunningBinary(["ingest", "--db", db, "--console", console.baseURL, "--ids", ids, "--concurrency", "8"],
+                                      environment: environment, directory: directory, name: "first")
+        #expect(waitUntil(seconds: 20) { doneCount(db) >= 200 }, "the first run made no progress: \(first.stderr)")
+        first.signal(SIGKILL)
+        #expect(first.wait() == SIGKILL)
+        let afterFirst = doneCount(db)
+        #expect(afterFirst < 1500)
+        let second = try RunningBinary(["ingest", "--db", db, "--console", console.baseURL, "--queue"],
+                                       environment: environment, directory: directory, name: "second")
+        #expect(waitUntil(seconds: 20) { doneCount(db) >= afterFirst + 200 || second.process.isRunning == false })
+        second.signal(SIGKILL)
+        _ = second.wait()
+        let resumed = try BinaryRunner.run(["ingest", "--db", db, "--console", console.baseURL, "--queue", "--json"], environment: environment)
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+
+        let database = try StoreOpener.openForReading(path: db)
+        #expect(try database.scalar("PRAGMA integrity_check") == "ok")
+        #expect(try database.query("PRAGMA foreign_key_check").isEmpty)
+        #expect(try database.scalar("SELECT count(*) FROM threats") == .integer(1500))
+        #expect(try database.scalar("SELECT count(*) FROM raw_analyses") == .integer(1500))
+        #expect(try database.scalar("SELECT count(*) FROM ingest_queue WHERE state = 'done'") == .integer(1500))
+        // Each threat's mitigations exactly as in its analysis: nothing doubled by the re-runs.
+        let mitigations = (0..<1500).reduce(0) { $0 + set.mitigationCount($1) }
+        #expect(try database.scalar("SELECT count(*) FROM mitigations") == .integer(Int64(mitigations)))
+        let statuses = try database.query("SELECT status FROM ingest_runs ORDER BY run_id").compactMap { $0.first?.textValue }
+        #expect(statuses == ["aborted", "aborted", "ok"])
+    }
+
+    @Test func sigintFinishesInFlightPrintsTheSummaryAndExits130() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanUp() }
+        let (console, set) = try await mock(count: 2000, faults: FaultPlan(latencyMilliseconds: 20))
+        defer { Task { try? await console.shutdown() } }
+        let db = directory.path("int.sqlite")
+        let run = try RunningBinary(["ingest", "--db", db, "--console", console.baseURL, "--ids", try idFile(set, in: directory)],
+                                    environment: ["S1_API_TOKEN": Self.token], directory: directory, name: "int")
+        #expect(waitUntil(seconds: 20) { doneCount(db) >= 50 })
+        run.signal(SIGINT)
+        #expect(run.wait() == 130)
+        #expect(run.stdout.contains(": aborted in"))
+        #expect(run.stderr.contains("stopping"))
+        let database = try StoreOpener.openForReading(path: db)
+        let stored = try database.scalar("SELECT count(*) FROM threats").integerValue ?? -1
+        #expect(try database.scalar("SELECT count(*) FROM ingest_queue WHERE state = 'done'").integerValue == stored)
+        #expect(try database.scalar("SELECT count(*) FROM ingest_queue WHERE state = 'pending'").integerValue == 2000 - stored)
+        #expect(try database.scalar("SELECT status FROM ingest_runs") == "aborted")
+    }
+
+    @Test func exitCodesAndMessages() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanUp() }
+        let (console, set) = try await mock(count: 6)
+        defer { Task { try? await console.shutdown() } }
+        let ids = try idFile(set, in: directory)
+        let db = directory.path("codes.sqlite")
+
+        let ok = try BinaryRunner.run(["ingest", "--db", db, "--console", console.baseURL, "--ids", ids], environment: ["S1_API_TOKEN": Self.token])
+        #expect(ok.status == 0, "\(ok.stderr)")
+
+        // The token from a file works too, and is never printed.
+        let tokenFile = directory.path("token")
+        try (Self.token + "\n").write(toFile: tokenFile, atomically: true, encoding: .utf8)
+        let fromFile = try BinaryRunner.run(["ingest", "--db", db, "--console", console.baseURL, "--ids", ids, "--token-file", tokenFile])
+        #expect(fromFile.status == 0, "\(fromFile.stderr)")
+
+        let badToken = try BinaryRunner.run(["ingest", "--db", db, "--console", console.baseURL, "--ids", ids],
+                                            environment: ["S1_API_TOKEN": "wrong-\(Self.token)"])
+        #expect(badToken.status == 3)
+        #expect(badToken.stderr.contains("check the API token"))
+        #expect(!(badToken.stdout + badToken.stderr).contains(Self.token))
+
+        console.setFaults(FaultPlan(notFoundIDs: [set.threatId(2)]))
+        let partial = try BinaryRunner.run(["ingest", "--db", db, "--console", console.baseURL, "--ids", ids, "--json"],
+                                           environment: ["S1_API_TOKEN": Self.token])
+        #expect(partial.status == 1)
+        let summary = try JSONSerialization.jsonObject(with: Data(partial.stdout.utf8)) as? [String: Any]
+        #expect(summary?["not_found"] as? Int == 1)
+        #expect(summary?["status"] as? String == "partial")
+        let queue = try BinaryRunner.run(["queue", "--db", db])
+        #expect(queue.stdout.contains("not_found  1"))
+        #expect(queue.stdout.contains("done       5"))
+
+        let unreachable = try BinaryRunner.run(["ingest", "--db", db, "--console", "http://127.0.0.1:9", "--ids", ids,
+                                                "--connect-timeout", "1", "--concurrency", "2"], environment: ["S1_API_TOKEN": Self.token])
+        #expect(unreachable.status == 2)
+        #expect(unreachable.stderr.contains("cannot reach the console"))
+
+        let usage = try BinaryRunner.run(["ingest", "--db", db, "--ids", ids, "--queue"], environment: ["S1_API_TOKEN": Self.token])
+        #expect(usage.status == 64)
+        let insecure = try BinaryRunner.run(["ingest", "--db", db, "--console", "http://s1.example.com", "--ids", ids],
+                                            environment: ["S1_API_TOKEN": Self.token])
+        #expect(insecure.status == 2)
+        #expect(insecure.stderr.contains("--allow-insecure-http"))
+        let noToken = try BinaryRunner.run(["ingest", "--db", db, "--console", console.baseURL, "--ids", ids])
+        #expect(noToken.status == 2)
+        #expect(noToken.stderr.contains("S1_API_TOKEN"))
+
+        let runs = try BinaryRunner.run(["runs", "--db", db])
+        #expect(runs.status == 0)
+        #expect(runs.stdout.contains("partial"))
+        // The unreachable run put the IDs back to pending and left them there.
+        #expect(try BinaryRunner.run(["queue", "--db", db]).stdout.contains("pending    6"))
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: db))
+        #expect(bytes.range(of: Data(Self.token.utf8)) == nil)
+    }
+
+    @Test func badIdFileLinesAreReportedWithLineNumbers() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanUp() }
+        let (console, set) = try await mock(count: 2)
+        defer { Task { try? await console.shutdown() } }
+        let ids = directory.path("ids.txt")
+        try "\(set.threatId(0))\nDROP TABLE threats;\n\(set.threatId(1))\n".write(toFile: ids, atomically: true, encoding: .utf8)
+        let result = try BinaryRunner.run(["ingest", "--db", directory.path("b.sqlite"), "--console", console.baseURL, "--ids", ids],
+                                          environment: ["S1_API_TOKEN": Self.token])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("ids.txt:2"))
+        #expect(console.analysisRequests == 2)
+        let missing = try BinaryRunner.run(["ingest", "--db", directory.path("b.sqlite"), "--console", console.baseURL, "--ids", directory.path("nope")],
+                                           environment: ["S1_API_TOKEN": Self.token])
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains("nope"))
+    }
+
+    @Test func demoRunsTheRealPipelineAgainstTheBuiltInConsole() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanUp() }
+        let db = directory.path("demo.sqlite")
+        let result = try BinaryRunner.run(["demo", "--db", db, "--threats", "120"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("stored     120"))
+        #expect(result.stdout.contains("Try it:"))
+        let database = try StoreOpener.openForReading(path: db)
+        #expect(try database.scalar("SELECT count(*) FROM threats") == .integer(120))
+        #expect(try database.scalar("SELECT command || ':' || status FROM ingest_runs") == "demo:ok")
+    }
+}
