@@ -1,0 +1,88 @@
+import Foundation
+import Testing
+@testable import S1IngestCore
+import S1MockConsole
+
+@Suite struct PruneTests {
+    static let tables = Table.threatChildren.map(\.name) + ["raw_analyses", "ingest_queue", "threats"]
+
+    /// 60 threats synced, 25 of them made "last ingested" in 2020 (and their raw bodies too).
+    func prepared() async throws -> (IngestBench, old: [String]) {
+        let bench = try await IngestBench.start(count: 60)
+        let summary = try await bench.sync(try bench.syncOptions())
+        #expect(summary.status == .ok)
+        let old = (0..<25).map { bench.set.threatId($0 * 2) }
+        let database = try StoreOpener.openForWriting(path: bench.db)
+        let list = old.map { "'\($0)'" }.joined(separator: ",")
+        try database.execute("UPDATE threats SET last_ingested_at = '2020-01-01T00:00:00.000000Z' WHERE threat_id IN (\(list))")
+        try database.execute("UPDATE raw_analyses SET ingested_at = '2020-01-01T00:00:00.000000Z' WHERE threat_id IN (\(list))")
+        return (bench, old)
+    }
+
+    func counts(_ database: Database, only ids: [String]? = nil) throws -> [String: Int64] {
+        var result: [String: Int64] = [:]
+        for table in Self.tables {
+            let condition = ids.map { "threat_id IN (\($0.map { "'\($0)'" }.joined(separator: ",")))" } ?? "1"
+            result[table] = try count(database, table, where: condition)
+        }
+        return result
+    }
+
+    @Test func pruneDeletesOldThreatsWithEveryChildRowInOneGo() async throws {
+        let (bench, old) = try await prepared()
+        defer { Task { await bench.stop() } }
+        let database = try StoreOpener.openForWriting(path: bench.db)
+        let before = try counts(database)
+        let oldRows = try counts(database, only: old)
+        let agentsBefore = try count(database, "agents")
+        #expect(oldRows["mitigations"]! > 0 && oldRows["threats"] == 25 && oldRows["ingest_queue"] == 25)
+
+        let dry = try Pruner.prune(database, olderThan: "2021-01-01T00:00:00.000000Z", rawOnly: false, dryRun: true)
+        #expect(try counts(database) == before)
+        let report = try Pruner.prune(database, olderThan: "2021-01-01T00:00:00.000000Z", rawOnly: false)
+        #expect(dry.deleted.map(\.rows) == report.deleted.map(\.rows))
+        for table in Self.tables {
+            #expect(report.rows(table) == Int(oldRows[table]!), "\(table)")
+        }
+        let after = try counts(database)
+        for table in Self.tables { #expect(after[table]! == before[table]! - oldRows[table]!, "\(table)") }
+        #expect(try counts(database, only: old).values.allSatisfy { $0 == 0 })
+        #expect(try count(database, "agents") == agentsBefore, "agents stay")
+        #expect(try database.query("PRAGMA integrity_check") == [["ok"]])
+        #expect(try database.query("PRAGMA foreign_key_check").isEmpty)
+        // Nothing older is left: a second prune removes nothing.
+        #expect(try Pruner.prune(database, olderThan: "2021-01-01T00:00:00.000000Z", rawOnly: false).total == 0)
+    }
+
+    @Test func rawOnlyKeepsTheFlattenedRows() async throws {
+        let (bench, old) = try await prepared()
+        defer { Task { await bench.stop() } }
+        let database = try StoreOpener.openForWriting(path: bench.db)
+        let before = try counts(database)
+        let report = try Pruner.prune(database, olderThan: "2021-01-01T00:00:00.000000Z", rawOnly: true)
+        #expect(report.deleted.map(\.table) == ["raw_analyses"])
+        #expect(report.rows("raw_analyses") == 25)
+        let after = try counts(database)
+        #expect(after["raw_analyses"] == before["raw_analyses"]! - 25)
+        #expect(after["threats"] == before["threats"])
+        #expect(after["mitigations"] == before["mitigations"])
+        #expect(try count(database, "raw_analyses", where: "threat_id = '\(old[0])'") == 0)
+        // A cutoff before everything removes nothing.
+        #expect(try Pruner.prune(database, olderThan: "2019-01-01T00:00:00.000000Z", rawOnly: false).total == 0)
+    }
+
+    @Test func prunedThreatsComeBackWhenTheyChange() async throws {
+        let (bench, old) = try await prepared()
+        defer { Task { await bench.stop() } }
+        do {
+            let database = try StoreOpener.openForWriting(path: bench.db)
+            _ = try Pruner.prune(database, olderThan: "2021-01-01T00:00:00.000000Z", rawOnly: false)
+        }
+        let index = try #require(bench.set.index(of: old[3]))
+        bench.mock.touch([index])
+        let summary = try await bench.sync(try bench.syncOptions(since: nil))
+        #expect(summary.status == .ok)
+        #expect(summary.ingest?.counts.stored == 1)
+        #expect(try count(bench.database(), "threats") == 36)
+    }
+}

@@ -1,0 +1,35 @@
+import Foundation
+@testable import S1IngestCore
+import S1MockConsole
+
+extension IngestBench {
+    /// Sync options against this bench's mock: fast retries, a given page size.
+    func syncOptions(since: SyncStart? = .timestamp("2020-01-01T00:00:00.000000Z"), siteIds: [String] = [],
+                     pageSize: Int = 1000, concurrency: Int = 8, token: String? = nil) throws -> SyncOptions {
+        let endpoint = try ConsoleEndpoint(url: mock.baseURL, token: token ?? self.token)
+        return SyncOptions(
+            databasePath: db, endpoint: endpoint, siteIds: siteIds, since: since,
+            client: ConsoleClientSettings(concurrency: concurrency, connectTimeout: .seconds(2), readTimeout: .seconds(5),
+                                          requestDeadline: .seconds(10)),
+            retry: RetryPolicy(maxAttempts: 5, baseDelay: .milliseconds(5), maxDelay: .milliseconds(50)),
+            pageSize: pageSize)
+    }
+
+    func sync(_ options: SyncOptions, stop: StopRequest = StopRequest(), now: Double? = nil,
+              onProgress: ((IngestProgress) -> Void)? = nil) async throws -> SyncSummary {
+        let syncer = Syncer(options: options)
+        if let now { syncer.now = { now } }
+        syncer.onProgress = onProgress
+        return try await syncer.run(stop: stop)
+    }
+
+    /// The stored watermark for `options`.
+    func watermark(_ options: SyncOptions) throws -> String? {
+        try SyncState.watermark(database(), key: options.stateKey)
+    }
+
+    /// The latest `updatedAt` the mock serves, normalised.
+    var latestUpdatedAt: String {
+        (0..<set.count).map { normalizedTimestamp(mock.updatedAt(of: $0))! }.max()!
+    }
+}
