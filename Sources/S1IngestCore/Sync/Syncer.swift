@@ -67,6 +67,12 @@ public final class Syncer {
         let from = options.since?.timestamp(now: now()) ?? summary.previousWatermark
             ?? SyncStart.defaultFirstWindow.timestamp(now: now())
         summary.listedFrom = from
+        // The first sync remembers where it started before it lists anything: when it is
+        // killed, the next run starts from the same point (not from a later "7 days ago").
+        // This covers nothing yet; it only moves forward from here.
+        if summary.previousWatermark == nil {
+            try SyncState.advance(database, key: options.stateKey, to: from, runId: nil)
+        }
 
         // 1. List and enqueue, page by page.
         let listing = try await list(from: from, database: database, stop: stop, summary: &summary)

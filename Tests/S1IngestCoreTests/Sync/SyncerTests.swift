@@ -119,6 +119,24 @@ import S1MockConsole
         #expect((0..<120).allSatisfy { bench.mock.requestCount(forThreat: bench.set.threatId($0)) == 1 })
     }
 
+    @Test func aFirstSyncKilledEarlyIsResumedFromWhereItStarted() async throws {
+        let bench = try await IngestBench.start(count: 50)
+        defer { Task { await bench.stop() } }
+        // Stopped before the listing: nothing listed, but the start point is remembered.
+        let stop = StopRequest()
+        stop.request()
+        let first = try await bench.sync(try bench.syncOptions(), stop: stop)
+        #expect(first.status == .aborted)
+        #expect(first.listed == 0)
+        // Run again without --since: it lists from 2020 as the first run meant to, not from
+        // "7 days ago" (which would miss every threat of this set).
+        let again = try await bench.sync(try bench.syncOptions(since: nil))
+        #expect(again.listedFrom == "2020-01-01T00:00:00.000000Z")
+        #expect(again.status == .ok)
+        #expect(try count(bench.database(), "threats") == 50)
+        #expect(again.watermark == bench.latestUpdatedAt)
+    }
+
     @Test func failedFetchesHoldTheWatermarkBackToTheOldestUnfinishedThreat() async throws {
         let bench = try await IngestBench.start(count: 100)
         defer { Task { await bench.stop() } }
@@ -211,7 +229,7 @@ import S1MockConsole
         #expect(summary.authenticationFailed)
         #expect(summary.ingest == nil)
         #expect(bench.mock.analysisRequests == 0)
-        #expect(try bench.watermark(options) == nil)
+        #expect(try bench.watermark(options) == "2020-01-01T00:00:00.000000Z", "only the start point, nothing covered")
         #expect(try bench.database().scalar("SELECT command || ':' || source || ':' || status FROM ingest_runs") == "sync:threat list:failed")
     }
 
