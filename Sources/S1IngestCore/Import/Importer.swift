@@ -60,8 +60,7 @@ public final class Importer {
         let started = clock.now
         let database = try StoreOpener.openForWriting(path: options.databasePath)
         let store = try AnalysisStore(database: database)
-        try database.execute("PRAGMA wal_autocheckpoint=0")
-        let checkpointer = try WALCheckpointer(path: options.databasePath)
+        let checkpointer = try WALCheckpointer(writer: database)
         defer { checkpointer.stop() }
         let ingestedAt = currentTimestamp()
         let channel = BoundedChannel<[Event]>(capacity: 8)
@@ -70,7 +69,7 @@ public final class Importer {
 
         var summary = ImportSummary()
         do {
-            try await write(from: channel, to: store, ingestedAt: ingestedAt, summary: &summary, started: started)
+            try await write(from: channel, to: store, checkpointer: checkpointer, ingestedAt: ingestedAt, summary: &summary, started: started)
         } catch {
             channel.finish()
             await reading
@@ -84,7 +83,8 @@ public final class Importer {
 
     // MARK: The writer (the caller's task)
 
-    nonisolated(nonsending) private func write(from channel: BoundedChannel<[Event]>, to store: AnalysisStore, ingestedAt: String,
+    nonisolated(nonsending) private func write(from channel: BoundedChannel<[Event]>, to store: AnalysisStore,
+                                               checkpointer: WALCheckpointer, ingestedAt: String,
                        summary: inout ImportSummary, started: ContinuousClock.Instant) async throws {
         let clock = ContinuousClock()
         var inBatch = 0
@@ -117,6 +117,7 @@ public final class Importer {
                 let now = clock.now
                 if inBatch >= options.batchSize || (inBatch > 0 && now - batchStarted >= options.commitInterval) {
                     try store.commitBatch()
+                    checkpointer.commitDone()
                     try store.beginBatch()
                     inBatch = 0
                     batchStarted = now

@@ -1,47 +1,100 @@
+import CSQLite
 import Foundation
 import Synchronization
 
 /// Copies the write-ahead log into the database file from a thread of its own, so the one
-/// writer never stops to do it at commit (which cost about a tenth of import time, measured
-/// with perf). Checkpoints are PASSIVE: they never block the writer or readers.
+/// writer does not stop at every commit to do it (inline checkpoints cost about a tenth of
+/// import time, measured with perf). Checkpoints are PASSIVE: they never block anyone.
 ///
-/// Start it after setting `PRAGMA wal_autocheckpoint=0` on the writer; `stop()` ends the
-/// thread after one last checkpoint.
+/// A WAL only restarts from its beginning when a checkpoint has copied every frame, which a
+/// checkpoint running beside a busy writer never does: so after a commit that leaves the
+/// WAL larger than `restartFrames`, the writer calls `catchUp()` and waits for one pass
+/// (by then little is left to copy), and its next transaction rewinds the WAL. The WAL
+/// stays bounded and memory flat.
 public final class WALCheckpointer: Sendable {
-    private final class Flags: Sendable {
-        let stopped = Mutex(false)
-        let finished = Mutex(false)
+    /// State shared with the checkpoint thread; every access holds `condition`'s lock.
+    private final class Shared: @unchecked Sendable {
+        let condition = NSCondition()
+        var stopped = false
+        var requested = 0
+        var completed = 0
     }
 
-    private let flags = Flags()
-    private let done = DispatchSemaphore(value: 0)
+    private let shared = Shared()
+    private let finished = DispatchSemaphore(value: 0)
+    private let framesBox = FrameCounter()
+    /// WAL size, in frames (pages), after which `commitDone()` waits for a full pass.
+    public let restartFrames: Int
 
-    /// Starts checkpointing `path` every `interval`.
-    public init(path: String, interval: Duration = .milliseconds(250)) throws {
-        let database = try Database(path: path, mode: .readWrite)
-        let box = UncheckedBox(database)
-        let thread = Thread { [flags, done] in
+    /// Starts checkpointing `writer`'s file every `interval`, and counts the writer's WAL frames.
+    public init(writer: Database, interval: Duration = .milliseconds(200), restartFrames: Int = 8192) throws {
+        self.restartFrames = restartFrames
+        try writer.execute("PRAGMA wal_autocheckpoint=0")
+        framesBox.install(on: writer)
+        let box = UncheckedBox(try Database(path: writer.path, mode: .readWrite))
+        let thread = Thread { [shared, finished] in
             let database = box.value
-            let pause = interval.seconds
-            while !flags.stopped.withLock({ $0 }) {
-                Thread.sleep(forTimeInterval: pause)
+            let condition = shared.condition
+            while true {
+                condition.lock()
+                if shared.requested <= shared.completed && !shared.stopped {
+                    _ = condition.wait(until: Date().addingTimeInterval(interval.seconds))
+                }
+                let generation = shared.requested
+                let stop = shared.stopped
+                condition.unlock()
                 try? database.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                condition.lock()
+                shared.completed = max(shared.completed, generation)
+                condition.broadcast()
+                condition.unlock()
+                if stop { break }
             }
-            try? database.execute("PRAGMA wal_checkpoint(PASSIVE)")
-            done.signal()
+            finished.signal()
         }
         thread.name = "s1ingest-checkpoint"
         thread.start()
     }
 
+    /// Call after each commit: when the WAL has grown past `restartFrames`, waits for a
+    /// checkpoint pass to finish, so the next transaction starts the WAL afresh.
+    public func commitDone() {
+        guard framesBox.frames >= restartFrames else { return }
+        let condition = shared.condition
+        condition.lock()
+        shared.requested += 1
+        let target = shared.requested
+        condition.broadcast()
+        while shared.completed < target { condition.wait() }
+        condition.unlock()
+    }
+
     /// Stops the thread after a last checkpoint, and waits for it.
     public func stop() {
-        flags.stopped.withLock { $0 = true }
-        let alreadyFinished = flags.finished.withLock { value -> Bool in
-            defer { value = true }
-            return value
-        }
-        if !alreadyFinished { done.wait() }
+        let condition = shared.condition
+        condition.lock()
+        let wasStopped = shared.stopped
+        shared.stopped = true
+        condition.broadcast()
+        condition.unlock()
+        if !wasStopped { finished.wait() }
+    }
+}
+
+/// The writer's WAL size in frames, as SQLite reports it after each commit (`sqlite3_wal_hook`).
+final class FrameCounter: @unchecked Sendable {
+    private let value = Mutex(0)
+
+    var frames: Int { value.withLock { $0 } }
+
+    func install(on database: Database) {
+        let context = Unmanaged.passUnretained(self).toOpaque()
+        sqlite3_wal_hook(database.handle, { context, _, _, frames in
+            guard let context else { return SQLITE_OK }
+            Unmanaged<FrameCounter>.fromOpaque(context).takeUnretainedValue().value.withLock { $0 = Int(frames) }
+            return SQLITE_OK
+        }, context)
+        database.retainedResources.append(self)
     }
 }
 
