@@ -87,8 +87,8 @@ struct MockConsoleCommand: AsyncParsableCommand {
         configuration.port = port
         configuration.threads = threads
         let mock = try await MockConsole.start(configuration)
-        print(mock.baseURL)
-        FileHandle.standardOutput.synchronizeFile()
+        // Unbuffered, so a script reading the URL from a pipe or file sees it at once.
+        FileHandle.standardOutput.write(Data((mock.baseURL + "\n").utf8))
         while true { try await Task.sleep(for: .seconds(3600)) }
     }
 }

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Live-ingest benchmarks, release build, the mock console in a separate process on loopback:
+#   1. latency L=50 ms, concurrency C=16: IDs/s against the ideal C/L = 320/s (target >= 95%);
+#   2. zero latency: IDs/s (target >= 4,000/s);
+#   3. 100,000 IDs: peak RSS of s1ingest (target <= 150 MB), against 10,000 IDs to show it flat.
+# Usage: scripts/bench-ingest.sh            (BENCH_QUICK=1 for smaller counts)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+swift build -c release --product s1ingest >/dev/null
+bin=$(swift build -c release --show-bin-path)/s1ingest
+work=${BENCH_DIR:-$(mktemp -d)}
+quick=${BENCH_QUICK:-0}
+export S1_API_TOKEN=bench-token
+
+start_mock() {  # $1 threats, $2 latency ms -> sets mock_pid, mock_url
+    "$bin" mock-console --threats "$1" --latency-ms "$2" --threads 1 --token "$S1_API_TOKEN" >"$work/mock.url" &
+    mock_pid=$!
+    for _ in $(seq 1 100); do [ -s "$work/mock.url" ] && break; sleep 0.05; done
+    mock_url=$(head -1 "$work/mock.url")
+}
+stop_mock() { kill "$mock_pid" 2>/dev/null || true; wait "$mock_pid" 2>/dev/null || true; : >"$work/mock.url"; }
+ids() {  # $1 count -> file of the mock's IDs (seed 2026: first ID 1311010474425970168, step 7919)
+    python3 -c "import sys; [print(1311010474425970168 + i * 7919) for i in range(int(sys.argv[1]))]" "$1" >"$work/ids-$1.txt"
+    echo "$work/ids-$1.txt"
+}
+run() {  # $1 label, $2 ids file, $3 concurrency -> prints IDs/s and peak RSS
+    rm -f "$work"/bench.sqlite*
+    /usr/bin/time -f "%M" -o "$work/rss.txt" "$bin" ingest --quiet --json --db "$work/bench.sqlite" --console "$mock_url" \
+        --ids "$2" --concurrency "$3" >"$work/summary.json"
+    python3 - "$1" "$work/summary.json" "$(cat "$work/rss.txt")" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[2]))
+print(f"{sys.argv[1]}: {s['stored']} stored in {s['elapsed_seconds']:.2f} s = {s['ids_per_second']:.0f} IDs/s, peak RSS {int(sys.argv[3]) // 1024} MiB, status {s['status']}")
+PY
+}
+trap stop_mock EXIT
+
+n1=$([ "$quick" = 1 ] && echo 1000 || echo 3000)
+start_mock "$n1" 50; run "C=16 L=50ms (ideal 320/s)" "$(ids "$n1")" 16; stop_mock
+
+n2=$([ "$quick" = 1 ] && echo 10000 || echo 40000)
+start_mock "$n2" 0; run "C=16 zero latency" "$(ids "$n2")" 16; stop_mock
+
+n3=$([ "$quick" = 1 ] && echo 20000 || echo 100000)
+start_mock "$n3" 0
+run "10,000 IDs, C=16" "$(ids 10000)" 16
+run "$n3 IDs, C=16" "$(ids "$n3")" 16
+stop_mock
