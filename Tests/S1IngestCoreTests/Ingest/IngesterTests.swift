@@ -48,7 +48,7 @@ import S1MockConsole
         let elapsed = clock.now - started
         #expect(summary.counts.stored == 4)
         #expect(elapsed >= .milliseconds(950))
-        #expect(elapsed < .seconds(5))
+        #expect(elapsed < .seconds(30), "a pause per burst, not a pause per request")
         #expect((0..<4).allSatisfy { bench.mock.requestCount(forThreat: bench.set.threatId($0)) == 2 })
     }
 
