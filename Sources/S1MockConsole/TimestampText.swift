@@ -1,3 +1,4 @@
+import S1IngestCore
 /// Exact (integer) conversions between ISO-8601 text and microseconds since 1970, so that
 /// timestamps from query parameters and from bodies compare as times, not as text.
 enum TimestampText {
@@ -101,19 +102,7 @@ enum TimestampText {
     static func civilFromSeconds(_ seconds: Int64)
         -> (year: Int64, month: Int64, day: Int64, hour: Int64, minute: Int64, second: Int64)
     {
-        var days = seconds / 86_400
-        var secondsOfDay = seconds % 86_400
-        if secondsOfDay < 0 { secondsOfDay += 86_400; days -= 1 }
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthIndex = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
-        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-        return (year, month, day, secondsOfDay / 3600, secondsOfDay / 60 % 60, secondsOfDay % 60)
+        civilTime(secondsSince1970: seconds)
     }
 
     static func pad(_ value: Int64, _ width: Int) -> String {

@@ -51,10 +51,20 @@ func wallClockSeconds() -> Double {
 public func formatTimestamp(secondsSince1970: Double) -> String {
     let whole = Int64(secondsSince1970.rounded(.down))
     let micros = Int64(((secondsSince1970 - Double(whole)) * 1e6).rounded(.down))
-    var days = whole / 86_400
-    var secondsOfDay = whole % 86_400
+    let t = civilTime(secondsSince1970: whole)
+    func pad(_ value: Int64, _ width: Int) -> String {
+        let text = String(value)
+        return String(repeating: "0", count: max(0, width - text.count)) + text
+    }
+    return "\(pad(t.year, 4))-\(pad(t.month, 2))-\(pad(t.day, 2))T\(pad(t.hour, 2)):\(pad(t.minute, 2)):\(pad(t.second, 2)).\(pad(micros, 6))Z"
+}
+
+/// The UTC calendar date and time of `seconds` since 1970 (Howard Hinnant's civil-from-days).
+public func civilTime(secondsSince1970 seconds: Int64)
+    -> (year: Int64, month: Int64, day: Int64, hour: Int64, minute: Int64, second: Int64) {
+    var days = seconds / 86_400
+    var secondsOfDay = seconds % 86_400
     if secondsOfDay < 0 { secondsOfDay += 86_400; days -= 1 }
-    // Civil-from-days (Howard Hinnant's algorithm).
     let z = days + 719_468
     let era = (z >= 0 ? z : z - 146_096) / 146_097
     let dayOfEra = z - era * 146_097
@@ -64,11 +74,7 @@ public func formatTimestamp(secondsSince1970: Double) -> String {
     let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
     let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
     let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-    func pad(_ value: Int64, _ width: Int) -> String {
-        let text = String(value)
-        return String(repeating: "0", count: max(0, width - text.count)) + text
-    }
-    return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secondsOfDay / 3600, 2)):\(pad(secondsOfDay / 60 % 60, 2)):\(pad(secondsOfDay % 60, 2)).\(pad(micros, 6))Z"
+    return (year, month, day, secondsOfDay / 3600, secondsOfDay / 60 % 60, secondsOfDay % 60)
 }
 
 #if canImport(Glibc)
