@@ -22,7 +22,7 @@ import Testing
         let (console, env) = try await start(count: 1500)
         defer { Task { try? await console.shutdown() } }
         let db = directory.path("s.sqlite")
-        let result = try BinaryRunner.run(["sync", "--db", db, "--since", "2020-01-01", "--json", "--log-format", "json"], environment: env)
+        let result = try await runBinary(["sync", "--db", db, "--since", "2020-01-01", "--json", "--log-format", "json"], environment: env)
         #expect(result.status == 0, "\(result.stderr)")
         let lines = result.stdout.split(separator: "\n")
         #expect(lines.count == 1)
@@ -44,14 +44,14 @@ import Testing
         #expect(!result.stderr.contains(Self.token) && !result.stdout.contains(Self.token))
 
         // Text events: one line each, time first.
-        let again = try BinaryRunner.run(["sync", "--db", db, "--log-format", "text"], environment: env)
+        let again = try await runBinary(["sync", "--db", db, "--log-format", "text"], environment: env)
         #expect(again.status == 0, "\(again.stderr)")
         #expect(again.stdout.contains("1 already stored"))
         for line in again.stderr.split(separator: "\n") {
             #expect(line.range(of: #"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z (info|warning|error) "#, options: .regularExpression) != nil, "\(line)")
         }
         // `runs` shows both.
-        let runs = try BinaryRunner.run(["runs", "--db", db, "--json"], environment: env)
+        let runs = try await runBinary(["runs", "--db", db, "--json"], environment: env)
         #expect(runs.stdout.split(separator: "\n").compactMap { object(String($0))?["command"] as? String } == ["sync", "sync"])
     }
 
@@ -63,14 +63,14 @@ import Testing
         let db = directory.path("e.sqlite")
         var wrong = env
         wrong["S1_API_TOKEN"] = "not-the-token"
-        let refused = try BinaryRunner.run(["sync", "--db", db, "--log-format", "json"], environment: wrong)
+        let refused = try await runBinary(["sync", "--db", db, "--log-format", "json"], environment: wrong)
         #expect(refused.status == 3, "\(refused.stderr)")
         #expect(refused.stderr.split(separator: "\n").contains { object(String($0))?["level"] as? String == "error" })
         #expect(!refused.stderr.contains("not-the-token"))
-        #expect(try BinaryRunner.run(["sync", "--db", db, "--since", "yesterday"], environment: env).status == 64)
-        #expect(try BinaryRunner.run(["sync", "--db", db, "--site", "abc"], environment: env).status == 64)
-        #expect(try BinaryRunner.run(["sync", "--db", db, "--log-format", "xml"], environment: env).status == 64)
-        #expect(try BinaryRunner.run(["prune", "--db", db, "--older-than", "90"], environment: env).status == 64)
+        #expect(try await runBinary(["sync", "--db", db, "--since", "yesterday"], environment: env).status == 64)
+        #expect(try await runBinary(["sync", "--db", db, "--site", "abc"], environment: env).status == 64)
+        #expect(try await runBinary(["sync", "--db", db, "--log-format", "xml"], environment: env).status == 64)
+        #expect(try await runBinary(["prune", "--db", db, "--older-than", "90"], environment: env).status == 64)
     }
 
     @Test func pruneReportsWhatItRemoved() async throws {
@@ -79,17 +79,17 @@ import Testing
         let (console, env) = try await start(count: 40)
         defer { Task { try? await console.shutdown() } }
         let db = directory.path("p.sqlite")
-        #expect(try BinaryRunner.run(["sync", "--db", db, "--since", "2020-01-01"], environment: env).status == 0)
+        #expect(try await runBinary(["sync", "--db", db, "--since", "2020-01-01"], environment: env).status == 0)
         do {
             let database = try StoreOpener.openForWriting(path: db)
             try database.execute("UPDATE threats SET last_ingested_at = '2020-01-01T00:00:00.000000Z' WHERE rowid % 4 = 0")
         }
         let old = Int(try StoreOpener.openForReading(path: db).scalar("SELECT count(*) FROM threats WHERE last_ingested_at < '2021'").integerValue ?? 0)
         #expect(old > 0)
-        let dry = try BinaryRunner.run(["prune", "--db", db, "--older-than", "90d", "--dry-run"], environment: env)
+        let dry = try await runBinary(["prune", "--db", db, "--older-than", "90d", "--dry-run"], environment: env)
         #expect(dry.status == 0, "\(dry.stderr)")
         #expect(dry.stdout.contains("would delete"))
-        let result = try BinaryRunner.run(["prune", "--db", db, "--older-than", "90d", "--json"], environment: env)
+        let result = try await runBinary(["prune", "--db", db, "--older-than", "90d", "--json"], environment: env)
         #expect(result.status == 0, "\(result.stderr)")
         let report = try #require(object(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
         let deleted = try #require(report["deleted"] as? [String: Int])
@@ -98,10 +98,10 @@ import Testing
         #expect(deleted["ingest_queue"] == old)
         #expect((deleted["mitigations"] ?? 0) > 0)
         #expect(storedThreats(db) == 40 - old)
-        let none = try BinaryRunner.run(["prune", "--db", db, "--older-than", "90d", "--raw-only"], environment: env)
+        let none = try await runBinary(["prune", "--db", db, "--older-than", "90d", "--raw-only"], environment: env)
         #expect(none.status == 0)
         #expect(none.stdout.contains("raw_analyses"))
-        let missing = try BinaryRunner.run(["prune", "--db", directory.path("none.sqlite"), "--older-than", "1d"], environment: env)
+        let missing = try await runBinary(["prune", "--db", directory.path("none.sqlite"), "--older-than", "1d"], environment: env)
         #expect(missing.status == 2)
         #expect(!FileManager.default.fileExists(atPath: directory.path("none.sqlite")))
     }
