@@ -49,25 +49,43 @@ public final class RunLock: @unchecked Sendable {
             throw .unusable(lockPath: lockPath, reason: reason)
         }
         let key = FileKey(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
-        let result: Result<Void, RunLockError> = held.withLock { table in
-            if var entry = table[key] {
-                close(descriptor)
-                entry.holders += 1
-                table[key] = entry
-                return .success(())
-            }
-            guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
-                let code = errno
-                let holder = readHolder(descriptor)
-                close(descriptor)
-                if code == EWOULDBLOCK || code == EAGAIN {
-                    return .failure(.locked(databasePath: databasePath, lockPath: lockPath, holder: holder))
+        // A lock held by another process fails at once. A few short retries cover a lock this
+        // process just released but a child it is spawning still shares for an instant (the
+        // descriptor is close-on-exec, but exists in the child between fork and exec).
+        enum Attempt { case taken, joined, busy, failed(Int32) }
+        var attempt = Attempt.busy
+        for round in 0..<25 {
+            if round > 0 { usleep(8_000) }
+            attempt = held.withLock { table in
+                if var entry = table[key] {
+                    entry.holders += 1
+                    table[key] = entry
+                    return .joined
                 }
-                return .failure(.unusable(lockPath: lockPath, reason: String(cString: strerror(code))))
+                guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+                    let code = errno
+                    return code == EWOULDBLOCK || code == EAGAIN ? .busy : .failed(code)
+                }
+                writeHolder(descriptor)
+                table[key] = Entry(descriptor: descriptor, holders: 1)
+                return .taken
             }
-            writeHolder(descriptor)
-            table[key] = Entry(descriptor: descriptor, holders: 1)
-            return .success(())
+            guard case .busy = attempt else { break }
+        }
+        let result: Result<Void, RunLockError>
+        switch attempt {
+        case .taken:
+            result = .success(())
+        case .joined:
+            close(descriptor)
+            result = .success(())
+        case .busy:
+            let holder = readHolder(descriptor)
+            close(descriptor)
+            result = .failure(.locked(databasePath: databasePath, lockPath: lockPath, holder: holder))
+        case .failed(let code):
+            close(descriptor)
+            result = .failure(.unusable(lockPath: lockPath, reason: String(cString: strerror(code))))
         }
         try result.get()
         return RunLock(lockPath: lockPath, key: key)
