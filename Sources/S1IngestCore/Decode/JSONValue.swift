@@ -36,6 +36,37 @@ public struct JSONValue {
         }
     }
 
+    /// The member named by `key`, searching from the member at tape index `hint` onwards
+    /// and then from the start; returns the value and the hint for the next search. When
+    /// keys are looked up in the order the object lists them, each search is one comparison.
+    func member(_ key: [UInt8], hint: inout Int32) -> JSONValue? {
+        let tape = document.tape
+        let object = tape[Int(index)]
+        guard object.kind == .object, object.count > 0 else { return nil }
+        return document.bytes.withUnsafeBytes { bytes -> JSONValue? in
+            key.withUnsafeBytes { key -> JSONValue? in
+                let first = index + 1
+                var keyIndex = hint > index && hint < object.next ? hint : first
+                var wrapped = false
+                while true {
+                    if keyIndex >= object.next {
+                        if wrapped || hint <= first { return nil }
+                        wrapped = true
+                        keyIndex = first
+                    }
+                    if wrapped && keyIndex >= hint { return nil }
+                    let valueIndex = keyIndex + 1
+                    let nextKey = tape[Int(valueIndex)].next
+                    if Self.stringEquals(tape[Int(keyIndex)], key, in: bytes) {
+                        hint = nextKey
+                        return JSONValue(document: document, index: valueIndex)
+                    }
+                    keyIndex = nextKey
+                }
+            }
+        }
+    }
+
     /// The members of an object, in document order, with their names.
     public var members: [(name: String, value: JSONValue)] {
         guard kind == .object else { return [] }

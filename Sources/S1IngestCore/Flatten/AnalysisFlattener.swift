@@ -21,10 +21,7 @@ public enum AnalysisFlattener {
         rows.begin(.threats)
         rows.text(threatId)
         rows.text(agentId)
-        for section in FieldMappings.threatSections {
-            let object = data[section.key].flatMap { $0.kind == .object ? $0 : nil }
-            for field in section.fields { rows.field(object?[field.key], field.kind) }
-        }
+        for section in FieldMappings.threatSections { rows.fields(of: data[section.key], section.fields) }
         rows.text(ingestedAt)
         rows.text(ingestedAt)
         rows.end()
@@ -60,7 +57,7 @@ public enum AnalysisFlattener {
     static func addAgent(_ realtime: JSONValue, agentId: String, threatId: String, ingestedAt: String, to rows: inout RowBuilder) {
         rows.begin(.agents)
         rows.text(agentId)
-        for field in FieldMappings.agentRealtimeInfo { rows.field(realtime[field.key], field.kind) }
+        rows.fields(of: realtime, FieldMappings.agentRealtimeInfo)
         rows.text(threatId)
         rows.text(ingestedAt)
         rows.text(ingestedAt)
@@ -107,9 +104,8 @@ public enum AnalysisFlattener {
             rows.begin(.mitigations)
             rows.text(threatId)
             rows.integer(Int64(position))
-            for field in FieldMappings.mitigation { rows.field(mitigation[field.key], field.kind) }
-            let counters = mitigation["actionsCounters"].flatMap { $0.kind == .object ? $0 : nil }
-            for field in FieldMappings.actionsCounters { rows.field(counters?[field.key], field.kind) }
+            rows.fields(of: mitigation, FieldMappings.mitigation)
+            rows.fields(of: mitigation["actionsCounters"], FieldMappings.actionsCounters)
             rows.end()
         }
     }

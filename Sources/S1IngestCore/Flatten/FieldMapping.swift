@@ -21,9 +21,12 @@ public struct FieldMapping: Sendable {
     /// The column, e.g. `detection_agent_ip_v4`: the prefix plus the key in snake_case.
     public let column: String
     public let kind: FieldKind
+    /// The key's UTF-8 bytes, for lookups without making strings.
+    let keyBytes: [UInt8]
 
     init(_ key: String, _ kind: FieldKind = .text, prefix: String = "") {
         self.key = key
+        self.keyBytes = Array(key.utf8)
         self.column = prefix + snakeCase(key)
         self.kind = kind
     }

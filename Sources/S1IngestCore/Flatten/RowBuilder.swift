@@ -39,6 +39,16 @@ struct RowBuilder {
         if let string { text(string) } else { null() }
     }
 
+    /// Appends one value per mapping from `object` (NULLs when it is missing or not an object).
+    mutating func fields(of object: JSONValue?, _ mappings: [FieldMapping]) {
+        guard let object, object.kind == .object else {
+            for _ in mappings { null() }
+            return
+        }
+        var hint: Int32 = 0
+        for mapping in mappings { field(object.member(mapping.keyBytes, hint: &hint), mapping.kind) }
+    }
+
     /// Appends `value` converted as `kind`; a missing value is NULL.
     mutating func field(_ value: JSONValue?, _ kind: FieldKind) {
         guard let value, !value.isNull else { return null() }

@@ -69,3 +69,23 @@ import Testing
         #expect(document.root.rawText == text)
     }
 }
+
+@Suite struct JSONHintedLookupTests {
+    @Test func findsMembersInAnyOrderWithAMovingHint() throws {
+        let document = try JSONDocument(text: #"{"a": 1, "b": {"x": 0}, "c": [1, 2], "d": "s", "e\u0041": 5}"#)
+        let root = document.root
+        var hint: Int32 = 0
+        // In order: each found after the previous one.
+        #expect(root.member(Array("a".utf8), hint: &hint)?.int64 == 1)
+        #expect(root.member(Array("c".utf8), hint: &hint)?.elements.count == 2)
+        // Out of order: wraps around to the start.
+        #expect(root.member(Array("b".utf8), hint: &hint)?["x"]?.int64 == 0)
+        #expect(root.member(Array("missing".utf8), hint: &hint) == nil)
+        #expect(root.member(Array("d".utf8), hint: &hint)?.string == "s")
+        #expect(root.member(Array("eA".utf8), hint: &hint)?.int64 == 5)  // an escaped key
+        #expect(root.member(Array("a".utf8), hint: &hint)?.int64 == 1)
+        var empty: Int32 = 0
+        #expect(try JSONDocument(text: "{}").root.member(Array("a".utf8), hint: &empty) == nil)
+        #expect(try JSONDocument(text: "[1]").root.member(Array("a".utf8), hint: &empty) == nil)
+    }
+}
