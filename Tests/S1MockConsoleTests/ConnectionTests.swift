@@ -53,12 +53,13 @@ import Darwin
             let start = clock.now
             do {
                 let fetched = try await get(client, console.analysisURL(analyses.threatId(1)),
-                                            headers: [("Accept-Encoding", "gzip")], timeout: .seconds(4))
+                                            headers: [("Accept-Encoding", "gzip")], timeout: .seconds(30))
                 #expect(fetched.body.count < analyses.body(1).utf8.count)
             } catch {
                 #expect(!(error is HTTPClientError) || (error as? HTTPClientError) != .deadlineExceeded, "\(error)")
             }
-            #expect(clock.now - start < .seconds(2))
+            // The cut ends the response: the client does not wait for its 30 s deadline.
+            #expect(clock.now - start < .seconds(10))
             let next = try await get(client, console.analysisURL(analyses.threatId(1)), headers: [("Accept-Encoding", "gzip")])
             #expect(next.headers.first(name: "Content-Encoding") == "gzip")
             #expect(console.inFlight == 0)
