@@ -186,8 +186,10 @@ import S1MockConsole
         defer { Task { await bench.stop() } }
         let stop = StopRequest()
         let options = try bench.options(concurrency: 4)
+        let mock = bench.mock
         Task {
-            try await Task.sleep(for: .milliseconds(400))
+            // Stop once the run is well under way, however slow the machine.
+            while mock.analysisRequests < 20 { try await Task.sleep(for: .milliseconds(10)) }
             stop.request()
         }
         let summary = try await bench.run(options, stop: stop)
