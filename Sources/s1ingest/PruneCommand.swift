@@ -7,13 +7,11 @@ struct PruneCommand: ParsableCommand {
         commandName: "prune",
         abstract: "Delete old threats (with all their rows) or only their raw bodies.",
         discussion: """
-            A threat is old when s1ingest last read an analysis of it (threats.last_ingested_at)
-            longer ago than --older-than: threats the console keeps updating are re-read by each
-            sync and stay. Deletes the threat's rows in every table, its raw body and its queue
-            entry; agents stay, even with no threat left. With --raw-only, deletes only the raw
-            bodies (raw_analyses) stored before the cutoff and keeps the flattened rows.
-            Everything happens in one transaction. The file does not shrink: SQLite reuses the
-            space (run VACUUM to give it back).
+            A threat is old when s1ingest last read an analysis of it (threats.last_ingested_at) longer ago than --older-than: threats the console keeps updating are re-read by each sync and stay. Deletes the threat's rows in every table, its raw body and its queue entry; agents stay, even with no threat left.
+
+            With --raw-only, deletes only the raw bodies (raw_analyses) stored before the cutoff and keeps the flattened rows.
+
+            Everything happens in one transaction; the rows removed per table are printed. The file does not shrink: SQLite reuses the space (VACUUM gives it back).
             """
     )
 

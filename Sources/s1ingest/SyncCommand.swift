@@ -7,17 +7,13 @@ struct SyncCommand: AsyncParsableCommand {
         commandName: "sync",
         abstract: "Fetch every threat new or updated since the last sync (for nightly runs).",
         discussion: """
-            Lists the console's threats (GET /web/api/v2.1/threats, 1000 a page, sorted by
-            updatedAt ascending, updatedAt >= the watermark), enqueues those not already stored
-            with the same updatedAt, then works through the queue like `ingest --queue`. The
-            watermark (table sync_state, one per console and --site set) moves forward only
-            over threats whose analyses are committed, so a killed run misses nothing: run it
-            again. Without a watermark and without --since, the first sync reads the last 7 days.
-            --since overrides the watermark for one run (it moves the watermark only when it
-            starts at or before it).
+            Lists the console's threats (GET /web/api/v2.1/threats, 1000 a page, sorted by updatedAt ascending, updatedAt >= the watermark), enqueues those not already stored with the same updatedAt, then works through the queue like `ingest --queue`.
+
+            The watermark (table sync_state, one per console and --site set) moves forward only over threats whose analyses are committed, so a killed run misses nothing: run it again. Without a watermark and without --since, the first sync reads the last 7 days. --since overrides the watermark for one run (it moves the watermark only when it starts at or before it).
+
             One run at a time: a second command writing to the same database exits with 4.
-            Exit status: 0 all stored, 1 partial, 2 failure, 3 authentication, 4 another run
-            holds the database, 130 interrupted.
+
+            Exit status: 0 all stored, 1 partial, 2 failure, 3 authentication, 4 another run holds the database, 130 interrupted.
             """
     )
 
