@@ -9,7 +9,10 @@ count=${1:-20000}
 work=${BENCH_DIR:-$(mktemp -d)}
 swift build -c release --product s1ingest >/dev/null
 bin=$(swift build -c release --show-bin-path)/s1ingest
-"$bin" generate --count "$count" --seed 42 -o "$work/analyses.ndjson"
+input="$work/analyses-$count.ndjson"
+[ -s "$input" ] || "$bin" generate --count "$count" --seed 42 -o "$input"
+cp "$input" "$work/analyses.ndjson"
+sync  # the input's write-back must not compete with the import for the disk
 size=$(stat -c %s "$work/analyses.ndjson")
 echo "input: $count analyses, $((size / 1024 / 1024)) MiB, $((size / count)) bytes each on average"
 rm -f "$work"/bench.sqlite*

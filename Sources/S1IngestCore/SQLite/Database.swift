@@ -98,7 +98,7 @@ public final class Database {
 
     /// Settings for the one writer: WAL, `synchronous=NORMAL`, foreign keys enforced.
     public func configureForWriting() throws(SQLiteError) {
-        try execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-32768;")
+        try execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-16384;")
     }
 
     /// `PRAGMA user_version`: the schema version this database is at.
