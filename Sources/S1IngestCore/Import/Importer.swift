@@ -103,14 +103,10 @@ public final class Importer {
                         onProblem?(problem)
                     case .analysis(let analysis):
                         summary.analysesFound += 1
-                        do {
-                            let outcome = try store.store(analysis, ingestedAt: ingestedAt)
-                            summary.outcomes[outcome, default: 0] += 1
-                        } catch let error as SQLiteError where !error.isFatalForWriter {
-                            let problem = ImportProblem(location: analysis.source, reason: "threat \(analysis.threatId) not stored: \(error.message)")
-                            summary.record(problem)
-                            onProblem?(problem)
-                        }
+                        // Any error here ends the import and rolls the batch back: a threat's rows
+                        // land whole or not at all (the decoder has already refused bad input).
+                        let outcome = try store.store(analysis, ingestedAt: ingestedAt)
+                        summary.outcomes[outcome, default: 0] += 1
                         inBatch += 1
                     }
                 }
@@ -183,16 +179,6 @@ public final class Importer {
     }
 }
 
-extension SQLiteError {
-    /// Errors after which the database cannot take more writes (disk full, I/O, corruption, locked).
-    public var isFatalForWriter: Bool {
-        let primary = code & 0xff
-        return primary == SQLITE_FULL || primary == SQLITE_IOERR || primary == SQLITE_CORRUPT
-            || primary == SQLITE_NOTADB || primary == SQLITE_READONLY || primary == SQLITE_CANTOPEN
-            || primary == SQLITE_BUSY || primary == SQLITE_LOCKED
-    }
-}
-
 extension Duration {
     /// The duration in seconds.
     public var seconds: Double {
@@ -201,4 +187,3 @@ extension Duration {
     }
 }
 
-import CSQLite

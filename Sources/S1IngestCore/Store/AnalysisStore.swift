@@ -10,8 +10,9 @@ public enum StoreOutcome: String, Sendable, CaseIterable {
     case stale
 }
 
-/// The one writer: stores flattened analyses, each in its own savepoint inside a batch
-/// transaction, so a threat's rows land whole or not at all while commits stay few.
+/// The one writer: stores flattened analyses inside batch transactions. A threat's rows are
+/// never split across transactions, and any error rolls the whole batch back, so each
+/// threat's rows land whole or not at all while commits stay few.
 public final class AnalysisStore {
     public let database: Database
     /// Insert statements by table and row count (index 0 unused), prepared on first use.
@@ -73,8 +74,8 @@ public final class AnalysisStore {
 
     // MARK: Storing
 
-    /// Stores one analysis inside the open batch. On error nothing of it is kept and the
-    /// batch stays usable.
+    /// Stores one analysis inside the open batch. On error the caller must roll the batch
+    /// back (`rollbackBatch()`): part of the analysis may have been written.
     public func store(_ analysis: FlattenedAnalysis, ingestedAt: String) throws -> StoreOutcome {
         try replaceOrInsert(analysis, ingestedAt: ingestedAt)
     }
