@@ -90,7 +90,8 @@ struct IngestCommand: AsyncParsableCommand {
             before fetching and marked done in the transaction that stores its analysis, so a
             killed run resumes with `s1ingest ingest --queue`. SIGINT/SIGTERM stop taking IDs,
             finish what is in flight and print the summary.
-            Exit status: 0 all stored, 1 partial, 2 failure, 3 authentication, 130 interrupted.
+            Exit status: 0 all stored, 1 partial, 2 failure, 3 authentication, 4 another run is
+            writing to the database, 130 interrupted.
             """
     )
 

@@ -21,6 +21,8 @@ public struct IngestOptions: Sendable {
     public var maxRequestsPerSecond: Double?
     /// The run record's command name (`ingest`, `demo`, `sync`).
     public var command: String
+    /// The run record's source for `.queue` runs (default `queue`; sync says `threat list`).
+    public var queueLabel = "queue"
     /// Longest time between commits.
     public var commitInterval: Duration
     /// Most analyses per commit.

@@ -40,7 +40,7 @@ public final class Ingester {
             sourceLabel = label
             ids = given
         case .queue:
-            sourceLabel = "queue"
+            sourceLabel = options.queueLabel
         }
         let runId = try RunRecords.start(database, command: options.command, source: sourceLabel, console: options.endpoint.baseURL)
         summary.runId = runId

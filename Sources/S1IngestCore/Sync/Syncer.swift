@@ -96,6 +96,7 @@ public final class Syncer {
                 retry: options.retry, maxRequestsPerSecond: options.maxRequestsPerSecond, command: "sync",
                 commitInterval: options.commitInterval, batchSize: options.batchSize)
             ingestOptions.command = "sync"
+            ingestOptions.queueLabel = "threat list"
             let ingester = Ingester(options: ingestOptions)
             ingester.onProgress = onProgress
             ingester.onWarning = onWarning
