@@ -1,3 +1,4 @@
+import S1IngestCore
 import NIOHTTP1
 
 /// What the connection handler does for one request: wait, then act.
@@ -82,26 +83,7 @@ struct ResponsePlan {
 
 /// `{"errors":[{"code":<code>,"title":"<title>","detail":"<detail>"}]}`.
 func errorsBody(code: Int, title: String, detail: String) -> String {
-    "{\"errors\":[{\"code\":\(code),\"title\":\(jsonString(title)),\"detail\":\(jsonString(detail))}]}"
-}
-
-/// `text` as a JSON string literal, quotes included.
-func jsonString(_ text: String) -> String {
-    var result = "\""
-    for scalar in text.unicodeScalars {
-        switch scalar {
-        case "\"": result += "\\\""
-        case "\\": result += "\\\\"
-        case "\n": result += "\\n"
-        case "\r": result += "\\r"
-        case "\t": result += "\\t"
-        case _ where scalar.value < 0x20:
-            let hex = String(scalar.value, radix: 16)
-            result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-        default: result.unicodeScalars.append(scalar)
-        }
-    }
-    return result + "\""
+    "{\"errors\":[{\"code\":\(code),\"title\":\(jsonStringLiteral(title)),\"detail\":\(jsonStringLiteral(detail))}]}"
 }
 
 /// Whole seconds since 1970 from the system clock.

@@ -42,34 +42,14 @@ struct LineLogHandler: LogHandler {
             }
             return line
         case .json:
-            var line = "{\"time\":\(jsonString(time)),\"level\":\(jsonString(level.rawValue)),\"message\":\(jsonString(message))"
+            var line = "{\"time\":\(jsonStringLiteral(time)),\"level\":\(jsonStringLiteral(level.rawValue)),\"message\":\(jsonStringLiteral(message))"
             if !metadata.isEmpty {
                 line += ",\"metadata\":{"
-                line += metadata.keys.sorted().map { "\(jsonString($0)):\(jsonString("\(metadata[$0]!)"))" }.joined(separator: ",")
+                line += metadata.keys.sorted().map { "\(jsonStringLiteral($0)):\(jsonStringLiteral("\(metadata[$0]!)"))" }.joined(separator: ",")
                 line += "}"
             }
             return line + "}"
         }
-    }
-
-    static func jsonString(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    out += String(format: "\\u%04x", scalar.value)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
     }
 }
 

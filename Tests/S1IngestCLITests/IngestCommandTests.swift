@@ -7,50 +7,6 @@ import S1MockConsole
 import Glibc
 #endif
 
-/// A running `s1ingest` process whose output is collected in files.
-final class RunningBinary: @unchecked Sendable {
-    let process = Process()
-    let stdoutPath: String
-    let stderrPath: String
-
-    init(_ arguments: [String], environment: [String: String], directory: TemporaryDirectory, name: String) throws {
-        stdoutPath = directory.path("\(name).out")
-        stderrPath = directory.path("\(name).err")
-        FileManager.default.createFile(atPath: stdoutPath, contents: nil)
-        FileManager.default.createFile(atPath: stderrPath, contents: nil)
-        process.executableURL = BinaryRunner.executable
-        process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        env.removeValue(forKey: "S1INGEST_DB")
-        for (key, value) in environment { env[key] = value }
-        process.environment = env
-        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-    }
-
-    func signal(_ number: Int32) { kill(process.processIdentifier, number) }
-
-    func wait() -> Int32 {
-        process.waitUntilExit()
-        return process.terminationStatus
-    }
-
-    var stdout: String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }
-    var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
-}
-
-/// Polls `condition` every 20 ms for up to `seconds`.
-func waitUntil(seconds: Double, _ condition: () -> Bool) -> Bool {
-    let deadline = Date().addingTimeInterval(seconds)
-    while Date() < deadline {
-        if condition() { return true }
-        Thread.sleep(forTimeInterval: 0.02)
-    }
-    return condition()
-}
-
 /// Threats marked done in the queue, read through a separate read-only connection.
 func doneCount(_ db: String) -> Int {
     guard let database = try? Database(path: db, mode: .readOnly),
@@ -81,19 +37,19 @@ func doneCount(_ db: String) -> Int {
         let ids = try idFile(set, in: directory)
         let environment = ["S1_API_TOKEN": Self.token]
         // Kill the first run part-way, then kill a --queue run part-way too.
-        let first = try RunningBinary(["ingest", "--db", db, "--console", console.baseURL, "--ids", ids, "--concurrency", "8"],
+        let first = try BackgroundRun.start(["ingest", "--db", db, "--console", console.baseURL, "--ids", ids, "--concurrency", "8"],
                                       environment: environment, directory: directory, name: "first")
-        #expect(waitUntil(seconds: 20) { doneCount(db) >= 200 }, "the first run made no progress: \(first.stderr)")
+        #expect(await eventually(seconds: 20) { doneCount(db) >= 200 }, "the first run made no progress: \(first.stderr)")
         first.signal(SIGKILL)
-        #expect(first.wait() == SIGKILL)
+        #expect(await first.wait() == SIGKILL)
         let afterFirst = doneCount(db)
         #expect(afterFirst < 1500)
-        let second = try RunningBinary(["ingest", "--db", db, "--console", console.baseURL, "--queue"],
+        let second = try BackgroundRun.start(["ingest", "--db", db, "--console", console.baseURL, "--queue"],
                                        environment: environment, directory: directory, name: "second")
-        #expect(waitUntil(seconds: 20) { doneCount(db) >= afterFirst + 200 || second.process.isRunning == false })
+        #expect(await eventually(seconds: 20) { doneCount(db) >= afterFirst + 200 || second.process.isRunning == false })
         second.signal(SIGKILL)
-        _ = second.wait()
-        let resumed = try BinaryRunner.run(["ingest", "--db", db, "--console", console.baseURL, "--queue", "--json"], environment: environment)
+        _ = await second.wait()
+        let resumed = try await runBinary(["ingest", "--db", db, "--console", console.baseURL, "--queue", "--json"], environment: environment)
         #expect(resumed.status == 0, "\(resumed.stderr)")
 
         let database = try StoreOpener.openForReading(path: db)
@@ -115,11 +71,11 @@ func doneCount(_ db: String) -> Int {
         let (console, set) = try await mock(count: 2000, faults: FaultPlan(latencyMilliseconds: 20))
         defer { Task { try? await console.shutdown() } }
         let db = directory.path("int.sqlite")
-        let run = try RunningBinary(["ingest", "--db", db, "--console", console.baseURL, "--ids", try idFile(set, in: directory)],
+        let run = try BackgroundRun.start(["ingest", "--db", db, "--console", console.baseURL, "--ids", try idFile(set, in: directory)],
                                     environment: ["S1_API_TOKEN": Self.token], directory: directory, name: "int")
-        #expect(waitUntil(seconds: 20) { doneCount(db) >= 50 })
+        #expect(await eventually(seconds: 20) { doneCount(db) >= 50 })
         run.signal(SIGINT)
-        #expect(run.wait() == 130)
+        #expect(await run.wait() == 130)
         #expect(run.stdout.contains(": aborted in"))
         #expect(run.stderr.contains("stopping"))
         let database = try StoreOpener.openForReading(path: db)
@@ -137,52 +93,52 @@ func doneCount(_ db: String) -> Int {
         let ids = try idFile(set, in: directory)
         let db = directory.path("codes.sqlite")
 
-        let ok = try BinaryRunner.run(["ingest", "--db", db, "--console", console.baseURL, "--ids", ids], environment: ["S1_API_TOKEN": Self.token])
+        let ok = try await runBinary(["ingest", "--db", db, "--console", console.baseURL, "--ids", ids], environment: ["S1_API_TOKEN": Self.token])
         #expect(ok.status == 0, "\(ok.stderr)")
 
         // The token from a file works too, and is never printed.
         let tokenFile = directory.path("token")
         try (Self.token + "\n").write(toFile: tokenFile, atomically: true, encoding: .utf8)
-        let fromFile = try BinaryRunner.run(["ingest", "--db", db, "--console", console.baseURL, "--ids", ids, "--token-file", tokenFile])
+        let fromFile = try await runBinary(["ingest", "--db", db, "--console", console.baseURL, "--ids", ids, "--token-file", tokenFile])
         #expect(fromFile.status == 0, "\(fromFile.stderr)")
 
-        let badToken = try BinaryRunner.run(["ingest", "--db", db, "--console", console.baseURL, "--ids", ids],
+        let badToken = try await runBinary(["ingest", "--db", db, "--console", console.baseURL, "--ids", ids],
                                             environment: ["S1_API_TOKEN": "wrong-\(Self.token)"])
         #expect(badToken.status == 3)
         #expect(badToken.stderr.contains("check the API token"))
         #expect(!(badToken.stdout + badToken.stderr).contains(Self.token))
 
         console.setFaults(FaultPlan(notFoundIDs: [set.threatId(2)]))
-        let partial = try BinaryRunner.run(["ingest", "--db", db, "--console", console.baseURL, "--ids", ids, "--json"],
+        let partial = try await runBinary(["ingest", "--db", db, "--console", console.baseURL, "--ids", ids, "--json"],
                                            environment: ["S1_API_TOKEN": Self.token])
         #expect(partial.status == 1)
         let summary = try JSONSerialization.jsonObject(with: Data(partial.stdout.utf8)) as? [String: Any]
         #expect(summary?["not_found"] as? Int == 1)
         #expect(summary?["status"] as? String == "partial")
-        let queue = try BinaryRunner.run(["queue", "--db", db])
+        let queue = try await runBinary(["queue", "--db", db])
         #expect(queue.stdout.contains("not_found  1"))
         #expect(queue.stdout.contains("done       5"))
 
-        let unreachable = try BinaryRunner.run(["ingest", "--db", db, "--console", "http://127.0.0.1:9", "--ids", ids,
+        let unreachable = try await runBinary(["ingest", "--db", db, "--console", "http://127.0.0.1:9", "--ids", ids,
                                                 "--connect-timeout", "1", "--concurrency", "2"], environment: ["S1_API_TOKEN": Self.token])
         #expect(unreachable.status == 2)
         #expect(unreachable.stderr.contains("cannot reach the console"))
 
-        let usage = try BinaryRunner.run(["ingest", "--db", db, "--ids", ids, "--queue"], environment: ["S1_API_TOKEN": Self.token])
+        let usage = try await runBinary(["ingest", "--db", db, "--ids", ids, "--queue"], environment: ["S1_API_TOKEN": Self.token])
         #expect(usage.status == 64)
-        let insecure = try BinaryRunner.run(["ingest", "--db", db, "--console", "http://s1.example.com", "--ids", ids],
+        let insecure = try await runBinary(["ingest", "--db", db, "--console", "http://s1.example.com", "--ids", ids],
                                             environment: ["S1_API_TOKEN": Self.token])
         #expect(insecure.status == 2)
         #expect(insecure.stderr.contains("--allow-insecure-http"))
-        let noToken = try BinaryRunner.run(["ingest", "--db", db, "--console", console.baseURL, "--ids", ids])
+        let noToken = try await runBinary(["ingest", "--db", db, "--console", console.baseURL, "--ids", ids])
         #expect(noToken.status == 2)
         #expect(noToken.stderr.contains("S1_API_TOKEN"))
 
-        let runs = try BinaryRunner.run(["runs", "--db", db])
+        let runs = try await runBinary(["runs", "--db", db])
         #expect(runs.status == 0)
         #expect(runs.stdout.contains("partial"))
         // The unreachable run put the IDs back to pending and left them there.
-        #expect(try BinaryRunner.run(["queue", "--db", db]).stdout.contains("pending    6"))
+        #expect(try await runBinary(["queue", "--db", db]).stdout.contains("pending    6"))
         let bytes = try Data(contentsOf: URL(fileURLWithPath: db))
         #expect(bytes.range(of: Data(Self.token.utf8)) == nil)
     }
@@ -194,22 +150,22 @@ func doneCount(_ db: String) -> Int {
         defer { Task { try? await console.shutdown() } }
         let ids = directory.path("ids.txt")
         try "\(set.threatId(0))\nDROP TABLE threats;\n\(set.threatId(1))\n".write(toFile: ids, atomically: true, encoding: .utf8)
-        let result = try BinaryRunner.run(["ingest", "--db", directory.path("b.sqlite"), "--console", console.baseURL, "--ids", ids],
+        let result = try await runBinary(["ingest", "--db", directory.path("b.sqlite"), "--console", console.baseURL, "--ids", ids],
                                           environment: ["S1_API_TOKEN": Self.token])
         #expect(result.status == 1)
         #expect(result.stderr.contains("ids.txt:2"))
         #expect(console.analysisRequests == 2)
-        let missing = try BinaryRunner.run(["ingest", "--db", directory.path("b.sqlite"), "--console", console.baseURL, "--ids", directory.path("nope")],
+        let missing = try await runBinary(["ingest", "--db", directory.path("b.sqlite"), "--console", console.baseURL, "--ids", directory.path("nope")],
                                            environment: ["S1_API_TOKEN": Self.token])
         #expect(missing.status == 2)
         #expect(missing.stderr.contains("nope"))
     }
 
-    @Test func demoRunsTheRealPipelineAgainstTheBuiltInConsole() throws {
+    @Test func demoRunsTheRealPipelineAgainstTheBuiltInConsole() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.cleanUp() }
         let db = directory.path("demo.sqlite")
-        let result = try BinaryRunner.run(["demo", "--db", db, "--threats", "120"])
+        let result = try await runBinary(["demo", "--db", db, "--threats", "120"])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("stored     120"))
         #expect(result.stdout.contains("Try it:"))

@@ -7,62 +7,6 @@ import Testing
 import Glibc
 #endif
 
-/// Starts the real binary in the background (output to files), for runs that must overlap.
-struct BackgroundRun {
-    let process: Process
-    let stdoutPath: String
-    let stderrPath: String
-
-    static func start(_ arguments: [String], environment: [String: String], directory: TemporaryDirectory, name: String) throws -> BackgroundRun {
-        let process = Process()
-        process.executableURL = BinaryRunner.executable
-        process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        env.removeValue(forKey: "S1INGEST_DB")
-        for (key, value) in environment { env[key] = value }
-        process.environment = env
-        let out = directory.path("\(name).out"), err = directory.path("\(name).err")
-        FileManager.default.createFile(atPath: out, contents: nil)
-        FileManager.default.createFile(atPath: err, contents: nil)
-        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: err))
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        return BackgroundRun(process: process, stdoutPath: out, stderrPath: err)
-    }
-
-    var stdout: String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }
-    var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
-
-    /// Waits for the process to end (at most `seconds`) and returns its status. Sleeps
-    /// without holding a thread of the shared pool, so parallel tests keep running.
-    func wait(seconds: Double = 20) async -> Int32? {
-        let deadline = Date().addingTimeInterval(seconds)
-        while process.isRunning, Date() < deadline { try? await Task.sleep(for: .milliseconds(20)) }
-        if process.isRunning { return nil }
-        return process.terminationStatus
-    }
-}
-
-/// Polls `condition` every 20 ms for up to `seconds`.
-func eventually(seconds: Double = 10, _ condition: () -> Bool) async -> Bool {
-    let deadline = Date().addingTimeInterval(seconds)
-    while Date() < deadline {
-        if condition() { return true }
-        try? await Task.sleep(for: .milliseconds(20))
-    }
-    return condition()
-}
-
-/// `BinaryRunner.run` on a Dispatch thread: waiting for the process does not block a thread
-/// of Swift's cooperative pool (two on a two-core machine), which other tests need.
-func runBinary(_ arguments: [String], stdin: Data? = nil, environment: [String: String] = [:]) async throws -> BinaryRunner.Result {
-    try await withCheckedThrowingContinuation { continuation in
-        DispatchQueue.global().async {
-            continuation.resume(with: Result { try BinaryRunner.run(arguments, stdin: stdin, environment: environment) })
-        }
-    }
-}
 
 /// Threats stored in `db`, read through a read-only connection (works while a writer runs).
 /// Never waits on a lock (-1 when the file is not there or busy).
