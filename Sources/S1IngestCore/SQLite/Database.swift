@@ -17,7 +17,6 @@ public final class Database {
     let handle: OpaquePointer
     /// The path the connection was opened with.
     public let path: String
-    private var cache: [String: Statement] = [:]
     /// Objects that live as long as the connection (the writer's run lock).
     public var retainedResources: [AnyObject] = []
 
@@ -47,7 +46,6 @@ public final class Database {
     private static let processSettings: Int32 = s1_sqlite_configure()
 
     deinit {
-        cache.removeAll()
         sqlite3_close_v2(handle)
     }
 
@@ -68,14 +66,6 @@ public final class Database {
     /// Prepares a statement the caller owns.
     public func prepare(_ sql: String) throws(SQLiteError) -> Statement {
         try Statement(database: self, sql: sql)
-    }
-
-    /// A prepared statement kept for the life of the connection, for SQL run many times.
-    public func cached(_ sql: String) throws(SQLiteError) -> Statement {
-        if let statement = cache[sql] { return statement }
-        let statement = try Statement(database: self, sql: sql)
-        cache[sql] = statement
-        return statement
     }
 
     /// Runs `sql` with `values` and returns every row.
@@ -117,21 +107,6 @@ public final class Database {
             return result
         } catch {
             try? execute("ROLLBACK")
-            throw error
-        }
-    }
-
-    /// Runs `body` inside a savepoint, so its writes land whole or not at all within the
-    /// enclosing transaction.
-    public func savepoint<T>(_ body: () throws -> T) throws -> T {
-        try cached("SAVEPOINT unit").run()
-        do {
-            let result = try body()
-            try cached("RELEASE unit").run()
-            return result
-        } catch {
-            try? cached("ROLLBACK TO unit").run()
-            try? cached("RELEASE unit").run()
             throw error
         }
     }
