@@ -83,7 +83,7 @@ struct TemporaryDirectory {
 }
 
 /// Starts the real binary in the background (output to files), for runs that must overlap.
-struct BackgroundRun {
+struct BackgroundRun: @unchecked Sendable {
     let process: Process
     let stdoutPath: String
     let stderrPath: String
@@ -130,6 +130,28 @@ func eventually(seconds: Double = 10, _ condition: () -> Bool) async -> Bool {
         try? await Task.sleep(for: .milliseconds(20))
     }
     return condition()
+}
+
+/// Polls `condition` every 10 ms for up to `seconds` on a thread of its own, and sends
+/// `number` to `run` the moment it holds (or at the deadline). Returns whether it held.
+///
+/// Neither the poll nor the signal waits for Swift's cooperative pool: on a two-core machine
+/// other suites can keep that pool busy for seconds, long enough for a fast child to finish
+/// before a poll there would see it and send the signal.
+func signal(_ number: Int32, to run: BackgroundRun, within seconds: Double = 20,
+            when condition: @escaping @Sendable () -> Bool) async -> Bool {
+    await withCheckedContinuation { continuation in
+        Thread.detachNewThread {
+            let deadline = Date().addingTimeInterval(seconds)
+            var held = condition()
+            while !held, Date() < deadline {
+                usleep(10_000)
+                held = condition()
+            }
+            run.signal(number)
+            continuation.resume(returning: held)
+        }
+    }
 }
 
 /// `BinaryRunner.run` on a Dispatch thread: waiting for the process does not block a thread

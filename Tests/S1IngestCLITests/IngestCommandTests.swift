@@ -31,7 +31,9 @@ func doneCount(_ db: String) -> Int {
     @Test func killedAtAnyMomentThenResumedStoresEveryAnalysisOnce() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.cleanUp() }
-        let (console, set) = try await mock(count: 1500, faults: FaultPlan(latencyMilliseconds: 3))
+        // 25 ms a response at concurrency 8 is at most ~320 analyses/s, so each run lasts
+        // seconds and the kills land mid-run even when the poll below is starved of CPU.
+        let (console, set) = try await mock(count: 1500, faults: FaultPlan(latencyMilliseconds: 25))
         defer { Task { try? await console.shutdown() } }
         let db = directory.path("crash.sqlite")
         let ids = try idFile(set, in: directory)
@@ -39,15 +41,13 @@ func doneCount(_ db: String) -> Int {
         // Kill the first run part-way, then kill a --queue run part-way too.
         let first = try BackgroundRun.start(["ingest", "--db", db, "--console", console.baseURL, "--ids", ids, "--concurrency", "8"],
                                       environment: environment, directory: directory, name: "first")
-        #expect(await eventually(seconds: 20) { doneCount(db) >= 200 }, "the first run made no progress: \(first.stderr)")
-        first.signal(SIGKILL)
+        #expect(await signal(SIGKILL, to: first) { doneCount(db) >= 200 }, "the first run made no progress: \(first.stderr)")
         #expect(await first.wait() == SIGKILL)
         let afterFirst = doneCount(db)
         #expect(afterFirst < 1500)
         let second = try BackgroundRun.start(["ingest", "--db", db, "--console", console.baseURL, "--queue"],
                                        environment: environment, directory: directory, name: "second")
-        #expect(await eventually(seconds: 20) { doneCount(db) >= afterFirst + 200 || second.process.isRunning == false })
-        second.signal(SIGKILL)
+        #expect(await signal(SIGKILL, to: second) { doneCount(db) >= afterFirst + 200 || second.process.isRunning == false })
         _ = await second.wait()
         let resumed = try await runBinary(["ingest", "--db", db, "--console", console.baseURL, "--queue", "--json"], environment: environment)
         #expect(resumed.status == 0, "\(resumed.stderr)")
@@ -73,8 +73,7 @@ func doneCount(_ db: String) -> Int {
         let db = directory.path("int.sqlite")
         let run = try BackgroundRun.start(["ingest", "--db", db, "--console", console.baseURL, "--ids", try idFile(set, in: directory)],
                                     environment: ["S1_API_TOKEN": Self.token], directory: directory, name: "int")
-        #expect(await eventually(seconds: 20) { doneCount(db) >= 50 })
-        run.signal(SIGINT)
+        #expect(await signal(SIGINT, to: run) { doneCount(db) >= 50 })
         #expect(await run.wait() == 130)
         #expect(run.stdout.contains(": aborted in"))
         #expect(run.stderr.contains("stopping"))

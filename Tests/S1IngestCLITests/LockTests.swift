@@ -76,9 +76,8 @@ func storedThreats(_ db: String) -> Int {
         let env = environment(console)
         let victim = try BackgroundRun.start(["sync", "--db", db, "--since", "2020-01-01", "--concurrency", "2"],
                                              environment: env, directory: directory, name: "victim")
-        #expect(await eventually { storedThreats(db) >= 1 })
-        kill(victim.process.processIdentifier, SIGKILL)
-        #expect(await victim.wait() != 0)
+        #expect(await signal(SIGKILL, to: victim) { storedThreats(db) >= 1 })
+        #expect(await victim.wait() == SIGKILL)
         let storedWhenKilled = try StoreOpener.openForReading(path: db).query("SELECT threat_id FROM threats").compactMap { $0[0].textValue }
         #expect(storedWhenKilled.count > 0 && storedWhenKilled.count < 200, "killed too late: \(storedWhenKilled.count)")
         // The lock file is still there and names the dead process.

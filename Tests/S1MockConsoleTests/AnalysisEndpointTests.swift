@@ -73,7 +73,9 @@ import S1MockConsole
             let elapsed = clock.now - start
             #expect(fetched.status == 200)
             #expect(elapsed >= .milliseconds(300))
-            #expect(elapsed < .seconds(3))
+            // Not delayed over and over: generous, as a loaded 2-core machine running the
+            // other suites in parallel has been seen to take 4.8 s here.
+            #expect(elapsed < .seconds(10))
             let listStart = clock.now
             _ = try await get(client, console.listURL("limit=2"))
             #expect(clock.now - listStart >= .milliseconds(300))
@@ -82,7 +84,7 @@ import S1MockConsole
 
     @Test func peakInFlightCountsConcurrentRequests() async throws {
         var faults = FaultPlan()
-        faults.latencyMilliseconds = 400
+        faults.latencyMilliseconds = 1_500  // all eight overlap even when tasks start late under load
         let analyses = SyntheticAnalyses(count: 50)
         try await withConsole(MockConsoleConfiguration(analyses: analyses, faults: faults)) { console, client in
             let statuses = try await withThrowingTaskGroup(of: Int.self) { group in

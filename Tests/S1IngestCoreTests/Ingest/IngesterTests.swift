@@ -64,9 +64,11 @@ import S1MockConsole
     }
 
     @Test func slowResponsesTimeOutAndAreRetried() async throws {
-        let bench = try await IngestBench.start(count: 6, faults: FaultPlan(firstAttempts: [.slowResponse(milliseconds: 3000)]))
+        // The deadline is long enough that a normal answer never misses it on a loaded machine,
+        // and far shorter than the slow first answers (cancelled when the client hangs up).
+        let bench = try await IngestBench.start(count: 6, faults: FaultPlan(firstAttempts: [.slowResponse(milliseconds: 60_000)]))
         defer { Task { await bench.stop() } }
-        let summary = try await bench.run(try bench.options(concurrency: 6, requestDeadline: .milliseconds(400)))
+        let summary = try await bench.run(try bench.options(concurrency: 6, requestDeadline: .seconds(2)))
         #expect(summary.counts.stored == 6)
         #expect(summary.counts.retries == 6)
     }
@@ -108,16 +110,20 @@ import S1MockConsole
         let summary = try await bench.run(try bench.options(token: secret))
         #expect(summary.authenticationFailed)
         #expect(summary.message?.contains(secret) == false)
-        let bytes = try Data(contentsOf: URL(fileURLWithPath: bench.db))
-        #expect(bytes.range(of: Data(secret.utf8)) == nil)
+        for file in [bench.db, bench.db + "-wal"] where FileManager.default.fileExists(atPath: file) {
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: file))
+            #expect(bytes.range(of: Data(secret.utf8)) == nil, "\(file)")
+        }
     }
 
     @Test func inFlightRequestsNeverExceedTheConcurrency() async throws {
-        let bench = try await IngestBench.start(count: 60, faults: FaultPlan(latencyMilliseconds: 60))
+        let bench = try await IngestBench.start(count: 30, faults: FaultPlan(latencyMilliseconds: 300))
         defer { Task { await bench.stop() } }
         let summary = try await bench.run(try bench.options(concurrency: 5))
-        #expect(summary.counts.stored == 60)
-        #expect(bench.mock.peakInFlight == 5)
+        #expect(summary.counts.stored == 30)
+        // Never over the cap; and near it, so requests did overlap (exactly 5 needs all five
+        // workers inside one 300 ms window, which a starved two-core machine does not promise).
+        #expect((3...5).contains(bench.mock.peakInFlight), "peak \(bench.mock.peakInFlight)")
     }
 
     @Test func rateCapSpacesRequests() async throws {
