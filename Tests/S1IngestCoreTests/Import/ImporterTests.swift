@@ -25,7 +25,9 @@ import S1MockConsole
         #expect(try count(database, "interfaces", where: "agent_id = '1286438987267469377'") == 7)
         #expect(try database.query("SELECT address FROM detection_addresses WHERE \(id) AND family = 4 ORDER BY position")
                 .compactMap { $0.first?.textValue } == ["10.32.0.165", "172.18.0.1", "172.17.0.1"])
-        #expect(try count(database, "detection_addresses", where: "\(id) AND family = 6") == 6)
+        #expect(try database.query("SELECT address FROM detection_addresses WHERE \(id) AND family = 6 ORDER BY position")
+                .compactMap { $0.first?.textValue } == ["fe80::7d:1cff:feeb:36b", "fe80::70da:4eff:fe05:1e14", "fe80::42:94ff:fe48:e0bf",
+                                                        "fe80::4cca:b0ff:fec1:86e4", "fe80::3013:22ff:fed7:6ba8", "fe80::250:56ff:febd:78a0"])
         #expect(try database.query("SELECT actions_failed, actions_not_found, actions_pending_reboot, actions_success, actions_total FROM mitigations WHERE \(id)")
                 == [[0, 0, 0, 1, 1]])
         #expect(try database.query("SELECT engine_key, title FROM detection_engines WHERE \(id)") == [["pre_execution", "On-Write Static AI"]])
@@ -48,30 +50,58 @@ import S1MockConsole
         let second = try await importFiles([input], into: db, batchSize: 37)
         #expect(second.outcomes[.unchanged] == 200)
         #expect(second.rowCounts.map(\.rows) == before)
-        #expect(before.allSatisfy { $0 >= 0 })
+        #expect(first.rowCounts.first { $0.table == "threats" }?.rows == 200)
         #expect(second.rowCounts.first { $0.table == "detection_addresses" }!.rows > 1000)
     }
 
     @Test func newerDocumentReplacesChildRowsAndOlderOneIsIgnored() async throws {
         let scratch = try Scratch()
-        let set = SyntheticAnalyses(count: 10)
+        let set = SyntheticAnalyses(count: 40)
         let db = scratch.path("r.sqlite")
-        let index = (0..<10).first { set.mitigationCount($0) >= 2 }!
+        let index = try #require((0..<40).first { set.mitigationCount($0) >= 2 && set.indicatorCount($0) >= 1 })
         let id = set.threatId(index)
-        // The newer revision has a single mitigation (the original list moves under a key
-        // s1ingest does not model) and another incident status.
-        let newer = set.body(index, revision: 1)
-            .replacingOccurrences(of: #""mitigationStatus":[{"#, with: #""mitigationStatus":[{"action":"only","status":"success"}],"ignoredMitigations":[{"#)
+        // The newer revision has one mitigation, one engine, one indicator with one technique,
+        // one detection-time address, and another incident status: every child list shrinks.
+        var newer = try #require(try JSONSerialization.jsonObject(with: Data(set.body(index, revision: 1).utf8)) as? [String: Any])
+        var data = try #require(newer["data"] as? [String: Any])
+        var threatInfo = try #require(data["threatInfo"] as? [String: Any])
+        var detection = try #require(data["agentDetectionInfo"] as? [String: Any])
+        data["mitigationStatus"] = [["action": "only", "status": "success"]]
+        threatInfo["detectionEngines"] = [["key": "sentinelone_cloud", "title": "Cloud Intelligence"]]
+        threatInfo["engines"] = ["Cloud Intelligence"]
+        data["indicators"] = [["category": "Persistence", "description": "replaced", "ids": [1],
+                               "tactics": [["name": "Persistence", "source": "MITRE",
+                                            "techniques": [["name": "T9999", "link": "https://attack.mitre.org/techniques/T9999/"]]]]]]
+        detection["agentIpV4"] = "192.0.2.7"
+        detection["agentIpV6"] = ""
+        data["threatInfo"] = threatInfo
+        data["agentDetectionInfo"] = detection
+        newer["data"] = data
+        let newerBody = String(decoding: try JSONSerialization.data(withJSONObject: newer), as: UTF8.self)
+
         _ = try await importFiles([try scratch.file("old.ndjson", set.body(index))], into: db)
-        let replaced = try await importFiles([try scratch.file("new.ndjson", newer)], into: db)
-        #expect(replaced.outcomes[.updated] == 1)
         let database = try StoreOpener.openForReading(path: db)
-        #expect(try database.query("SELECT action FROM mitigations WHERE threat_id = ?", [.text(id)]) == [["only"]])
-        #expect(try database.scalar("SELECT incident_status FROM threats WHERE threat_id = ?", [.text(id)]) == "resolved")
+        let byThreat: [SQLValue] = [.text(id)]
+        func rows(_ sql: String) throws -> [[SQLValue]] { try database.query(sql, byThreat) }
+        #expect(try rows("SELECT count(*) FROM mitigations WHERE threat_id = ?") == [[.integer(Int64(set.mitigationCount(index)))]])
+        #expect(try rows("SELECT count(*) FROM indicators WHERE threat_id = ?") == [[.integer(Int64(set.indicatorCount(index)))]])
+
+        let replaced = try await importFiles([try scratch.file("new.ndjson", newerBody)], into: db)
+        #expect(replaced.outcomes[.updated] == 1)
+        #expect(try rows("SELECT action FROM mitigations WHERE threat_id = ?") == [["only"]])
+        #expect(try rows("SELECT engine_key, title FROM detection_engines WHERE threat_id = ?") == [["sentinelone_cloud", "Cloud Intelligence"]])
+        #expect(try rows("SELECT engine FROM engines WHERE threat_id = ?") == [["Cloud Intelligence"]])
+        #expect(try rows("SELECT description FROM indicators WHERE threat_id = ?") == [["replaced"]])
+        #expect(try rows("SELECT name FROM indicator_tactics WHERE threat_id = ?") == [["Persistence"]])
+        #expect(try rows("SELECT name FROM indicator_techniques WHERE threat_id = ?") == [["T9999"]])
+        #expect(try rows("SELECT family, address FROM detection_addresses WHERE threat_id = ?") == [[4, "192.0.2.7"]])
+        #expect(try rows("SELECT incident_status FROM threats WHERE threat_id = ?") == [["resolved"]])
+        #expect(try rows("SELECT body FROM raw_analyses WHERE threat_id = ?") == [[.text(newerBody)]])
         // Importing the older version again keeps the newer one.
         let stale = try await importFiles([try scratch.file("old2.ndjson", set.body(index))], into: db)
         #expect(stale.outcomes[.stale] == 1)
-        #expect(try database.query("SELECT action FROM mitigations WHERE threat_id = ?", [.text(id)]) == [["only"]])
+        #expect(try rows("SELECT action FROM mitigations WHERE threat_id = ?") == [["only"]])
+        #expect(try rows("SELECT name FROM indicator_techniques WHERE threat_id = ?") == [["T9999"]])
         #expect(try count(database, "threats") == 1)
     }
 
@@ -119,8 +149,8 @@ import S1MockConsole
         #expect(after == before)
     }
 
-    @Test func standardInputIsAnInput() async throws {
-        // Reading "-" goes through the same reader; a pipe is exercised by the CLI tests.
+    @Test func sample2025WithNewerKeysImports() async throws {
+        // (Standard input, "-", is exercised through a pipe by the CLI tests.)
         let scratch = try Scratch()
         let summary = try await importFiles([Fixture.path(Fixture.sample2025)], into: scratch.path("s.sqlite"))
         #expect(summary.stored == 1)
