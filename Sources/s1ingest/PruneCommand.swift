@@ -7,7 +7,7 @@ struct PruneCommand: ParsableCommand {
         commandName: "prune",
         abstract: "Delete old threats (with all their rows) or only their raw bodies.",
         discussion: """
-            A threat is old when s1ingest last read an analysis of it (threats.last_ingested_at) longer ago than --older-than: threats the console keeps updating are re-read by each sync and stay. Deletes the threat's rows in every table, its raw body and its queue entry; agents stay, even with no threat left.
+            A threat is old when s1ingest last read an analysis of it (threats.last_ingested_at) longer ago than --older-than: threats the console keeps updating are re-read by each sync and stay. Deletes the threat's rows in every table, its raw body and its queue entry, then every agent left with no threat, with its interfaces and addresses.
 
             With --raw-only, deletes only the raw bodies (raw_analyses) stored before the cutoff and keeps the flattened rows.
 
@@ -52,11 +52,11 @@ struct PruneCommand: ParsableCommand {
             print(String(decoding: data, as: UTF8.self))
             return
         }
-        let what = report.rawOnly ? "raw bodies stored" : "threats last ingested"
-        print("\(report.dryRun ? "would delete" : "deleted") \(what) before \(report.cutoff) from \(database.path):")
+        let what = report.rawOnly ? "raw bodies stored before \(report.cutoff)"
+            : "threats last ingested before \(report.cutoff), and the agents (interfaces, addresses) left with no threat,"
+        print("\(report.dryRun ? "would delete" : "deleted") \(what) from \(database.path):")
         for entry in report.deleted {
             print("  \(entry.table.padding(toLength: 24, withPad: " ", startingAt: 0)) \(String(entry.rows).leftPadded(8))")
         }
-        if !report.rawOnly { print("agents are kept, even those with no threat left") }
     }
 }

@@ -9,7 +9,7 @@ struct SyncCommand: AsyncParsableCommand {
         discussion: """
             Lists the console's threats (GET /web/api/v2.1/threats, 1000 a page, sorted by updatedAt ascending, updatedAt >= the watermark), enqueues those not already stored with the same updatedAt, then works through the queue like `ingest --queue`.
 
-            The watermark (table sync_state, one per console and --site set) moves forward only over threats whose analyses are committed, so a killed run misses nothing: run it again. Without a watermark and without --since, the first sync reads the last 7 days. --since overrides the watermark for one run (it moves the watermark only when it starts at or before it).
+            The watermark (table sync_state, one per console and --site set) moves forward only over threats whose analyses are committed, so a killed run misses nothing: run it again. Each run lists from the watermark less --overlap (default 5m), so threats that reach the list late with a slightly older updatedAt are not missed; the re-listed ones already stored are not fetched again. A threat whose analysis comes back older than its list entry holds the watermark back (for up to a day) so the next run fetches it again. Without a watermark and without --since, the first sync reads the last 7 days. --since overrides the watermark for one run (it moves the watermark only when it starts at or before it).
 
             One run at a time: a second command writing to the same database exits with 4.
 
@@ -24,6 +24,9 @@ struct SyncCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("List from this long ago (30m, 24h, 7d, 2w) or from this UTC time (2026-01-31T00:00:00Z) instead of the stored watermark.", valueName: "duration|timestamp"))
     var since: String?
 
+    @Option(help: ArgumentHelp("List again this far before the stored watermark (30s, 5m, 1h; 0 for none), for threats that reach the list late.", valueName: "duration"))
+    var overlap = "5m"
+
     @Option(name: .customLong("site"), help: ArgumentHelp("Only threats of this site ID (repeat for several). Each set of sites keeps its own watermark.", valueName: "id"))
     var sites: [String] = []
 
@@ -34,17 +37,24 @@ struct SyncCommand: AsyncParsableCommand {
         if let since, SyncStart.parse(since) == nil {
             throw ValidationError("--since takes a duration (30m, 24h, 7d, 2w) or an ISO-8601 UTC time (2026-01-31T00:00:00Z), not '\(since)'")
         }
+        if overlapSeconds == nil {
+            throw ValidationError("--overlap takes a duration (30s, 5m, 1h) or 0, not '\(overlap)'")
+        }
         for site in sites where site.isEmpty || !site.allSatisfy(\.isASCIIDigit) {
             throw ValidationError("--site takes a numeric site ID, not '\(site)'")
         }
         guard (1...1000).contains(pageSize) else { throw ValidationError("--page-size must be from 1 to 1000") }
     }
 
+    /// `--overlap` in seconds; nil when it is not a duration.
+    var overlapSeconds: Int64? { overlap == "0" ? 0 : parseDurationSeconds(overlap) }
+
     func run() async throws {
         let log = RunLog(output: output)
         let endpoint = try await log.reportingErrors { try consoleOptions.endpoint() }
         let options = SyncOptions(
             databasePath: database.path, endpoint: endpoint, siteIds: sites, since: since.flatMap(SyncStart.parse),
+            overlapSeconds: overlapSeconds ?? SyncOptions.defaultOverlapSeconds,
             client: consoleOptions.clientSettings, retry: consoleOptions.retryPolicy,
             maxRequestsPerSecond: consoleOptions.rate, pageSize: pageSize)
         let syncer = Syncer(options: options)
@@ -83,6 +93,9 @@ enum SyncSummaryFormatter {
             lines.append("  requests   \(c.requests + summary.listRequests) (\(c.retries + summary.listRetries) retries)")
             for failure in ingest.failures.prefix(5) { lines.append("    \(failure.threatId): \(failure.error)") }
         }
+        if summary.behindList > 0 {
+            lines.append("  behind     \(summary.behindList) analyses older than listed (\(summary.behindListHeld) hold the watermark)")
+        }
         let watermark = summary.watermark ?? "none"
         lines.append("  watermark  \(watermark)\(summary.watermarkAdvanced ? " (moved from \(summary.previousWatermark ?? "none"))" : " (unchanged)")")
         if let message = summary.message { lines.append("  \(summary.status.rawValue): \(message)") }
@@ -102,6 +115,7 @@ enum SyncSummaryFormatter {
             "requests": c.requests + summary.listRequests, "retries": c.retries + summary.listRetries,
             "watermark_before": summary.previousWatermark ?? NSNull(), "watermark": summary.watermark ?? NSNull(),
             "watermark_advanced": summary.watermarkAdvanced,
+            "behind_list": summary.behindList, "behind_list_held": summary.behindListHeld,
             "elapsed_seconds": (summary.elapsedSeconds * 1000).rounded() / 1000, "message": summary.message ?? NSNull(),
             "failures": (ingest?.failures ?? []).prefix(100).map { ["threat_id": $0.threatId, "error": $0.error] },
             "s1ingest_version": S1IngestVersion.current,

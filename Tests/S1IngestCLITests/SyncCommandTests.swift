@@ -43,16 +43,27 @@ import Testing
         #expect(events.contains { $0.contains("watermark moved") })
         #expect(!result.stderr.contains(Self.token) && !result.stdout.contains(Self.token))
 
-        // Text events: one line each, time first.
-        let again = try await runBinary(["sync", "--db", db, "--log-format", "text"], environment: env)
+        // Text events: one line each, time first. Without an overlap only the boundary
+        // threat is listed again.
+        let again = try await runBinary(["sync", "--db", db, "--log-format", "text", "--overlap", "0"], environment: env)
         #expect(again.status == 0, "\(again.stderr)")
         #expect(again.stdout.contains("1 already stored"))
         for line in again.stderr.split(separator: "\n") {
             #expect(line.range(of: #"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z (info|warning|error) "#, options: .regularExpression) != nil, "\(line)")
         }
-        // `runs` shows both.
+        // The default overlap lists the last 5 minutes before the watermark again (threats
+        // 37 s apart: 9 of them), fetches none of them, and does not move the watermark.
+        let overlap = try await runBinary(["sync", "--db", db, "--json"], environment: env)
+        #expect(overlap.status == 0, "\(overlap.stderr)")
+        let third = try #require(object(overlap.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
+        #expect(third["listed"] as? Int == 9)
+        #expect(third["already_stored"] as? Int == 9)
+        #expect(third["requested"] as? Int == 0)
+        #expect(third["watermark_advanced"] as? Bool == false)
+        #expect(third["behind_list"] as? Int == 0)
+        // `runs` shows all three.
         let runs = try await runBinary(["runs", "--db", db, "--json"], environment: env)
-        #expect(runs.stdout.split(separator: "\n").compactMap { object(String($0))?["command"] as? String } == ["sync", "sync"])
+        #expect(runs.stdout.split(separator: "\n").compactMap { object(String($0))?["command"] as? String } == ["sync", "sync", "sync"])
     }
 
     @Test func exitCodesForAuthenticationAndUsage() async throws {
@@ -70,6 +81,7 @@ import Testing
         #expect(try await runBinary(["sync", "--db", db, "--since", "yesterday"], environment: env).status == 64)
         #expect(try await runBinary(["sync", "--db", db, "--site", "abc"], environment: env).status == 64)
         #expect(try await runBinary(["sync", "--db", db, "--log-format", "xml"], environment: env).status == 64)
+        #expect(try await runBinary(["sync", "--db", db, "--overlap", "5x"], environment: env).status == 64)
         #expect(try await runBinary(["prune", "--db", db, "--older-than", "90"], environment: env).status == 64)
     }
 
@@ -97,6 +109,7 @@ import Testing
         #expect(deleted["raw_analyses"] == old)
         #expect(deleted["ingest_queue"] == old)
         #expect((deleted["mitigations"] ?? 0) > 0)
+        #expect(deleted["agents"] != nil && deleted["interfaces"] != nil && deleted["interface_addresses"] != nil)
         #expect(storedThreats(db) == 40 - old)
         let none = try await runBinary(["prune", "--db", db, "--older-than", "90d", "--raw-only"], environment: env)
         #expect(none.status == 0)

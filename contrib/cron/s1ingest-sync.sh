@@ -2,14 +2,22 @@
 # Cron wrapper for `s1ingest sync`: loads the environment file (token), appends the JSON
 # summary and JSON events to a log, and exits with s1ingest's exit code so cron's MAILTO
 # (or your monitoring) sees failures. Exit 4 means another run still holds the database.
+# Set-up: README.md, section "Run it nightly" ("Set-up with cron").
 set -u
 ENV_FILE=${S1INGEST_ENV:-/etc/s1ingest/s1ingest.env}
 LOG_DIR=${S1INGEST_LOG_DIR:-/var/log/s1ingest}
 umask 077
+if [ ! -r "$ENV_FILE" ]; then
+    echo "s1ingest-sync: cannot read $ENV_FILE as $(id -un): it must exist, and it and its directory must be readable by this user" >&2
+    exit 2
+fi
 set -a
 . "$ENV_FILE"
 set +a
-mkdir -p "$LOG_DIR"
+if ! mkdir -p "$LOG_DIR" 2>/dev/null || [ ! -w "$LOG_DIR" ]; then
+    echo "s1ingest-sync: cannot write to $LOG_DIR as $(id -un); create it: sudo install -d -m 0750 -o $(id -un) -g $(id -gn) $LOG_DIR" >&2
+    exit 2
+fi
 day=$(date -u +%Y-%m-%d)
 /usr/local/bin/s1ingest sync --json --log-format json >>"$LOG_DIR/sync-$day.summary.json" 2>>"$LOG_DIR/sync-$day.log"
 status=$?

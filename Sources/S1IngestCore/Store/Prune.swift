@@ -23,8 +23,9 @@ public enum Pruner {
     }
 
     /// Deletes raw bodies stored before `cutoff` (`rawOnly`), or whole threats last ingested
-    /// before it with every child row, their raw body and their queue entry. Agents stay,
-    /// even with no threat left (they are shared, and the next analysis refreshes them).
+    /// before it with every child row, their raw body and their queue entry, and then every
+    /// agent left with no threat, with its interfaces and their addresses (a later analysis
+    /// of one of its threats stores the agent again).
     public static func prune(_ database: Database, olderThan cutoff: String, rawOnly: Bool, dryRun: Bool = false) throws -> Report {
         var report = Report(cutoff: cutoff, rawOnly: rawOnly, dryRun: dryRun, deleted: [])
         try database.immediateTransaction {
@@ -38,15 +39,34 @@ public enum Pruner {
                 try database.prepare("INSERT INTO temp.prune_threats SELECT threat_id FROM threats WHERE last_ingested_at < ?")
                     .run([.text(cutoff)])
                 let tables = Table.threatChildren.map(\.name) + ["raw_analyses", "ingest_queue", "threats"]
-                for table in tables {
-                    let filter = "threat_id IN (SELECT threat_id FROM temp.prune_threats)"
-                    let count = try database.scalar("SELECT count(*) FROM main.\(table) WHERE \(filter)")
-                    if !dryRun { try database.execute("DELETE FROM main.\(table) WHERE \(filter)") }
-                    report.deleted.append((table, Int(count.integerValue ?? 0)))
-                }
+                try delete(tables, key: "threat_id", in: "temp.prune_threats", database: database, dryRun: dryRun, into: &report)
+                // Agents with no threat left once these are gone (a dry run deleted nothing,
+                // so it looks past the threats it would delete).
+                try database.execute("CREATE TEMP TABLE IF NOT EXISTS prune_agents (agent_id TEXT PRIMARY KEY) WITHOUT ROWID")
+                try database.execute("DELETE FROM temp.prune_agents")
+                try database.execute("""
+                    INSERT INTO temp.prune_agents SELECT a.agent_id FROM main.agents a WHERE NOT EXISTS (
+                        SELECT 1 FROM main.threats t WHERE t.agent_id = a.agent_id
+                        AND t.threat_id NOT IN (SELECT threat_id FROM temp.prune_threats))
+                    """)
+                let agentTables = Table.agentChildren.map(\.name) + [Table.agents.name]
+                try delete(agentTables, key: "agent_id", in: "temp.prune_agents", database: database, dryRun: dryRun, into: &report)
                 try database.execute("DROP TABLE temp.prune_threats")
+                try database.execute("DROP TABLE temp.prune_agents")
             }
         }
         return report
+    }
+
+    /// Deletes (or, for a dry run, counts) the rows of `tables` whose `key` is in the temp
+    /// table `keys`, in that order, adding the counts to `report`.
+    private static func delete(_ tables: [String], key: String, in keys: String, database: Database, dryRun: Bool,
+                               into report: inout Report) throws {
+        for table in tables {
+            let filter = "\(key) IN (SELECT \(key) FROM \(keys))"
+            let count = try database.scalar("SELECT count(*) FROM main.\(table) WHERE \(filter)")
+            if !dryRun { try database.execute("DELETE FROM main.\(table) WHERE \(filter)") }
+            report.deleted.append((table, Int(count.integerValue ?? 0)))
+        }
     }
 }

@@ -31,8 +31,28 @@ public final class RunLock: @unchecked Sendable {
 
     private static let held = Mutex<[FileKey: Entry]>([:])
 
-    /// `<database path>.lock`.
-    public static func lockPath(forDatabase path: String) -> String { path + ".lock" }
+    /// `<database path>.lock`, beside the real database file: the path is resolved first
+    /// (`resolvedDatabasePath`), so every spelling of one database, a symbolic link to it
+    /// included, maps to one lock file.
+    public static func lockPath(forDatabase path: String) -> String { resolvedDatabasePath(path) + ".lock" }
+
+    /// The canonical absolute path of the database at `path`: `realpath(3)` of the file when
+    /// it exists (symbolic links to it followed, as SQLite follows them), else `realpath(3)`
+    /// of its directory plus its file name; `path` as given when neither resolves.
+    public static func resolvedDatabasePath(_ path: String) -> String {
+        if let resolved = realPath(path) { return resolved }
+        let slash = path.lastIndex(of: "/")
+        let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        guard !name.isEmpty, let resolvedDirectory = realPath(directory) else { return path }
+        return resolvedDirectory.hasSuffix("/") ? resolvedDirectory + name : resolvedDirectory + "/" + name
+    }
+
+    private static func realPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
 
     /// Takes the lock for the database at `databasePath`, or throws `RunLockError.locked`
     /// at once when another process holds it.

@@ -1,44 +1,13 @@
-/// What a sync did.
-public struct SyncSummary: Sendable {
-    /// How the whole sync ended: a listing failure is `failed`, else the drain's status.
-    public var status: RunStatus = .running
-    public var message: String?
-    public var authenticationFailed = false
-    /// The `sync_state` key (console, and site filter).
-    public var stateKey = ""
-    /// The watermark stored before this run (nil on the first).
-    public var previousWatermark: String?
-    /// The `updatedAt__gte` the listing started from.
-    public var listedFrom = ""
-    /// Where the watermark stands now (unchanged when it could not move).
-    public var watermark: String?
-    /// True when this run moved the watermark forward.
-    public var watermarkAdvanced = false
-    /// True when every page of the listing was read.
-    public var listingComplete = false
-    public var pages = 0
-    /// Items in the listing (boundary re-reads included).
-    public var listed = 0
-    /// Listed items already stored with the same updatedAt (boundary re-reads, unchanged): not fetched.
-    public var alreadyStored = 0
-    /// IDs put in the queue.
-    public var enqueued = 0
-    /// List requests made and repeated.
-    public var listRequests = 0
-    public var listRetries = 0
-    /// The drain of the queue (nil when the listing failed before it).
-    public var ingest: IngestSummary?
-    public var elapsedSeconds = 0.0
-}
-
 /// `s1ingest sync`: lists threats updated since the watermark, enqueues the new and changed
 /// ones, drains the queue like `ingest --queue`, then moves the watermark — only over
 /// threats whose analyses are committed.
 ///
-/// The watermark moves to the `updatedAt` of the earliest listed threat still pending or
-/// failed-but-retryable, or past everything listed when none is. The listing uses
-/// `updatedAt__gte`, so the boundary item is read again next time; it is not fetched again
-/// when its stored `updated_at` equals the listed one. A run that is killed never moves the
+/// The watermark moves as `WatermarkTarget` allows: to the `updatedAt` of the earliest listed
+/// threat still to be fetched (pending, failed-but-retryable, or stored older than listed),
+/// or to the newest listed when none is. Each run lists from the watermark less an overlap
+/// (`SyncOptions.overlapSeconds`, `updatedAt__gte`), so threats that reach the list late with
+/// a slightly older `updatedAt` are found too; a listed threat whose stored `updated_at`
+/// equals the listed one is not fetched again. A run that is killed never moves the
 /// watermark, so the next run lists the same threats again and misses nothing.
 public final class Syncer {
     public let options: SyncOptions
@@ -48,6 +17,10 @@ public final class Syncer {
     public var onInfo: ((String) -> Void)?
     /// The time "now" for `--since 24h` and the default window (seconds since 1970); tests set it.
     public var now: () -> Double = { wallClockSeconds() }
+    /// Tests only: rewrites (or drops, with nil) each listed item before the syncer sees it,
+    /// to play a console whose list shows a threat late or announces a version its analysis
+    /// endpoint does not serve yet.
+    var reviseListedItem: ((ListedThreat) -> ListedThreat?)?
 
     public init(options: SyncOptions) {
         self.options = options
@@ -64,7 +37,8 @@ public final class Syncer {
         summary.stateKey = options.stateKey
         summary.previousWatermark = try SyncState.watermark(database, key: options.stateKey)
         summary.watermark = summary.previousWatermark
-        let from = options.since?.timestamp(now: now()) ?? summary.previousWatermark
+        let from = options.since?.timestamp(now: now())
+            ?? summary.previousWatermark.map { timestamp($0, minusSeconds: options.overlapSeconds) ?? $0 }
             ?? SyncStart.defaultFirstWindow.timestamp(now: now())
         summary.listedFrom = from
         // The first sync remembers where it started before it lists anything: when it is
@@ -112,7 +86,12 @@ public final class Syncer {
         // 3. Move the watermark over what is committed. A `--since` later than the stored
         //    watermark skipped threats in between, so it never moves the watermark.
         let coversGap = summary.previousWatermark.map { from <= $0 } ?? true
-        if coversGap, let target = try watermarkTarget(database, listed: listing.toFetch, maxSeen: listing.maxSeen) {
+        let holdCutoff = formatTimestamp(secondsSince1970: now() - Double(options.behindListHoldSeconds))
+        let plan = try WatermarkTarget(database, listed: listing.toFetch, maxSeen: listing.maxSeen, holdCutoff: holdCutoff)
+        summary.behindList = plan.behindList.count
+        summary.behindListHeld = plan.held.count
+        if !plan.behindList.isEmpty { onWarning?(Self.behindListWarning(plan)) }
+        if coversGap, let target = plan.target {
             if try SyncState.advance(database, key: options.stateKey, to: target, runId: summary.ingest?.runId) {
                 summary.watermarkAdvanced = true
                 summary.watermark = target
@@ -160,9 +139,10 @@ public final class Syncer {
                 page = value
             }
             summary.pages += 1
-            summary.listed += page.items.count
             var ids: [String] = []
-            for item in page.items {
+            for listed in page.items {
+                guard let item = reviseListedItem.map({ $0(listed) }) ?? listed else { continue }
+                summary.listed += 1
                 if listing.maxSeen.map({ item.updatedAt > $0 }) ?? true { listing.maxSeen = item.updatedAt }
                 let stored = try storedUpdatedAt.rows([.text(item.threatId)]).first?.first?.textValue
                 if stored == item.updatedAt {
@@ -188,16 +168,13 @@ public final class Syncer {
         return listing
     }
 
-    /// The watermark the committed state allows: the earliest `updatedAt` among listed
-    /// threats still pending or retryable, else the latest listed `updatedAt`.
-    private func watermarkTarget(_ database: Database, listed: [ListedThreat], maxSeen: String?) throws -> String? {
-        let state = try database.prepare("SELECT state, retryable FROM ingest_queue WHERE threat_id = ?")
-        var earliestOpen: String?
-        for item in listed {
-            guard let row = try state.rows([.text(item.threatId)]).first else { continue }
-            let open = row[0].textValue == "pending" || (row[0].textValue == "failed" && row[1].integerValue == 1)
-            if open, earliestOpen.map({ item.updatedAt < $0 }) ?? true { earliestOpen = item.updatedAt }
-        }
-        return earliestOpen ?? maxSeen
+    /// One line about threats whose analysis was behind their list entry.
+    static func behindListWarning(_ plan: WatermarkTarget) -> String {
+        let ids = plan.behindList.prefix(5).map(\.threatId).joined(separator: ", ")
+        let more = plan.behindList.count > 5 ? " and \(plan.behindList.count - 5) more" : ""
+        let released = plan.behindList.count - plan.held.count
+        return "\(plan.behindList.count) threat(s) (\(ids)\(more)) were served an analysis older than their list entry: "
+            + "\(plan.held.count) hold the watermark back and are fetched again next run"
+            + (released > 0 ? "; \(released) listed too long ago no longer do (fetched again when they next change)" : "")
     }
 }

@@ -65,6 +65,34 @@ import Glibc
         #expect(try database.userVersion == Migrator.latestVersion)
     }
 
+    @Test func everySpellingOfOneDatabaseSharesOneLock() throws {
+        let scratch = try Scratch()
+        let real = scratch.path("real")
+        try FileManager.default.createDirectory(atPath: real, withIntermediateDirectories: true)
+        let path = real + "/db.sqlite"
+        do { _ = try StoreOpener.openForWriting(path: path) }
+        // A symbolic link to the directory, one to the file, and a path with `..` and `.`.
+        #expect(symlink(real, scratch.path("link")) == 0)
+        #expect(symlink(path, scratch.path("alias.sqlite")) == 0)
+        let variants = [scratch.path("link") + "/db.sqlite", scratch.path("alias.sqlite"), real + "/../real/./db.sqlite"]
+        let lockPath = RunLock.lockPath(forDatabase: path)
+        #expect(lockPath.hasPrefix("/") && lockPath.hasSuffix("/real/db.sqlite.lock"))
+        for variant in variants { #expect(RunLock.lockPath(forDatabase: variant) == lockPath, "\(variant)") }
+        // A database not created yet, in a linked directory: the directory is resolved.
+        #expect(RunLock.lockPath(forDatabase: scratch.path("link") + "/new.sqlite")
+                == RunLock.lockPath(forDatabase: real + "/new.sqlite"))
+
+        // Held by another process: no spelling gets past it.
+        let other = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        #expect(flock(other, LOCK_EX | LOCK_NB) == 0)
+        for variant in variants {
+            #expect(throws: RunLockError.self, "\(variant)") { try StoreOpener.openForWriting(path: variant) }
+        }
+        close(other)
+        do { _ = try StoreOpener.openForWriting(path: scratch.path("alias.sqlite")) }
+        #expect(!FileManager.default.fileExists(atPath: scratch.path("alias.sqlite.lock")))
+    }
+
     @Test func memoryDatabasesTakeNoLock() throws {
         let database = try StoreOpener.openForWriting(path: ":memory:")
         #expect(database.retainedResources.isEmpty)

@@ -5,10 +5,11 @@ import S1MockConsole
 extension IngestBench {
     /// Sync options against this bench's mock: fast retries, a given page size.
     func syncOptions(since: SyncStart? = .timestamp("2020-01-01T00:00:00.000000Z"), siteIds: [String] = [],
+                     overlapSeconds: Int64 = SyncOptions.defaultOverlapSeconds,
                      pageSize: Int = 1000, concurrency: Int = 8, token: String? = nil) throws -> SyncOptions {
         let endpoint = try ConsoleEndpoint(url: mock.baseURL, token: token ?? self.token)
         return SyncOptions(
-            databasePath: db, endpoint: endpoint, siteIds: siteIds, since: since,
+            databasePath: db, endpoint: endpoint, siteIds: siteIds, since: since, overlapSeconds: overlapSeconds,
             client: ConsoleClientSettings(concurrency: concurrency, connectTimeout: .seconds(2), readTimeout: .seconds(5),
                                           requestDeadline: .seconds(10)),
             retry: RetryPolicy(maxAttempts: 5, baseDelay: .milliseconds(5), maxDelay: .milliseconds(50)),
@@ -31,5 +32,10 @@ extension IngestBench {
     /// The latest `updatedAt` the mock serves, normalised.
     var latestUpdatedAt: String {
         (0..<set.count).map { normalizedTimestamp(mock.updatedAt(of: $0))! }.max()!
+    }
+
+    /// How many threats the mock lists with `updatedAt__gte=from`.
+    func listedCount(from: String) -> Int {
+        (0..<set.count).filter { normalizedTimestamp(mock.updatedAt(of: $0))! >= from }.count
     }
 }
