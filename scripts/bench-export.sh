@@ -24,12 +24,12 @@ fi
 
 echo "== building release"
 mkdir -p "$WORK"
-if ! swift build -c release --scratch-path .build-report > "$WORK/build.log" 2>&1; then
+if ! swift build -c release --product s1ingest > "$WORK/build.log" 2>&1; then
     tail -30 "$WORK/build.log" >&2
     exit 2
 fi
 tail -1 "$WORK/build.log"
-BIN=$(swift build -c release --scratch-path .build-report --show-bin-path)/s1ingest
+BIN=$(swift build -c release --show-bin-path)/s1ingest
 
 mkdir -p "$WORK"
 DB="$WORK/bench.sqlite"

@@ -10,8 +10,10 @@ extension IngestBench {
         let endpoint = try ConsoleEndpoint(url: mock.baseURL, token: token ?? self.token)
         return SyncOptions(
             databasePath: db, endpoint: endpoint, siteIds: siteIds, since: since, overlapSeconds: overlapSeconds,
-            client: ConsoleClientSettings(concurrency: concurrency, connectTimeout: .seconds(2), readTimeout: .seconds(5),
-                                          requestDeadline: .seconds(10)),
+            // No test here waits for a timeout; these are long so that a 1,000-item page built
+            // while every suite runs on two cores is never cut off and asked for again.
+            client: ConsoleClientSettings(concurrency: concurrency, connectTimeout: .seconds(10), readTimeout: .seconds(60),
+                                          requestDeadline: .seconds(120)),
             retry: RetryPolicy(maxAttempts: 5, baseDelay: .milliseconds(5), maxDelay: .milliseconds(50)),
             pageSize: pageSize)
     }
