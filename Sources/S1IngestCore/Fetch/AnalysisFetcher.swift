@@ -7,6 +7,21 @@ public struct FetchOutcome: Sendable {
     public let error: FetchError?
     /// Requests made for this ID.
     public let attempts: Int
+    /// For a retryable `error`: how long a later run should wait before trying again.
+    public let retryDelay: Duration?
+    /// True when the run stopped before this ID was settled (no request made, or a retry
+    /// cut short): it is left as it was in the queue, for a later run.
+    public let stopped: Bool
+
+    init(threatId: String, analysis: FlattenedAnalysis? = nil, error: FetchError? = nil, attempts: Int,
+         retryDelay: Duration? = nil, stopped: Bool = false) {
+        self.threatId = threatId
+        self.analysis = analysis
+        self.error = error
+        self.attempts = attempts
+        self.retryDelay = retryDelay
+        self.stopped = stopped
+    }
 }
 
 /// Fetches analyses with retries, pacing and decoding; shared by every fetch worker.
@@ -24,34 +39,34 @@ public struct AnalysisFetcher: Sendable {
         self.counters = FetchCounters()
     }
 
-    /// Fetches, decodes and flattens `threatId`, retrying what is retryable.
-    public func fetch(_ threatId: String, ingestedAt: String) async -> FetchOutcome {
-        let url = client.endpoint.analysisURL(threatId: threatId)
+    /// Fetches, decodes and flattens `threatId`, retrying what is retryable. Waits (pacing,
+    /// back-off) end early when `stop` is requested; the outcome is then `stopped`.
+    public func fetch(_ threatId: String, ingestedAt: String, stop: StopRequest = StopRequest()) async -> FetchOutcome {
+        let endpoint = client.endpoint
         var attempt = 0
         while true {
-            attempt += 1
             let requestStarted: ContinuousClock.Instant
             do {
-                requestStarted = try await throttle.acquire()
+                requestStarted = try await throttle.acquire(stop: stop)
             } catch {
-                return FetchOutcome(threatId: threatId, analysis: nil, error: .transport("cancelled"), attempts: attempt - 1)
+                return FetchOutcome(threatId: threatId, attempts: attempt, stopped: true)
             }
+            attempt += 1
             counters.request(retry: attempt > 1)
-            let result = await client.get(url)
-            let outcome: Result<FlattenedAnalysis, FetchError>
             var retryAfter: Duration?
-            switch result {
+            let outcome: Result<FlattenedAnalysis, FetchError>
+            switch await client.get(endpoint.analysisURL(threatId: threatId)) {
             case .failure(let error):
                 outcome = .failure(error)
             case .success(let response):
                 retryAfter = RetryPolicy.parseRetryAfter(response.headers.first(name: "Retry-After"))
-                outcome = Self.interpret(response, threatId: threatId, url: url, retryAfter: retryAfter, ingestedAt: ingestedAt)
+                outcome = Self.interpret(response, threatId: threatId, endpoint: endpoint, retryAfter: retryAfter, ingestedAt: ingestedAt)
             }
             switch outcome {
             case .success(let analysis):
                 await throttle.succeeded()
                 counters.success()
-                return FetchOutcome(threatId: threatId, analysis: analysis, error: nil, attempts: attempt)
+                return FetchOutcome(threatId: threatId, analysis: analysis, attempts: attempt)
             case .failure(let error):
                 if error.status != nil { counters.response() } else { counters.noResponse() }
                 if case .rateLimited = error {
@@ -59,35 +74,30 @@ public struct AnalysisFetcher: Sendable {
                                               requestStarted: requestStarted)
                 }
                 guard error.isRetryable, attempt < retry.maxAttempts, !Task.isCancelled else {
-                    return FetchOutcome(threatId: threatId, analysis: nil, error: error, attempts: attempt)
+                    let later = error.isRetryable ? retry.laterRunDelay(afterAttempt: attempt, retryAfter: retryAfter) : nil
+                    return FetchOutcome(threatId: threatId, error: error, attempts: attempt, retryDelay: later)
                 }
-                do {
-                    try await Task.sleep(for: retry.delay(afterAttempt: attempt, retryAfter: retryAfter))
-                } catch {
-                    return FetchOutcome(threatId: threatId, analysis: nil, error: error as? FetchError ?? .transport("cancelled"), attempts: attempt)
+                guard await stop.sleep(for: retry.delay(afterAttempt: attempt, retryAfter: retryAfter)) else {
+                    return FetchOutcome(threatId: threatId, error: error, attempts: attempt, stopped: true)
                 }
             }
         }
     }
 
-    /// Reads a response: a usable analysis, or the error it amounts to.
-    static func interpret(_ response: ConsoleResponse, threatId: String, url: String, retryAfter: Duration?,
+    /// Reads a response: a usable analysis, or the error it amounts to. Text the console
+    /// sent back has the token redacted.
+    static func interpret(_ response: ConsoleResponse, threatId: String, endpoint: ConsoleEndpoint, retryAfter: Duration?,
                           ingestedAt: String) -> Result<FlattenedAnalysis, FetchError> {
-        func detail() -> String {
-            guard let document = try? JSONDocument(bytes: response.body) else {
-                return String(decoding: response.body.prefix(200), as: UTF8.self)
-            }
-            return AnalysisDecoder.describeErrors(document.root["errors"]) ?? ""
-        }
+        func detail() -> String { response.errorDetail(redactingTokenOf: endpoint) }
         switch response.status {
         case 200:
-            let location = DocumentLocation(source: url, line: 1)
+            let location = DocumentLocation(source: endpoint.analysisURL(threatId: threatId), line: 1)
             guard let first = AnalysisDecoder.decode(bytes: response.body, location: location).first else {
                 return .failure(.malformedBody("empty body"))
             }
             switch first {
             case .failure(let problem):
-                return .failure(.malformedBody(problem.reason))
+                return .failure(.malformedBody(endpoint.redactingToken(in: problem.reason)))
             case .success(let analysis):
                 guard analysis.threatId == threatId else {
                     return .failure(.malformedBody("the console answered with threat \(analysis.threatId)"))

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOHTTPCompression
 import NIOSSL
 
 /// Timeouts and limits of one console connection.
@@ -34,6 +35,23 @@ struct ConsoleResponse: Sendable {
     let status: Int
     let headers: HTTPHeaders
     let body: [UInt8]
+
+    init(status: Int, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8]) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    /// What an error response says, for messages and `last_error`: the console's `errors`
+    /// list, else the start of the body (200 bytes). The token is redacted from the whole
+    /// text before it is cut, so not even part of it can remain.
+    func errorDetail(redactingTokenOf endpoint: ConsoleEndpoint) -> String {
+        guard let document = try? JSONDocument(bytes: body) else {
+            let text = endpoint.redactingToken(in: String(decoding: body, as: UTF8.self))
+            return String(decoding: text.utf8.prefix(200), as: UTF8.self)
+        }
+        return endpoint.redactingToken(in: AnalysisDecoder.describeErrors(document.root["errors"]) ?? "")
+    }
 }
 
 /// The console's HTTP client (AsyncHTTPClient): certificate checks always on, gzip
@@ -98,7 +116,10 @@ public final class ConsoleClient: Sendable {
 
     /// Turns a client error into a `FetchError` with a message a person can act on.
     static func classify(_ error: any Error, limit: Int) -> FetchError {
-        if error is NIOTooManyBytesError { return .tooLarge(limit: limit) }
+        // Too large as sent, or once gunzipped (the decompression limit): the same refusal.
+        if error is NIOTooManyBytesError || error as? NIOHTTPDecompression.DecompressionError == .limit {
+            return .tooLarge(limit: limit)
+        }
         if let error = error as? HTTPClientError {
             switch error {
             case .connectTimeout: return .timeout("no connection within the connect timeout")

@@ -13,9 +13,9 @@ public struct ConsoleEndpoint: Sendable {
         let trimmed = url.trimmingCharacters(in: .whitespacesAndNewlines)
         guard let components = URLComponents(string: trimmed), let scheme = components.scheme?.lowercased(),
               let host = components.host, !host.isEmpty else {
-            throw .invalidURL(trimmed)
+            throw .invalidURL(Self.redactedURL(trimmed))
         }
-        guard scheme == "https" || scheme == "http" else { throw .invalidURL(trimmed) }
+        guard scheme == "https" || scheme == "http" else { throw .invalidURL(Self.redactedURL(trimmed)) }
         if components.user != nil || components.password != nil { throw .credentialsInURL }
         if scheme == "http" && !allowInsecureHTTP && !Self.isLoopback(host) { throw .insecureHTTP(host: host) }
         let cleanToken = token.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -42,14 +42,47 @@ public struct ConsoleEndpoint: Sendable {
         return "\(baseURL)/web/api/v2.1/threats" + (components.percentEncodedQuery.map { "?\($0)" } ?? "")
     }
 
+    /// `text` with every occurrence of the token (and so of the `Authorization` header value)
+    /// replaced by `[redacted]`: apply it to anything the console sent before storing or logging it.
+    public func redactingToken(in text: String) -> String {
+        text.replacingOccurrences(of: token, with: "[redacted]")
+    }
+
+    /// True for hosts that cannot leave this machine: an IPv4 literal in 127.0.0.0/8 (four
+    /// decimal octets, no leading zeros), `::1` (bracketed or not) and `localhost` (any case,
+    /// with or without a trailing dot). Names that merely start with `127.` are not loopback.
     static func isLoopback(_ host: String) -> Bool {
-        let host = host.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
-        return host == "localhost" || host == "::1" || host.hasPrefix("127.")
+        var name = host.lowercased()
+        if name.hasPrefix("[") && name.hasSuffix("]") { name = String(name.dropFirst().dropLast()) }
+        if name == "::1" || name == "localhost" || name == "localhost." { return true }
+        let octets = name.split(separator: ".", omittingEmptySubsequences: false)
+        guard octets.count == 4, octets[0] == "127" else { return false }
+        return octets.allSatisfy { octet in
+            // Leading zeros are refused: some resolvers read them as octal.
+            (1...3).contains(octet.utf8.count) && octet.utf8.allSatisfy { (0x30...0x39).contains($0) }
+                && (octet == "0" || octet.first != "0") && Int(octet)! <= 255
+        }
+    }
+
+    /// `url` fit for an error message: any user information (`user:pass@`) and any query or
+    /// fragment replaced by `[redacted]`. Works on text that is not a valid URL too.
+    static func redactedURL(_ url: String) -> String {
+        var text = url
+        if let query = text.firstIndex(where: { $0 == "?" || $0 == "#" }) {
+            text = String(text[..<query]) + "?[redacted]"
+        }
+        let authority = text.range(of: "://")?.upperBound ?? text.startIndex
+        // The last '@' anywhere after the scheme: a password may itself hold '/' or '@'.
+        if let at = text[authority...].lastIndex(of: "@") {
+            text.replaceSubrange(authority..<at, with: "[redacted]")
+        }
+        return text
     }
 }
 
 /// A console setting that cannot work; each message says what to change.
 public enum ConsoleConfigurationError: Error, CustomStringConvertible, Sendable, Equatable {
+    /// Not an http(s) URL with a host; the URL is kept with credentials and query redacted.
     case invalidURL(String)
     case credentialsInURL
     case insecureHTTP(host: String)

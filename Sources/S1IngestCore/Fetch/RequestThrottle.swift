@@ -27,24 +27,35 @@ public actor RequestThrottle {
         self.pausedUntil = clock.now
     }
 
-    /// Waits until the next request may start; returns when it started.
+    /// Waits until the next request may start; returns when it started. Throws
+    /// `CancellationError` when `stop` is requested (or the task cancelled) during the wait.
     @discardableResult
-    public func acquire() async throws -> ContinuousClock.Instant {
+    public func acquire(stop: StopRequest? = nil) async throws -> ContinuousClock.Instant {
         let now = clock.now
         let start = max(now, nextSlot, pausedUntil)
         if let rate = currentRate { nextSlot = start + .nanoseconds(Int64(1e9 / rate)) } else { nextSlot = start }
         recentStarts.append(start)
         if recentStarts.count > 64 { recentStarts.removeFirst(recentStarts.count - 64) }
-        if start > now { try await Task.sleep(until: start, clock: clock) }
+        if start > now {
+            if let stop {
+                guard await stop.sleep(until: start) else { throw CancellationError() }
+            } else {
+                try await Task.sleep(until: start, clock: clock)
+            }
+        }
         return start
     }
 
-    /// A 429 arrived: pause everyone and halve the pace. 429s for requests that were
+    /// How long from now requests stay paused after 429s (zero when they are not).
+    public var pauseRemaining: Duration { max(.zero, pausedUntil - clock.now) }
+
+    /// A 429 arrived: pause everyone (for `retryAfter`, else `fallbackPause`, at most
+    /// ``RetryPolicy/maxRetryAfter``) and halve the pace. 429s for requests that were
     /// already in flight when the pace was last halved extend the pause but do not halve it
     /// again, so one burst counts as one slow-down.
     public func rateLimited(retryAfter: Duration?, fallbackPause: Duration, requestStarted: ContinuousClock.Instant) {
         let now = clock.now
-        pausedUntil = max(pausedUntil, now + (retryAfter ?? fallbackPause))
+        pausedUntil = max(pausedUntil, now + min(retryAfter ?? fallbackPause, RetryPolicy.maxRetryAfter))
         if let lastSlowdown, requestStarted <= lastSlowdown { return }
         lastSlowdown = now
         let observed = observedRate()

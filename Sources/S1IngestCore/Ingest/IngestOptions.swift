@@ -1,12 +1,11 @@
-import Synchronization
-
 /// Where a run's threat IDs come from.
 public enum IngestSource: Sendable {
     /// A file of IDs, one per line (`-` for standard input).
     case idFile(String)
     /// IDs given in code (the demo, sync discovery), with a label for the run record.
     case ids([String], label: String)
-    /// Whatever the queue holds: pending IDs and retryable failures.
+    /// Whatever the queue holds: pending IDs, and retryable failures whose back-off is over
+    /// (`next_attempt_at` unset or not in the future).
     case queue
 }
 
@@ -42,18 +41,6 @@ public struct IngestOptions: Sendable {
         self.commitInterval = commitInterval
         self.batchSize = batchSize
     }
-}
-
-/// A request to stop a run early (SIGINT, SIGTERM): stop taking IDs, finish what is in
-/// flight, write it, and end with the summary.
-public final class StopRequest: Sendable {
-    private let requested = Mutex(false)
-
-    public init() {}
-
-    public func request() { requested.withLock { $0 = true } }
-
-    public var isRequested: Bool { requested.withLock { $0 } }
 }
 
 /// A snapshot for progress displays.

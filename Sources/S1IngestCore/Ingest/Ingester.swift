@@ -12,8 +12,9 @@ public final class Ingester {
         self.options = options
     }
 
-    /// Runs to the end (or to `stop`). Throws only when the database or the ID file cannot
-    /// be used; console failures end up in the summary's status and message.
+    /// Runs to the end (or to `stop`). Throws only when the database, the ID file or the client
+    /// settings (e.g. `--ca-file`) cannot be used, the last two before the run is recorded;
+    /// console failures end up in the summary's status and message.
     nonisolated(nonsending) public func run(stop: StopRequest = StopRequest()) async throws -> IngestSummary {
         let clock = ContinuousClock()
         let started = clock.now
@@ -42,21 +43,34 @@ public final class Ingester {
         case .queue:
             sourceLabel = options.queueLabel
         }
-        let runId = try RunRecords.start(database, command: options.command, source: sourceLabel, console: options.endpoint.baseURL)
-        summary.runId = runId
-        if case .queue = options.source {
-            selection = .drain
-        } else {
-            try queue.enqueue(ids, runId: runId)
-            selection = .run(runId)
+        // A client that cannot be made (bad --ca-file) fails before anything is recorded.
+        let client = try ConsoleClient(endpoint: options.endpoint, settings: options.client)
+        let runId: Int64
+        let total: Int
+        do {
+            runId = try RunRecords.start(database, command: options.command, source: sourceLabel, console: options.endpoint.baseURL)
+            if case .queue = options.source {
+                selection = .drain
+            } else {
+                try queue.enqueue(ids, runId: runId)
+                selection = .run(runId)
+            }
+            total = try IngestQueue.count(database, selection: selection, now: currentTimestamp())
+        } catch {
+            await client.shutdown()
+            throw error
         }
-        let total = try IngestQueue.count(database, selection: selection, now: currentTimestamp())
+        summary.runId = runId
         summary.counts.requested = total
 
-        let client = try ConsoleClient(endpoint: options.endpoint, settings: options.client)
         let fetcher = AnalysisFetcher(client: client, retry: options.retry,
                                       throttle: RequestThrottle(maxRate: options.maxRequestsPerSecond))
-        let abort = AbortReason()
+        // Workers wait on `halt`: requested by `stop` (a signal) or by an abort (401/403,
+        // unreachable console, write failure), so either ends every wait at once.
+        let halt = StopRequest()
+        let link = stop.onRequest { halt.request() }
+        defer { stop.removeObserver(link) }
+        let abort = AbortReason(halt: halt)
         let idChannel = BoundedChannel<String>(capacity: max(16, options.client.concurrency * 4))
         let results = BoundedChannel<FetchOutcome>(capacity: max(16, options.client.concurrency * 4))
         let path = options.databasePath
@@ -64,10 +78,10 @@ public final class Ingester {
         let ingestedAt = currentTimestamp()
 
         async let producing: Void = withTaskGroup(of: Void.self) { group in
-            group.addTask { await Self.feed(path: path, selection: selection, into: idChannel, stop: stop, abort: abort) }
+            group.addTask { await Self.feed(path: path, selection: selection, into: idChannel, halt: halt, abort: abort) }
             for _ in 0..<concurrency {
                 group.addTask {
-                    await Self.work(fetcher: fetcher, ids: idChannel, results: results, abort: abort, stop: stop,
+                    await Self.work(fetcher: fetcher, ids: idChannel, results: results, abort: abort, halt: halt,
                                     concurrency: concurrency, ingestedAt: ingestedAt)
                 }
             }
@@ -114,9 +128,10 @@ public final class Ingester {
 
     // MARK: Stages
 
-    /// Pages IDs out of the queue through its own read connection and hands them to the workers.
+    /// Pages IDs out of the queue through its own read connection and hands them to the
+    /// workers, until the queue is drained or `halt` is requested.
     static func feed(path: String, selection: IngestQueue.Selection, into ids: BoundedChannel<String>,
-                     stop: StopRequest, abort: AbortReason) async {
+                     halt: StopRequest, abort: AbortReason) async {
         defer { ids.finish() }
         guard let reader = try? Database(path: path, mode: .readOnly) else {
             abort.set("cannot open \(path) to read the queue")
@@ -124,11 +139,11 @@ public final class Ingester {
         }
         let now = currentTimestamp()
         var after = ""
-        while !stop.isRequested, abort.reason == nil {
+        while !halt.isRequested {
             guard let page = try? IngestQueue.page(reader, selection: selection, after: after, limit: 1000, now: now),
                   let last = page.last else { return }
             for id in page {
-                if stop.isRequested || abort.reason != nil { return }
+                if halt.isRequested { return }
                 guard await ids.send(id) else { return }
             }
             after = last
@@ -137,11 +152,13 @@ public final class Ingester {
 
     /// One fetch worker: takes IDs until there are none, fetches each, hands on the outcome.
     static func work(fetcher: AnalysisFetcher, ids: BoundedChannel<String>, results: BoundedChannel<FetchOutcome>,
-                     abort: AbortReason, stop: StopRequest, concurrency: Int, ingestedAt: String) async {
+                     abort: AbortReason, halt: StopRequest, concurrency: Int, ingestedAt: String) async {
         while let id = await ids.receive() {
-            // IDs still in the channel stay pending in the queue for the next run.
-            if abort.reason != nil || stop.isRequested { return }
-            let outcome = await fetcher.fetch(id, ingestedAt: ingestedAt)
+            // IDs still in the channel, and IDs whose fetch the halt cut short, stay as they
+            // are in the queue for the next run.
+            if halt.isRequested { return }
+            let outcome = await fetcher.fetch(id, ingestedAt: ingestedAt, stop: halt)
+            if outcome.stopped { return }
             if let error = outcome.error, error.endsRun {
                 abort.set(error.description, authentication: true)
                 ids.finish()
@@ -173,14 +190,17 @@ public final class Ingester {
                 let next = await results.receive()
                 let now = clock.now
                 if let outcome = next {
-                    let timestamp = currentTimestamp()
+                    let wallClock = wallClockSeconds()
+                    let timestamp = formatTimestamp(secondsSince1970: wallClock)
                     if let analysis = outcome.analysis {
                         let result = try store.store(analysis, ingestedAt: timestamp)
                         try queue.markDone(outcome.threatId, attempts: outcome.attempts, runId: runId, at: timestamp)
                         summary.outcomes[result, default: 0] += 1
                         if result == .inserted || result == .updated { summary.counts.stored += 1 } else { summary.counts.unchanged += 1 }
                     } else if let error = outcome.error {
-                        try queue.markFailed(outcome.threatId, error: error, attempts: outcome.attempts, nextAttemptAt: nil,
+                        // `ingest --queue` leaves a retryable failure alone until its back-off is over.
+                        let nextAttemptAt = outcome.retryDelay.map { formatTimestamp(secondsSince1970: wallClock + $0.seconds) }
+                        try queue.markFailed(outcome.threatId, error: error, attempts: outcome.attempts, nextAttemptAt: nextAttemptAt,
                                              runId: runId, at: timestamp)
                         if error == .notFound { summary.counts.notFound += 1 } else { summary.counts.failed += 1 }
                         if summary.failures.count < 100 { summary.failures.append((outcome.threatId, error.description)) }
@@ -213,12 +233,18 @@ public final class Ingester {
 
 import Synchronization
 
-/// The first reason to end a run early, shared by its tasks.
+/// The first reason to end a run early, shared by its tasks. Setting it requests `halt`.
 final class AbortReason: Sendable {
     private let value = Mutex<(reason: String?, authentication: Bool)>((nil, false))
+    private let halt: StopRequest
+
+    init(halt: StopRequest) {
+        self.halt = halt
+    }
 
     func set(_ reason: String, authentication: Bool = false) {
         value.withLock { if $0.reason == nil { $0 = (reason, authentication) } }
+        halt.request()
     }
 
     var reason: String? { value.withLock { $0.reason } }

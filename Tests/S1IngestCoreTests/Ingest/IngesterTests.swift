@@ -163,6 +163,8 @@ import S1MockConsole
         #expect(first.counts.failed == 5)
         #expect(try bench.queueStates() == ["failed": 5])
         #expect(try bench.database().scalar("SELECT last_status FROM ingest_queue LIMIT 1") == .integer(502))
+        // `--queue` takes failures once their back-off (10 ms here) is over.
+        try await Task.sleep(for: .milliseconds(100))
         let drained = try await bench.run(try bench.options(source: .queue))
         #expect(drained.status == .ok)
         #expect(drained.counts.stored == 5)
