@@ -128,7 +128,7 @@ public final class Syncer {
             summary.listRetries = lister.retries
         }
         while !stop.isRequested {
-            let result = await lister.page(from: watermark, cursor: cursor, stop: stop)
+            guard let result = await lister.page(from: watermark, cursor: cursor, stop: stop) else { break }
             let page: ThreatListPage
             switch result {
             case .failure(let error):

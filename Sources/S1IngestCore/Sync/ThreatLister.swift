@@ -41,13 +41,14 @@ struct ThreatLister {
         return client.endpoint.threatListURL(query: query)
     }
 
-    /// One page, retried on 429, 5xx, timeouts and connection errors.
-    mutating func page(from watermark: String, cursor: String?, stop: StopRequest) async -> Result<ThreatListPage, FetchError> {
+    /// One page, retried on 429, 5xx, timeouts and connection errors; nil when `stop` is
+    /// requested while it waits for the throttle or between attempts.
+    mutating func page(from watermark: String, cursor: String?, stop: StopRequest) async -> Result<ThreatListPage, FetchError>? {
         let url = url(from: watermark, cursor: cursor)
         var attempt = 0
         while true {
             attempt += 1
-            _ = try? await throttle.acquire()
+            guard (try? await throttle.acquire(stop: stop)) != nil else { return nil }
             requests += 1
             if attempt > 1 { retries += 1 }
             let result: Result<ThreatListPage, FetchError>
@@ -57,22 +58,20 @@ struct ThreatLister {
                 result = .failure(error)
             case .success(let response):
                 retryAfter = RetryPolicy.parseRetryAfter(response.headers.first(name: "Retry-After"))
-                result = Self.interpret(response, retryAfter: retryAfter)
+                result = Self.interpret(response, endpoint: client.endpoint, retryAfter: retryAfter)
             }
             guard case .failure(let error) = result, error.isRetryable, attempt < retry.maxAttempts, !stop.isRequested else {
                 return result
             }
-            try? await Task.sleep(for: retry.delay(afterAttempt: attempt, retryAfter: retryAfter))
+            guard await stop.sleep(for: retry.delay(afterAttempt: attempt, retryAfter: retryAfter)) else { return nil }
         }
     }
 
-    /// A list response: the page, or the error it amounts to.
-    static func interpret(_ response: ConsoleResponse, retryAfter: Duration?) -> Result<ThreatListPage, FetchError> {
+    /// A list response: the page, or the error it amounts to (with the token of `endpoint`
+    /// redacted from anything the console echoed).
+    static func interpret(_ response: ConsoleResponse, endpoint: ConsoleEndpoint, retryAfter: Duration?) -> Result<ThreatListPage, FetchError> {
         let document = try? JSONDocument(bytes: response.body)
-        func detail() -> String {
-            guard let document else { return String(decoding: response.body.prefix(200), as: UTF8.self) }
-            return AnalysisDecoder.describeErrors(document.root["errors"]) ?? ""
-        }
+        func detail() -> String { response.errorDetail(redactingTokenOf: endpoint) }
         switch response.status {
         case 200: break
         case 401: return .failure(.unauthorized(detail: detail()))
