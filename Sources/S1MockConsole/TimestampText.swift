@@ -21,7 +21,7 @@ enum TimestampText {
               let month = digits(5, 2), bytes[7] == UInt8(ascii: "-"), let day = digits(8, 2),
               (1...12).contains(month), (1...31).contains(day)
         else { return nil }
-        let days = daysFromCivil(year: year, month: month, day: day)
+        let days = S1IngestCore.daysFromCivil(year: year, month: month, day: day)
         if bytes.count == 10 { return days * 86_400_000_000 }
         guard bytes.count >= 20,
               [UInt8(ascii: "T"), UInt8(ascii: "t"), UInt8(ascii: " ")].contains(bytes[10]),
@@ -88,16 +88,7 @@ enum TimestampText {
             + "\(pad(civil.hour, 2)):\(pad(civil.minute, 2)):\(pad(civil.second, 2)) GMT"
     }
 
-    // MARK: Calendar arithmetic (Howard Hinnant's algorithms)
-
-    static func daysFromCivil(year: Int64, month: Int64, day: Int64) -> Int64 {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146_097 + dayOfEra - 719_468
-    }
+    // MARK: Calendar arithmetic (the core's, Howard Hinnant's algorithms)
 
     static func civilFromSeconds(_ seconds: Int64)
         -> (year: Int64, month: Int64, day: Int64, hour: Int64, minute: Int64, second: Int64)

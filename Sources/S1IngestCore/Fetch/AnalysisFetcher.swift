@@ -43,6 +43,7 @@ public struct AnalysisFetcher: Sendable {
     /// back-off) end early when `stop` is requested; the outcome is then `stopped`.
     public func fetch(_ threatId: String, ingestedAt: String, stop: StopRequest = StopRequest()) async -> FetchOutcome {
         let endpoint = client.endpoint
+        let url = endpoint.analysisURL(threatId: threatId)
         var attempt = 0
         while true {
             let requestStarted: ContinuousClock.Instant
@@ -55,12 +56,13 @@ public struct AnalysisFetcher: Sendable {
             counters.request(retry: attempt > 1)
             var retryAfter: Duration?
             let outcome: Result<FlattenedAnalysis, FetchError>
-            switch await client.get(endpoint.analysisURL(threatId: threatId)) {
+            switch await client.get(url) {
             case .failure(let error):
                 outcome = .failure(error)
             case .success(let response):
                 retryAfter = RetryPolicy.parseRetryAfter(response.headers.first(name: "Retry-After"))
-                outcome = Self.interpret(response, threatId: threatId, endpoint: endpoint, retryAfter: retryAfter, ingestedAt: ingestedAt)
+                outcome = Self.interpret(response, threatId: threatId, url: url, endpoint: endpoint, retryAfter: retryAfter,
+                                         ingestedAt: ingestedAt)
             }
             switch outcome {
             case .success(let analysis):
@@ -86,12 +88,12 @@ public struct AnalysisFetcher: Sendable {
 
     /// Reads a response: a usable analysis, or the error it amounts to. Text the console
     /// sent back has the token redacted.
-    static func interpret(_ response: ConsoleResponse, threatId: String, endpoint: ConsoleEndpoint, retryAfter: Duration?,
+    static func interpret(_ response: ConsoleResponse, threatId: String, url: String, endpoint: ConsoleEndpoint, retryAfter: Duration?,
                           ingestedAt: String) -> Result<FlattenedAnalysis, FetchError> {
         func detail() -> String { response.errorDetail(redactingTokenOf: endpoint) }
         switch response.status {
         case 200:
-            let location = DocumentLocation(source: endpoint.analysisURL(threatId: threatId), line: 1)
+            let location = DocumentLocation(source: url, line: 1)
             guard let first = AnalysisDecoder.decode(bytes: response.body, location: location).first else {
                 return .failure(.malformedBody("empty body"))
             }

@@ -77,6 +77,17 @@ public func civilTime(secondsSince1970 seconds: Int64)
     return (year, month, day, secondsOfDay / 3600, secondsOfDay / 60 % 60, secondsOfDay % 60)
 }
 
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days-from-civil,
+/// the inverse of ``civilTime(secondsSince1970:)``).
+public func daysFromCivil(year: Int64, month: Int64, day: Int64) -> Int64 {
+    let y = month <= 2 ? year - 1 : year
+    let era = (y >= 0 ? y : y - 399) / 400
+    let yearOfEra = y - era * 400
+    let dayOfYear = (153 * ((month + 9) % 12) + 2) / 5 + day - 1
+    let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+    return era * 146_097 + dayOfEra - 719_468
+}
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

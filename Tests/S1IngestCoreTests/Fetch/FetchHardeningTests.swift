@@ -138,7 +138,7 @@ import Testing
         let endpoint = try Self.endpoint()
         let body = #"{"errors":[{"code":1,"title":"token \#(Self.token) refused"}]}"#
         let result = AnalysisFetcher.interpret(ConsoleResponse(status: status, body: Array(body.utf8)), threatId: "1",
-                                               endpoint: endpoint, retryAfter: nil, ingestedAt: "")
+                                               url: endpoint.analysisURL(threatId: "1"), endpoint: endpoint, retryAfter: nil, ingestedAt: "")
         guard case .failure(let error) = result else { Issue.record("\(status) gave an analysis"); return }
         #expect(!error.description.contains(Self.token), "\(error)")
         #expect(error.description.contains("[redacted]"), "\(error)")
