@@ -95,6 +95,18 @@ public struct JSONValue {
         return result
     }
 
+    /// Calls `body` with each element of an array, in order (nothing for anything else),
+    /// without building an array of them.
+    public func forEachElement(_ body: (JSONValue) throws -> Void) rethrows {
+        guard kind == .array else { return }
+        var elementIndex = index + 1
+        let end = node.next
+        while elementIndex < end {
+            try body(JSONValue(document: document, index: elementIndex))
+            elementIndex = document.tape[Int(elementIndex)].next
+        }
+    }
+
     /// Elements of an array or members of an object.
     public var count: Int { Int(node.count) }
 

@@ -63,7 +63,7 @@ public enum AnalysisFlattener {
         rows.text(ingestedAt)
         rows.end()
 
-        for (position, interface) in objects(realtime["networkInterfaces"]).enumerated() {
+        forEachObject(realtime["networkInterfaces"]) { position, interface in
             let interfaceId = interface["id"].flatMap(AnalysisDecoder.identifierText) ?? "position-\(position)"
             rows.begin(.interfaces)
             rows.text(agentId)
@@ -73,7 +73,7 @@ public enum AnalysisFlattener {
             rows.field(interface["physical"], .optionalText)
             rows.end()
             for (key, family) in [("inet", Int64(4)), ("inet6", Int64(6))] {
-                for address in nonEmptyStrings(interface[key]) {
+                forEachNonEmptyString(interface[key]) { address in
                     rows.begin(.interfaceAddresses)
                     rows.text(agentId)
                     rows.text(interfaceId)
@@ -87,20 +87,30 @@ public enum AnalysisFlattener {
 
     /// `"10.0.0.1,172.17.0.1"` -> one row per address.
     static func addDetectionAddresses(_ list: JSONValue?, family: Int64, threatId: String, to rows: inout RowBuilder) {
-        guard let text = list?.string else { return }
-        let addresses = text.split(separator: ",").map { $0.trimmingSpaces }.filter { !$0.isEmpty }
-        for (position, address) in addresses.enumerated() {
-            rows.begin(.detectionAddresses)
-            rows.text(threatId)
-            rows.integer(family)
-            rows.integer(Int64(position))
-            rows.text(String(address))
-            rows.end()
+        guard let list, list.kind == .string else { return }
+        list.withStringBytes { text in
+            var position: Int64 = 0
+            var start = 0
+            while start <= text.count {
+                var end = start
+                while end < text.count, text[end] != UInt8(ascii: ",") { end += 1 }
+                let address = trimmingSpaces(UnsafeRawBufferPointer(rebasing: text[start ..< end]))
+                if !address.isEmpty {
+                    rows.begin(.detectionAddresses)
+                    rows.text(threatId)
+                    rows.integer(family)
+                    rows.integer(position)
+                    rows.text(address)
+                    rows.end()
+                    position += 1
+                }
+                start = end + 1
+            }
         }
     }
 
     static func addMitigations(_ list: JSONValue?, threatId: String, to rows: inout RowBuilder) {
-        for (position, mitigation) in objects(list).enumerated() {
+        forEachObject(list) { position, mitigation in
             rows.begin(.mitigations)
             rows.text(threatId)
             rows.integer(Int64(position))
@@ -111,7 +121,7 @@ public enum AnalysisFlattener {
     }
 
     static func addDetectionEngines(_ list: JSONValue?, threatId: String, to rows: inout RowBuilder) {
-        for (position, engine) in (list?.elements ?? []).enumerated() where !engine.isNull {
+        forEachNonNull(list) { position, engine in
             rows.begin(.detectionEngines)
             rows.text(threatId)
             rows.integer(Int64(position))
@@ -127,7 +137,7 @@ public enum AnalysisFlattener {
     }
 
     static func addEngines(_ list: JSONValue?, threatId: String, to rows: inout RowBuilder) {
-        for (position, engine) in (list?.elements ?? []).enumerated() where !engine.isNull {
+        forEachNonNull(list) { position, engine in
             rows.begin(.engines)
             rows.text(threatId)
             rows.integer(Int64(position))
@@ -137,7 +147,7 @@ public enum AnalysisFlattener {
     }
 
     static func addIndicators(_ list: JSONValue?, threatId: String, to rows: inout RowBuilder) {
-        for (position, indicator) in objects(list).enumerated() {
+        forEachObject(list) { position, indicator in
             rows.begin(.indicators)
             rows.text(threatId)
             rows.integer(Int64(position))
@@ -146,7 +156,7 @@ public enum AnalysisFlattener {
             rows.field(indicator["description"], .text)
             rows.field(indicator["ids"], .json)
             rows.end()
-            for (tacticPosition, tactic) in objects(indicator["tactics"]).enumerated() {
+            forEachObject(indicator["tactics"]) { tacticPosition, tactic in
                 rows.begin(.indicatorTactics)
                 rows.text(threatId)
                 rows.integer(Int64(position))
@@ -154,7 +164,7 @@ public enum AnalysisFlattener {
                 rows.field(tactic["name"], .text)
                 rows.field(tactic["source"], .text)
                 rows.end()
-                for (techniquePosition, technique) in objects(tactic["techniques"]).enumerated() {
+                forEachObject(tactic["techniques"]) { techniquePosition, technique in
                     rows.begin(.indicatorTechniques)
                     rows.text(threatId)
                     rows.integer(Int64(position))
@@ -170,7 +180,7 @@ public enum AnalysisFlattener {
     }
 
     static func addWhiteningOptions(_ list: JSONValue?, threatId: String, to rows: inout RowBuilder) {
-        for option in nonEmptyStrings(list) {
+        forEachNonEmptyString(list) { option in
             rows.begin(.whiteningOptions)
             rows.text(threatId)
             rows.text(option)
@@ -179,7 +189,7 @@ public enum AnalysisFlattener {
     }
 
     static func addCustomDetectionRules(_ list: JSONValue?, threatId: String, to rows: inout RowBuilder) {
-        for (position, rule) in (list?.elements ?? []).enumerated() where !rule.isNull {
+        forEachNonNull(list) { position, rule in
             rows.begin(.customDetectionRules)
             rows.text(threatId)
             rows.integer(Int64(position))
@@ -188,17 +198,45 @@ public enum AnalysisFlattener {
         }
     }
 
-    /// The object elements of an array (anything else in it is ignored).
-    static func objects(_ list: JSONValue?) -> [JSONValue] {
-        (list?.elements ?? []).filter { $0.kind == .object }
+    /// Calls `body` with each object element of an array and its position among them
+    /// (anything else in the array is ignored).
+    static func forEachObject(_ list: JSONValue?, _ body: (Int, JSONValue) -> Void) {
+        var position = 0
+        list?.forEachElement { element in
+            guard element.kind == .object else { return }
+            body(position, element)
+            position += 1
+        }
     }
 
-    /// The non-empty, trimmed strings of an array: `inet: [""]` yields none.
-    static func nonEmptyStrings(_ list: JSONValue?) -> [String] {
-        (list?.elements ?? []).compactMap { element in
-            guard let text = element.string?.trimmingSpaces, !text.isEmpty else { return nil }
-            return String(text)
+    /// Calls `body` with each element of an array that is not null, and its position in the array.
+    static func forEachNonNull(_ list: JSONValue?, _ body: (Int, JSONValue) -> Void) {
+        var position = 0
+        list?.forEachElement { element in
+            defer { position += 1 }
+            if !element.isNull { body(position, element) }
         }
+    }
+
+    /// Calls `body` with the non-empty, trimmed strings of an array: `inet: [""]` yields none.
+    static func forEachNonEmptyString(_ list: JSONValue?, _ body: (UnsafeRawBufferPointer) -> Void) {
+        list?.forEachElement { element in
+            guard element.kind == .string else { return }
+            element.withStringBytes { bytes in
+                let text = trimmingSpaces(bytes)
+                if !text.isEmpty { body(text) }
+            }
+        }
+    }
+
+    /// `bytes` without leading and trailing spaces and tabs.
+    static func trimmingSpaces(_ bytes: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+        func isSpace(_ byte: UInt8) -> Bool { byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        var start = 0
+        var end = bytes.count
+        while start < end, isSpace(bytes[start]) { start += 1 }
+        while end > start, isSpace(bytes[end - 1]) { end -= 1 }
+        return UnsafeRawBufferPointer(rebasing: bytes[start ..< end])
     }
 
     /// FNV-1a, 64-bit: a cheap fingerprint to notice an unchanged agent.
@@ -209,15 +247,5 @@ public enum AnalysisFlattener {
             hash = hash &* 0x0000_0100_0000_01b3
         }
         return hash
-    }
-}
-
-extension StringProtocol {
-    /// Without leading and trailing spaces and tabs.
-    var trimmingSpaces: Substring {
-        let scalars = unicodeScalars
-        guard let first = scalars.firstIndex(where: { $0 != " " && $0 != "\t" }) else { return Substring() }
-        let last = scalars.lastIndex(where: { $0 != " " && $0 != "\t" })!
-        return Substring(self[first...last])
     }
 }

@@ -67,9 +67,11 @@ public struct FlattenedAnalysis: Sendable {
         }
     }
 
-    /// Binds the values of `rows` one after another to `statement` (parameters 1...n).
-    func bind(_ rows: ArraySlice<Row>, to statement: Statement) {
-        arena.withUnsafeBytes { bytes in
+    /// Binds the values of `rows` one after another to `statement` (parameters 1...n)
+    /// without copying text, steps it once and resets it, all while the arena is pinned.
+    func insert(_ rows: ArraySlice<Row>, with statement: Statement) throws {
+        try arena.withUnsafeBytes { bytes in
+            defer { statement.reset() }
             var parameter: Int32 = 1
             for row in rows {
                 for value in values(of: row) {
@@ -77,20 +79,21 @@ public struct FlattenedAnalysis: Sendable {
                     case .null: statement.bindNull(parameter)
                     case .integer(let number): statement.bind(number, at: parameter)
                     case .text(let start, let count):
-                        statement.bindText(UnsafeRawBufferPointer(rebasing: bytes[Int(start) ..< Int(start + count)]), at: parameter)
+                        statement.bindTextNoCopy(UnsafeRawBufferPointer(rebasing: bytes[Int(start) ..< Int(start + count)]), at: parameter)
                     }
                     parameter += 1
                 }
             }
+            _ = try statement.step()
         }
     }
 
     /// The raw body bytes (the `body` value of the `raw_analyses` row).
-    func withBody<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
+    func withBody<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         guard let row = rows.last(where: { $0.table == .rawAnalyses }),
               case .text(let start, let count) = values[Int(row.first) + 1] else {
-            return body(UnsafeRawBufferPointer(start: nil, count: 0))
+            return try body(UnsafeRawBufferPointer(start: nil, count: 0))
         }
-        return arena.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[Int(start) ..< Int(start + count)])) }
+        return try arena.withUnsafeBytes { bytes in try body(UnsafeRawBufferPointer(rebasing: bytes[Int(start) ..< Int(start + count)])) }
     }
 }

@@ -88,8 +88,13 @@ struct RowBuilder {
         case .timestamp:
             guard value.kind == .string else { return null() }
             value.withStringBytes { bytes in
-                if let normalized = normalizeTimestamp(bytes) {
-                    normalized.withUnsafeBytes { text($0) }
+                let normalized = withUnsafeTemporaryAllocation(byteCount: normalizedTimestampLength, alignment: 1) { output in
+                    guard normalizeTimestamp(bytes, into: output) else { return false }
+                    text(UnsafeRawBufferPointer(output))
+                    return true
+                }
+                if normalized {
+                    return
                 } else if bytes.isEmpty {
                     null()
                 } else {

@@ -3,36 +3,61 @@
 /// the text compares the times. Anything else (other offsets, other layouts) is nil and
 /// is stored as sent.
 func normalizeTimestamp(_ bytes: UnsafeRawBufferPointer) -> [UInt8]? {
+    var result = [UInt8](repeating: 0, count: normalizedTimestampLength)
+    let normalized = result.withUnsafeMutableBytes { normalizeTimestamp(bytes, into: $0) }
+    return normalized ? result : nil
+}
+
+/// Length of a normalised timestamp, `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
+let normalizedTimestampLength = 27
+
+/// Writes the normalised form of `bytes` to the first `normalizedTimestampLength` bytes of
+/// `output` and returns true; false (output undefined) when `bytes` is not such a timestamp.
+/// Allocates nothing: the flattener calls it for every timestamp of every analysis.
+func normalizeTimestamp(_ bytes: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> Bool {
     let count = bytes.count
-    guard count >= 20 else { return nil }
+    guard count >= 20, output.count >= normalizedTimestampLength else { return false }
     // YYYY-MM-DDTHH:MM:SS
-    for (index, byte) in bytes.prefix(19).enumerated() {
+    for index in 0 ..< 19 {
+        let byte = bytes[index]
         switch index {
-        case 4, 7: guard byte == UInt8(ascii: "-") else { return nil }
-        case 10: guard byte == UInt8(ascii: "T") || byte == UInt8(ascii: "t") || byte == UInt8(ascii: " ") else { return nil }
-        case 13, 16: guard byte == UInt8(ascii: ":") else { return nil }
-        default: guard byte &- UInt8(ascii: "0") < 10 else { return nil }
+        case 4, 7: guard byte == UInt8(ascii: "-") else { return false }
+        case 10: guard byte == UInt8(ascii: "T") || byte == UInt8(ascii: "t") || byte == UInt8(ascii: " ") else { return false }
+        case 13, 16: guard byte == UInt8(ascii: ":") else { return false }
+        default: guard byte &- UInt8(ascii: "0") < 10 else { return false }
         }
+        output[index] = byte
     }
+    output[10] = UInt8(ascii: "T")
+    output[19] = UInt8(ascii: ".")
     var index = 19
-    var fraction: [UInt8] = []
+    var digits = 0
     if bytes[index] == UInt8(ascii: ".") {
         index += 1
         while index < count, bytes[index] &- UInt8(ascii: "0") < 10 {
-            if fraction.count < 6 { fraction.append(bytes[index]) }
+            if digits < 6 {
+                output[20 + digits] = bytes[index]
+                digits += 1
+            }
             index += 1
         }
-        guard !fraction.isEmpty else { return nil }
+        guard digits > 0 else { return false }
     }
-    let rest = Array(bytes[index...])
-    guard rest == Array("Z".utf8) || rest == Array("z".utf8) || rest == Array("+00:00".utf8) else { return nil }
-    while fraction.count < 6 { fraction.append(UInt8(ascii: "0")) }
-    var result = Array(bytes.prefix(19))
-    result[10] = UInt8(ascii: "T")
-    result.append(UInt8(ascii: "."))
-    result.append(contentsOf: fraction)
-    result.append(UInt8(ascii: "Z"))
-    return result
+    switch count - index {
+    case 1:
+        guard bytes[index] == UInt8(ascii: "Z") || bytes[index] == UInt8(ascii: "z") else { return false }
+    case 6:
+        let utc: StaticString = "+00:00"
+        for offset in 0 ..< 6 where bytes[index + offset] != utc.utf8Start[offset] { return false }
+    default:
+        return false
+    }
+    while digits < 6 {
+        output[20 + digits] = UInt8(ascii: "0")
+        digits += 1
+    }
+    output[26] = UInt8(ascii: "Z")
+    return true
 }
 
 /// The current time as the database stores timestamps.

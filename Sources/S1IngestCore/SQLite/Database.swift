@@ -86,9 +86,17 @@ public final class Database {
 
     // MARK: Configuration
 
-    /// Settings for the one writer: WAL, `synchronous=NORMAL`, foreign keys enforced.
+    /// Page size of a database this program creates. Large pages mean several times fewer
+    /// WAL frames, system calls and B-tree splits per stored analysis (a 5 KB body fits in
+    /// one page instead of spilling to an overflow page): `scripts/bench-import.sh` measured
+    /// about 1.5 times the import rate of SQLite's default 4,096 on the 2-core machine.
+    /// A file that already exists keeps the page size it was created with.
+    public static let newDatabasePageSize = 65536
+
+    /// Settings for the one writer: WAL, `synchronous=NORMAL`, foreign keys enforced. A new,
+    /// empty file gets `newDatabasePageSize` first (the page size is fixed once WAL is on).
     public func configureForWriting() throws(SQLiteError) {
-        try execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-16384;")
+        try execute("PRAGMA page_size=\(Self.newDatabasePageSize); PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-16384;")
     }
 
     /// `PRAGMA user_version`: the schema version this database is at.

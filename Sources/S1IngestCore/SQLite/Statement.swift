@@ -51,11 +51,21 @@ public final class Statement {
 
     /// Binds UTF-8 bytes as TEXT; SQLite copies them.
     public func bindText(_ bytes: UnsafeRawBufferPointer, at index: Int32) {
+        bindText(bytes, at: index, destructor: sqliteTransient)
+    }
+
+    /// Binds UTF-8 bytes as TEXT without copying them: the bytes must stay valid and
+    /// unchanged until the statement has been stepped and `reset()` (which unbinds them).
+    func bindTextNoCopy(_ bytes: UnsafeRawBufferPointer, at index: Int32) {
+        bindText(bytes, at: index, destructor: nil)
+    }
+
+    private func bindText(_ bytes: UnsafeRawBufferPointer, at index: Int32, destructor: sqlite3_destructor_type?) {
         guard let pointer = bytes.baseAddress?.assumingMemoryBound(to: CChar.self), !bytes.isEmpty else {
-            sqlite3_bind_text64(handle, index, "", 0, sqliteTransient, UInt8(SQLITE_UTF8))
+            sqlite3_bind_text64(handle, index, "", 0, nil, UInt8(SQLITE_UTF8))
             return
         }
-        sqlite3_bind_text64(handle, index, pointer, sqlite3_uint64(bytes.count), sqliteTransient, UInt8(SQLITE_UTF8))
+        sqlite3_bind_text64(handle, index, pointer, sqlite3_uint64(bytes.count), destructor, UInt8(SQLITE_UTF8))
     }
 
     public func bind(_ value: SQLValue, at index: Int32) {

@@ -82,13 +82,15 @@ public final class AnalysisStore {
 
     private func replaceOrInsert(_ analysis: FlattenedAnalysis, ingestedAt: String) throws -> StoreOutcome {
         var outcome = StoreOutcome.inserted
-        defer { lookup.reset() }
-        lookup.bind(analysis.threatId, at: 1)
-        analysis.withBody { lookup.bindText($0, at: 2) }
-        if try lookup.step() {
-            let storedUpdatedAt = lookup.string(0)
-            let sameBody = !lookup.isNull(1) && lookup.int64(1) == 1
-            lookup.reset()
+        // The body is bound without a copy, so the lookup is stepped and reset while it is pinned.
+        let stored = try analysis.withBody { body -> (updatedAt: String?, sameBody: Bool)? in
+            defer { lookup.reset() }
+            lookup.bind(analysis.threatId, at: 1)
+            lookup.bindTextNoCopy(body, at: 2)
+            guard try lookup.step() else { return nil }
+            return (lookup.string(0), !lookup.isNull(1) && lookup.int64(1) == 1)
+        }
+        if let (storedUpdatedAt, sameBody) = stored {
             if sameBody || isOlder(analysis.updatedAt, than: storedUpdatedAt) {
                 try touch.run([.text(analysis.threatId), .text(ingestedAt)])
                 return sameBody ? .unchanged : .stale
@@ -111,10 +113,7 @@ public final class AnalysisStore {
             while !rows.isEmpty {
                 let chunk = rows.prefix(table.isUpserted ? 1 : Self.maxRowsPerStatement)
                 rows = rows.dropFirst(chunk.count)
-                let statement = try insertStatement(table, rowCount: chunk.count)
-                defer { statement.reset() }
-                analysis.bind(chunk, to: statement)
-                try statement.step()
+                try analysis.insert(chunk, with: try insertStatement(table, rowCount: chunk.count))
             }
         }
         if let agentId = analysis.agentId {

@@ -8,7 +8,7 @@ import Synchronization
 ///
 /// A WAL only restarts from its beginning when a checkpoint has copied every frame, which a
 /// checkpoint running beside a busy writer never does: so after a commit that leaves the
-/// WAL larger than `restartFrames`, the writer calls `catchUp()` and waits for one pass
+/// WAL larger than `restartBytes`, the writer calls `commitDone()` and waits for one pass
 /// (by then little is left to copy), and its next transaction rewinds the WAL. The WAL
 /// stays bounded and memory flat.
 public final class WALCheckpointer: Sendable {
@@ -26,9 +26,11 @@ public final class WALCheckpointer: Sendable {
     /// WAL size, in frames (pages), after which `commitDone()` waits for a full pass.
     public let restartFrames: Int
 
-    /// Starts checkpointing `writer`'s file every `interval`, and counts the writer's WAL frames.
-    public init(writer: Database, interval: Duration = .milliseconds(200), restartFrames: Int = 8192) throws {
-        self.restartFrames = restartFrames
+    /// Starts checkpointing `writer`'s file every `interval`, and counts the writer's WAL
+    /// frames; the WAL restarts once it holds about `restartBytes` (whatever the page size).
+    public init(writer: Database, interval: Duration = .milliseconds(200), restartBytes: Int = 32 << 20) throws {
+        let pageSize = Int(try writer.scalar("PRAGMA page_size").integerValue ?? 4096)
+        self.restartFrames = max(16, restartBytes / max(512, pageSize))
         try writer.execute("PRAGMA wal_autocheckpoint=0")
         framesBox.install(on: writer)
         let box = UncheckedBox(try Database(path: writer.path, mode: .readWrite))

@@ -91,6 +91,34 @@ import Testing
         #expect(flat.rows(of: .detectionEngines).count == 2)
     }
 
+    /// Lists as a loose console might send them: spaces, empty entries, nulls and
+    /// non-objects among the elements, an escaped string.
+    @Test func looseListsBecomeCleanRows() throws {
+        let body = #"""
+        {"data": {"threatInfo": {"threatId": "42", "engines": [null, "DBT", " "], "detectionEngines": [null, {"key": "sentinelone_cloud", "title": "Cloud"}, "legacy"],
+          "createdAt": "2021-12-14 20:23:47.5+00:00"},
+         "agentDetectionInfo": {"agentIpV4": " 10.0.0.1 ,, 172.17.0.1,\t,", "agentIpV6": ","},
+         "agentRealtimeInfo": {"agentId": "7", "networkInterfaces": [3, {"id": "if1", "inet": ["", " 10.0.0.2 ", null, 5], "inet6": ["fe80::1"]}, {"inet": ["10.0.0.3"]}]},
+         "mitigationStatus": ["x", {"action": "kill"}, null, {"action": "quarantine"}],
+         "whiteningOptions": ["hash", "", "  ", "path\u00e9"]}}
+        """#
+        let analysis = try #require(try AnalysisDecoder.decode(bytes: Array(body.utf8), location: DocumentLocation(source: "t", line: 1)).first?.get())
+        let flat = AnalysisFlattener.flatten(analysis, ingestedAt: "2026-01-01T00:00:00.000000Z")
+        let detection = flat.rows(of: .detectionAddresses)
+        #expect(detection.map { $0["address"] } == ["10.0.0.1", "172.17.0.1"])
+        #expect(detection.map { $0["position"] } == [.integer(0), .integer(1)])
+        #expect(flat.rows(of: .engines).map { $0["engine"] } == ["DBT", " "])
+        #expect(flat.rows(of: .engines).map { $0["position"] } == [.integer(1), .integer(2)])
+        #expect(flat.rows(of: .detectionEngines).map { $0["position"] } == [.integer(1), .integer(2)])
+        #expect(flat.rows(of: .detectionEngines).map { $0["engine_key"] } == ["sentinelone_cloud", .null])
+        #expect(flat.rows(of: .interfaces).map { $0["interface_id"] } == ["if1", "position-1"])
+        #expect(flat.rows(of: .interfaceAddresses).map { $0["address"] } == ["10.0.0.2", "fe80::1", "10.0.0.3"])
+        #expect(flat.rows(of: .mitigations).map { $0["action"] } == ["kill", "quarantine"])
+        #expect(flat.rows(of: .mitigations).map { $0["position"] } == [.integer(0), .integer(1)])
+        #expect(flat.rows(of: .whiteningOptions).map { $0["option"] } == ["hash", "path\u{e9}"])
+        #expect(flat.rows(of: .threats).first?["created_at"] == "2021-12-14T20:23:47.500000Z")
+    }
+
     @Test func everyRowHasOneValuePerColumn() throws {
         for fixture in Fixture.all where fixture != Fixture.swimlaneOutput {
             let flat = try flatten(fixture)
@@ -109,6 +137,11 @@ import Testing
         #expect(normalized("2021-12-14T20:23:47+00:00") == "2021-12-14T20:23:47.000000Z")
         #expect(normalized("2021-12-14T20:23:47+02:00") == nil)
         #expect(normalized("yesterday") == nil)
+        #expect(normalized("2021-12-14T20:23:47.Z") == nil)
+        #expect(normalized("2021-12-14T20:23:47.25") == nil)
+        #expect(normalized("2021-12-14T20:23:47.25ZZ") == nil)
+        #expect(normalized("2021-12-14T20:23:4xZ") == nil)
+        #expect(normalized("2021-12-14t20:23:47.25z") == "2021-12-14T20:23:47.250000Z")
         #expect(formatTimestamp(secondsSince1970: 1_639_513_427.249133) == "2021-12-14T20:23:47.249133Z")
         #expect(formatTimestamp(secondsSince1970: 0) == "1970-01-01T00:00:00.000000Z")
     }

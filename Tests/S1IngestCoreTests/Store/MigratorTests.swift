@@ -17,6 +17,22 @@ import Testing
         #expect(try database.scalar("PRAGMA application_id") == .integer(Int64(Migrator.applicationId)))
     }
 
+    /// New files get large pages; a file made with SQLite's default keeps its own and
+    /// still imports (the page size cannot change once a database is in WAL mode).
+    @Test func newDatabasesGetLargePagesAndOldOnesKeepTheirs() throws {
+        let scratch = try Scratch()
+        let fresh = try StoreOpener.openForWriting(path: scratch.path("fresh.sqlite"))
+        #expect(try fresh.scalar("PRAGMA page_size") == .integer(Int64(Database.newDatabasePageSize)))
+        let oldPath = scratch.path("old.sqlite")
+        do {
+            let old = try Database(path: oldPath)
+            try old.execute("PRAGMA page_size=4096; PRAGMA journal_mode=WAL; PRAGMA user_version=0")
+        }
+        let reopened = try StoreOpener.openForWriting(path: oldPath)
+        #expect(try reopened.scalar("PRAGMA page_size") == .integer(4096))
+        #expect(try reopened.userVersion == Migrator.latestVersion)
+    }
+
     @Test func refusesANewerDatabase() throws {
         let scratch = try Scratch()
         let database = try Database(path: scratch.path("n.sqlite"))
