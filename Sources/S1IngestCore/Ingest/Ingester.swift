@@ -21,6 +21,9 @@ public final class Ingester {
         let database = try StoreOpener.openForWriting(path: options.databasePath)
         let store = try AnalysisStore(database: database)
         let queue = try IngestQueue(database: database)
+        // Checkpoints run on a thread of their own, as for `import`, not inside the writer's commits.
+        let checkpointer = try WALCheckpointer(writer: database)
+        defer { checkpointer.stop() }
         var summary = IngestSummary()
         summary.consoleURL = options.endpoint.baseURL
 
@@ -90,8 +93,8 @@ public final class Ingester {
         }
 
         do {
-            try await write(results: results, store: store, queue: queue, runId: runId, summary: &summary,
-                            fetcher: fetcher, total: total, started: started)
+            try await write(results: results, store: store, queue: queue, checkpointer: checkpointer, runId: runId,
+                            summary: &summary, fetcher: fetcher, total: total, started: started)
         } catch {
             abort.set("database write failed: \(error)")
             idChannel.finish()
@@ -177,7 +180,7 @@ public final class Ingester {
 
     /// The one writer: stores analyses, records failures, commits in batches.
     nonisolated(nonsending) private func write(results: BoundedChannel<FetchOutcome>, store: AnalysisStore, queue: IngestQueue,
-                                               runId: Int64, summary: inout IngestSummary, fetcher: AnalysisFetcher,
+                                               checkpointer: WALCheckpointer, runId: Int64, summary: inout IngestSummary, fetcher: AnalysisFetcher,
                                                total: Int, started: ContinuousClock.Instant) async throws {
         let clock = ContinuousClock()
         var inBatch = 0
@@ -211,6 +214,7 @@ public final class Ingester {
                 }
                 if next == nil || inBatch >= options.batchSize || (inBatch > 0 && now - batchStarted >= options.commitInterval) {
                     try store.commitBatch()
+                    checkpointer.commitDone()
                     inBatch = 0
                     batchStarted = now
                     if next == nil { return }

@@ -28,7 +28,7 @@ public final class WALCheckpointer: Sendable {
 
     /// Starts checkpointing `writer`'s file every `interval`, and counts the writer's WAL
     /// frames; the WAL restarts once it holds about `restartBytes` (whatever the page size).
-    public init(writer: Database, interval: Duration = .milliseconds(200), restartBytes: Int = 32 << 20) throws {
+    public init(writer: Database, interval: Duration = .milliseconds(200), restartBytes: Int = 64 << 20) throws {
         let pageSize = Int(try writer.scalar("PRAGMA page_size").integerValue ?? 4096)
         self.restartFrames = max(16, restartBytes / max(512, pageSize))
         try writer.execute("PRAGMA wal_autocheckpoint=0")
