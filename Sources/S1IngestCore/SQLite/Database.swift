@@ -93,10 +93,16 @@ public final class Database {
     /// A file that already exists keeps the page size it was created with.
     public static let newDatabasePageSize = 65536
 
+    /// The writer's page cache, in KiB. A batch of analyses that fits in it is written to
+    /// the WAL once, at commit, instead of spilling mid-transaction and being read back:
+    /// 32 MiB instead of 16 cut a 60,000-analysis import from 8.9 s to 8.1 s (peak RSS 96 ->
+    /// 113 MiB), measured with `s1ingest import` on the 2-core machine.
+    public static let writerCacheKiB = 32768
+
     /// Settings for the one writer: WAL, `synchronous=NORMAL`, foreign keys enforced. A new,
     /// empty file gets `newDatabasePageSize` first (the page size is fixed once WAL is on).
     public func configureForWriting() throws(SQLiteError) {
-        try execute("PRAGMA page_size=\(Self.newDatabasePageSize); PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-16384;")
+        try execute("PRAGMA page_size=\(Self.newDatabasePageSize); PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-\(Self.writerCacheKiB);")
     }
 
     /// `PRAGMA user_version`: the schema version this database is at.
