@@ -14,6 +14,10 @@ public struct SyntheticAnalyses: Sendable {
     public static let firstThreatId: UInt64 = 1_311_010_474_425_970_168
     public static let firstAgentId: UInt64 = 1_286_438_987_267_469_377
 
+    /// The parts of a body that depend only on the agent, made once per agent: building
+    /// them was most of the mock console's CPU time in `scripts/bench-ingest.sh`.
+    private let agentParts = AgentPartsCache()
+
     public init(count: Int, seed: UInt64 = 1, agentCount: Int? = nil) {
         self.count = count
         self.seed = seed
@@ -63,9 +67,7 @@ public struct SyntheticAnalyses: Sendable {
         let classification = Self.classifications[Int(r % UInt64(Self.classifications.count))]
         let os = Self.operatingSystems[agent % Self.operatingSystems.count]
         let created = timestamp(1_700_000_000 + index * 37 - 600, micros: (index * 7) % 1_000_000)
-        let interfaces = (0..<interfaceCount(agent)).map { interface(agent: agent, number: $0) }
-        let ipv4 = (0..<interfaceCount(agent)).map { "10.\(agent / 250 % 250).\(agent % 250).\($0 + 1)" }
-        let ipv6 = (0..<interfaceCount(agent)).map { "fe80::\(String(agent, radix: 16)):\($0 + 1)" }
+        let parts = agentParts.parts(agent) { makeAgentParts(agent) }
         let status = revision > 0 ? "resolved" : (r % 3 == 0 ? "in_progress" : "unresolved")
         let mitigations = (0..<mitigationCount(index)).map { mitigation(index: index, number: $0, revision: revision) }
         let engines = (0...(Int(r >> 8) % 2)).map { Self.engines[(Int(r >> 12) + $0) % Self.engines.count] }
@@ -73,11 +75,11 @@ public struct SyntheticAnalyses: Sendable {
         let hash = hex(mix(UInt64(index), 6)) + hex(mix(UInt64(index), 7)) + String(hex(mix(UInt64(index), 8)).prefix(8))
         return """
             {"data":{"agentDetectionInfo":{"accountId":"1286405255240245908","accountName":"acme","agentDetectionState":null,\
-            "agentDomain":"\(Self.domains[site % Self.domains.count])","agentIpV4":"\(ipv4.joined(separator: ","))",\
-            "agentIpV6":"\(ipv6.joined(separator: ","))","agentLastLoggedInUpn":null,"agentLastLoggedInUserMail":null,\
+            "agentDomain":"\(Self.domains[site % Self.domains.count])","agentIpV4":"\(parts.ipv4)",\
+            "agentIpV6":"\(parts.ipv6)","agentLastLoggedInUpn":null,"agentLastLoggedInUserMail":null,\
             "agentLastLoggedInUserName":"user\(agent)","agentMitigationMode":"protect","agentOsName":"\(os.name)",\
             "agentOsRevision":"\(os.revision)","agentRegisteredAt":"2023-01-10T22:44:37.714973Z",\
-            "agentUuid":"\(uuid(agent))","agentVersion":"23.\(agent % 4).1.\(agent % 9)","cloudProviders":{},\
+            "agentUuid":"\(parts.uuid)","agentVersion":"23.\(agent % 4).1.\(agent % 9)","cloudProviders":{},\
             "externalIp":"203.0.113.\(agent % 250)","groupId":"\(1_286_405_255_265_411_734 + UInt64(group))",\
             "groupName":"Group \(group)","siteId":"\(1_286_405_255_257_023_125 + UInt64(site))","siteName":"Site \(site)"},\
             "agentRealtimeInfo":{"accountId":"1286405255240245908","accountName":"acme","activeThreats":\(r % 5),\
@@ -85,9 +87,9 @@ public struct SyntheticAnalyses: Sendable {
             "agentId":"\(agentId)","agentInfected":\(r % 2 == 0),"agentIsActive":true,"agentIsDecommissioned":false,\
             "agentMachineType":"\(agent % 3 == 0 ? "server" : "laptop")","agentMitigationMode":"protect",\
             "agentNetworkStatus":"connected","agentOsName":"\(os.name)","agentOsRevision":"\(os.revision)",\
-            "agentOsType":"\(os.type)","agentUuid":"\(uuid(agent))","agentVersion":"23.\(agent % 4).1.\(agent % 9)",\
+            "agentOsType":"\(os.type)","agentUuid":"\(parts.uuid)","agentVersion":"23.\(agent % 4).1.\(agent % 9)",\
             "groupId":"\(1_286_405_255_265_411_734 + UInt64(group))","groupName":"Group \(group)",\
-            "networkInterfaces":[\(interfaces.joined(separator: ","))],"operationalState":"na","rebootRequired":false,\
+            "networkInterfaces":[\(parts.interfaces)],"operationalState":"na","rebootRequired":false,\
             "scanAbortedAt":null,"scanFinishedAt":"2024-09-07T02:40:59.261750Z","scanStartedAt":"2024-11-14T20:11:25.369554Z",\
             "scanStatus":"finished","siteId":"\(1_286_405_255_257_023_125 + UInt64(site))","siteName":"Site \(site)",\
             "storageName":null,"storageType":null,"userActionsNeeded":[]},\
@@ -114,6 +116,25 @@ public struct SyntheticAnalyses: Sendable {
             "threatId":"\(threatId)","threatName":"sample\(index).exe","updatedAt":"\(updatedAt ?? self.updatedAt(index, revision: revision))"},\
             "whiteningOptions":["hash","path"\(r % 2 == 0 ? ",\"certificate\"" : "")]}}
             """
+    }
+
+    /// The agent-only parts of a body.
+    struct AgentParts: Sendable {
+        /// `networkInterfaces` elements, comma-separated.
+        let interfaces: String
+        /// `agentIpV4` and `agentIpV6` as the console sends them (comma lists).
+        let ipv4: String
+        let ipv6: String
+        let uuid: String
+    }
+
+    func makeAgentParts(_ agent: Int) -> AgentParts {
+        let numbers = 0..<interfaceCount(agent)
+        return AgentParts(
+            interfaces: numbers.map { interface(agent: agent, number: $0) }.joined(separator: ","),
+            ipv4: numbers.map { "10.\(agent / 250 % 250).\(agent % 250).\($0 + 1)" }.joined(separator: ","),
+            ipv6: numbers.map { "fe80::\(String(agent, radix: 16)):\($0 + 1)" }.joined(separator: ","),
+            uuid: uuid(agent))
     }
 
     func interface(agent: Int, number: Int) -> String {
@@ -207,9 +228,28 @@ public struct SyntheticAnalyses: Sendable {
     }
 }
 
+/// Agent parts by agent index, shared by every copy of a `SyntheticAnalyses` (and every
+/// event-loop thread of a mock console). Emptied when it reaches `limit`, so a huge set
+/// (`s1ingest generate`) keeps memory bounded.
+final class AgentPartsCache: Sendable {
+    private let entries = Mutex<[Int: SyntheticAnalyses.AgentParts]>([:])
+    let limit = 20_000
+
+    func parts(_ agent: Int, make: () -> SyntheticAnalyses.AgentParts) -> SyntheticAnalyses.AgentParts {
+        if let cached = entries.withLock({ $0[agent] }) { return cached }
+        let made = make()
+        entries.withLock { entries in
+            if entries.count >= limit { entries.removeAll(keepingCapacity: true) }
+            entries[agent] = made
+        }
+        return made
+    }
+}
+
 extension String {
     var capitalized: String { prefix(1).uppercased() + dropFirst().replacingOccurrences(of: "_", with: " ") }
 }
 
 import Foundation
 import S1IngestCore
+import Synchronization

@@ -72,16 +72,37 @@ func wallClockSeconds() -> Double {
     return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
 }
 
-/// Formats seconds since 1970 as `YYYY-MM-DDTHH:MM:SS.ffffffZ` (UTC).
+/// Formats seconds since 1970 as `YYYY-MM-DDTHH:MM:SS.ffffffZ` (UTC). Years outside
+/// 0...9999 are clamped to four digits. Digits are written straight into the result's bytes
+/// (the ingest writer formats one timestamp per stored analysis).
 public func formatTimestamp(secondsSince1970: Double) -> String {
     let whole = Int64(secondsSince1970.rounded(.down))
     let micros = Int64(((secondsSince1970 - Double(whole)) * 1e6).rounded(.down))
     let t = civilTime(secondsSince1970: whole)
-    func pad(_ value: Int64, _ width: Int) -> String {
-        let text = String(value)
-        return String(repeating: "0", count: max(0, width - text.count)) + text
+    return String(unsafeUninitializedCapacity: normalizedTimestampLength) { buffer in
+        func put(_ value: Int64, width: Int, at offset: Int) {
+            var value = min(max(value, 0), width == 4 ? 9999 : width == 6 ? 999_999 : 99)
+            for position in stride(from: offset + width - 1, through: offset, by: -1) {
+                buffer[position] = UInt8(ascii: "0") + UInt8(value % 10)
+                value /= 10
+            }
+        }
+        put(t.year, width: 4, at: 0)
+        buffer[4] = UInt8(ascii: "-")
+        put(t.month, width: 2, at: 5)
+        buffer[7] = UInt8(ascii: "-")
+        put(t.day, width: 2, at: 8)
+        buffer[10] = UInt8(ascii: "T")
+        put(t.hour, width: 2, at: 11)
+        buffer[13] = UInt8(ascii: ":")
+        put(t.minute, width: 2, at: 14)
+        buffer[16] = UInt8(ascii: ":")
+        put(t.second, width: 2, at: 17)
+        buffer[19] = UInt8(ascii: ".")
+        put(micros, width: 6, at: 20)
+        buffer[26] = UInt8(ascii: "Z")
+        return normalizedTimestampLength
     }
-    return "\(pad(t.year, 4))-\(pad(t.month, 2))-\(pad(t.day, 2))T\(pad(t.hour, 2)):\(pad(t.minute, 2)):\(pad(t.second, 2)).\(pad(micros, 6))Z"
 }
 
 /// The UTC calendar date and time of `seconds` since 1970 (Howard Hinnant's civil-from-days).
