@@ -2,6 +2,7 @@ import NIOCore
 import NIOHTTP1
 import NIOHTTPCompression
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 /// A SentinelOne console look-alike serving real HTTP/1.1 on loopback, for the demo,
@@ -28,15 +29,22 @@ public final class MockConsole: Sendable {
     /// The address the console listens on.
     public let host: String
 
-    /// `http://<host>:<port>`, e.g. `http://127.0.0.1:49152` (IPv6 hosts in brackets).
-    public var baseURL: String { host.contains(":") ? "http://[\(host)]:\(port)" : "http://\(host):\(port)" }
+    /// True when the console serves HTTPS (``MockConsoleConfiguration/tls``).
+    public let isTLS: Bool
 
-    private init(core: MockConsoleCore, group: MultiThreadedEventLoopGroup, channel: any Channel, host: String, port: Int) {
+    /// `http://<host>:<port>` (`https` with TLS), e.g. `http://127.0.0.1:49152` (IPv6 hosts in brackets).
+    public var baseURL: String {
+        let scheme = isTLS ? "https" : "http"
+        return host.contains(":") ? "\(scheme)://[\(host)]:\(port)" : "\(scheme)://\(host):\(port)"
+    }
+
+    private init(core: MockConsoleCore, group: MultiThreadedEventLoopGroup, channel: any Channel, host: String, port: Int, isTLS: Bool) {
         self.core = core
         self.group = group
         self.channel = channel
         self.host = host
         self.port = port
+        self.isTLS = isTLS
     }
 
     /// Starts a console with `configuration` and returns once it accepts connections.
@@ -44,6 +52,11 @@ public final class MockConsole: Sendable {
         let core = MockConsoleCore(configuration: configuration)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.threads))
         let gzip = configuration.gzip
+        let tlsContext = try configuration.tls.map { tls in
+            try NIOSSLContext(configuration: .makeServerConfiguration(
+                certificateChain: try NIOSSLCertificate.fromPEMFile(tls.certificateChainFile).map { .certificate($0) },
+                privateKey: .privateKey(try NIOSSLPrivateKey(file: tls.privateKeyFile, format: .pem))))
+        }
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 512)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -53,6 +66,7 @@ public final class MockConsole: Sendable {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
+                    if let tlsContext { try pipeline.addHandler(NIOSSLServerHandler(context: tlsContext)) }
                     try pipeline.configureHTTPServerPipeline(withErrorHandling: true)
                     if gzip {
                         // Truncated responses must reach the wire as sent, not be buffered
@@ -69,7 +83,8 @@ public final class MockConsole: Sendable {
         do {
             let channel = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
             let port = channel.localAddress?.port ?? configuration.port
-            return MockConsole(core: core, group: group, channel: channel, host: configuration.host, port: port)
+            return MockConsole(core: core, group: group, channel: channel, host: configuration.host, port: port,
+                               isTLS: tlsContext != nil)
         } catch {
             try? await group.shutdownGracefully()
             throw error

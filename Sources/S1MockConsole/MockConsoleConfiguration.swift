@@ -16,11 +16,27 @@ public struct MockConsoleConfiguration: Sendable {
     public var gzip: Bool = false
     /// How many event loop threads serve connections (1 or 2 is plenty on loopback).
     public var threads: Int = 2
+    /// When set, the console serves HTTPS with this certificate (PEM files), so tests can
+    /// check certificate verification and `--ca-file`.
+    public var tls: MockConsoleTLS?
 
     /// A console serving `analyses`, optionally behind `token`, with `faults`.
     public init(analyses: SyntheticAnalyses, token: String? = nil, faults: FaultPlan = FaultPlan()) {
         self.analyses = analyses
         self.token = token
         self.faults = faults
+    }
+}
+
+/// The certificate and key an HTTPS ``MockConsole`` presents.
+public struct MockConsoleTLS: Sendable {
+    /// PEM file with the server certificate (then any intermediates).
+    public var certificateChainFile: String
+    /// PEM file with the certificate's private key.
+    public var privateKeyFile: String
+
+    public init(certificateChainFile: String, privateKeyFile: String) {
+        self.certificateChainFile = certificateChainFile
+        self.privateKeyFile = privateKeyFile
     }
 }

@@ -114,6 +114,10 @@ public final class ConsoleClient: Sendable {
         }
     }
 
+    /// What a failed certificate check means and what to do about it.
+    static let certificateAdvice = "TLS certificate check failed: the console's certificate is not signed by a CA trusted here "
+        + "(for a private CA, pass --ca-file with its PEM), or it has expired, or it does not name the console URL's host"
+
     /// Turns a client error into a `FetchError` with a message a person can act on.
     static func classify(_ error: any Error, limit: Int) -> FetchError {
         // Too large as sent, or once gunzipped (the decompression limit): the same refusal.
@@ -129,7 +133,10 @@ public final class ConsoleClient: Sendable {
             default: return .transport(String(describing: error))
             }
         }
-        if let error = error as? NIOSSLError { return .transport("TLS: \(error)") }
+        if let error = error as? NIOSSLError {
+            if "\(error)".contains("CERTIFICATE_VERIFY_FAILED") { return .transport(certificateAdvice) }
+            return .transport("TLS: \(error)")
+        }
         if let error = error as? BoringSSLError { return .transport("TLS certificate check failed: \(error)") }
         if let error = error as? IOError {
             switch error.errnoCode {

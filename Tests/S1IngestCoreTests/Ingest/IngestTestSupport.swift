@@ -10,11 +10,16 @@ struct IngestBench: Sendable {
     let token: String
     var db: String { scratch.path("ingest.sqlite") }
 
-    static func start(count: Int, faults: FaultPlan = FaultPlan(), gzip: Bool = false) async throws -> IngestBench {
+    /// `tls`: serve HTTPS with the test certificate of `Fixtures/tls` (signed by `test-ca.pem`).
+    static func start(count: Int, faults: FaultPlan = FaultPlan(), gzip: Bool = false, tls: Bool = false) async throws -> IngestBench {
         let set = SyntheticAnalyses(count: count, seed: 11)
         let token = "test-token-\(UUID().uuidString)"
         var configuration = MockConsoleConfiguration(analyses: set, token: token, faults: faults)
         configuration.gzip = gzip
+        if tls {
+            configuration.tls = MockConsoleTLS(certificateChainFile: Fixture.tlsPath("server-cert.pem"),
+                                               privateKeyFile: Fixture.tlsPath("server-key.pem"))
+        }
         return IngestBench(scratch: try Scratch(), mock: try await MockConsole.start(configuration), set: set, token: token)
     }
 

@@ -15,6 +15,11 @@ enum Fixture {
     }
 
     static func data(_ name: String) throws -> Data { try Data(contentsOf: URL(fileURLWithPath: path(name))) }
+
+    /// A file of `Fixtures/tls` (the test CA, the mock console's certificate and key).
+    static func tlsPath(_ name: String) -> String {
+        Bundle.module.url(forResource: name, withExtension: nil, subdirectory: "Fixtures/tls")!.path
+    }
 }
 
 /// The repository checkout (for migrations/ and schemas/).
