@@ -84,6 +84,42 @@ func doneCount(_ db: String) -> Int {
         #expect(try database.scalar("SELECT status FROM ingest_runs") == "aborted")
     }
 
+    /// stderr is a pipe here, as under cron or systemd: progress comes as log lines (no
+    /// rewriting line), and `--quiet` leaves only the summary, on stdout.
+    @Test func progressIsLoggedOffATerminalAndQuietLeavesOnlyTheSummary() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanUp() }
+        // 100 IDs, 25 ms each, 2 at a time: more than a second, so at least one progress event.
+        let (console, set) = try await mock(count: 100, faults: FaultPlan(latencyMilliseconds: 25))
+        defer { Task { try? await console.shutdown() } }
+        let ids = try idFile(set, in: directory)
+        let environment = ["S1_API_TOKEN": Self.token]
+        func ingest(_ name: String, _ extra: [String]) async throws -> BinaryRunner.Result {
+            try await runBinary(["ingest", "--db", directory.path("\(name).sqlite"), "--console", console.baseURL, "--ids", ids,
+                                 "--concurrency", "2"] + extra, environment: environment)
+        }
+
+        let logged = try await ingest("logged", [])
+        #expect(logged.status == 0, "\(logged.stderr)")
+        let progress = logged.stderr.split(separator: "\n").filter { $0.contains(" progress ") }
+        #expect(!progress.isEmpty, "no progress event: \(logged.stderr)")
+        #expect(progress.allSatisfy { $0.contains("done=") && $0.contains("total=100") && $0.contains("rate=") })
+        #expect(!logged.stderr.contains("\r"), "a rewriting progress line went to a pipe")
+        #expect(logged.stdout.contains("stored     100"))
+
+        let json = try await ingest("json", ["--log-format", "json"])
+        #expect(json.status == 0)
+        let events = json.stderr.split(separator: "\n").filter { !$0.isEmpty }
+        #expect(!events.isEmpty)
+        #expect(events.allSatisfy { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) is [String: Any] }, "\(json.stderr)")
+
+        let quiet = try await ingest("quiet", ["--quiet"])
+        #expect(quiet.status == 0)
+        #expect(quiet.stderr.isEmpty, "--quiet still wrote: \(quiet.stderr)")
+        #expect(quiet.stdout.contains("stored     100"))
+        #expect(doneCount(directory.path("quiet.sqlite")) == 100)
+    }
+
     @Test func exitCodesAndMessages() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.cleanUp() }
