@@ -46,6 +46,8 @@ public final class Syncer {
         // This covers nothing yet; it only moves forward from here.
         if summary.previousWatermark == nil {
             try SyncState.advance(database, key: options.stateKey, to: from, runId: nil)
+            // What the summary reports is what is stored, also when nothing is listed.
+            summary.watermark = from
         }
 
         // 1. List and enqueue, page by page.

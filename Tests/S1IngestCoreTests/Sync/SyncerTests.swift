@@ -187,6 +187,19 @@ import S1MockConsole
         #expect(summary.watermark == bench.latestUpdatedAt)
     }
 
+    @Test func aFirstSyncThatListsNothingReportsTheStartingPointItStored() async throws {
+        let bench = try await IngestBench.start(count: 20)
+        defer { Task { await bench.stop() } }
+        // Every threat of the set was updated long before this "since".
+        let since = "2030-01-01T00:00:00.000000Z"
+        let summary = try await bench.sync(try bench.syncOptions(since: .timestamp(since)))
+        #expect(summary.listed == 0)
+        #expect(summary.status == .ok)
+        #expect(!summary.watermarkAdvanced)
+        #expect(summary.watermark == since)
+        #expect(try SyncState.watermark(bench.database(), key: try bench.syncOptions().stateKey) == since)
+    }
+
     @Test func firstSyncWithoutWatermarkReadsTheDefaultSevenDays() async throws {
         let bench = try await IngestBench.start(count: 300)
         defer { Task { await bench.stop() } }
