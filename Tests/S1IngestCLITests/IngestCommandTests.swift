@@ -111,7 +111,9 @@ func doneCount(_ db: String) -> Int {
         #expect(json.status == 0)
         let events = json.stderr.split(separator: "\n").filter { !$0.isEmpty }
         #expect(!events.isEmpty)
-        #expect(events.allSatisfy { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) is [String: Any] }, "\(json.stderr)")
+        let objects = events.compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] }
+        #expect(objects.count == events.count, "not one JSON object per line: \(json.stderr)")
+        #expect(objects.contains { ($0["message"] as? String) == "progress" }, "no progress event: \(json.stderr)")
 
         let quiet = try await ingest("quiet", ["--quiet"])
         #expect(quiet.status == 0)

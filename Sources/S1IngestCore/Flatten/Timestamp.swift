@@ -72,16 +72,21 @@ func wallClockSeconds() -> Double {
     return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
 }
 
-/// Formats seconds since 1970 as `YYYY-MM-DDTHH:MM:SS.ffffffZ` (UTC). Years outside
-/// 0...9999 are clamped to four digits. Digits are written straight into the result's bytes
-/// (the ingest writer formats one timestamp per stored analysis).
+/// Formats seconds since 1970 as `YYYY-MM-DDTHH:MM:SS.ffffffZ` (UTC). Instants before
+/// year 0 or after year 9999 become `0000-01-01T00:00:00.000000Z` or
+/// `9999-12-31T23:59:59.999999Z`, so text order stays time order. Digits are written straight
+/// into the result's bytes (the ingest writer formats one timestamp per stored analysis).
 public func formatTimestamp(secondsSince1970: Double) -> String {
+    // 0000-01-01T00:00:00Z and 10000-01-01T00:00:00Z, in seconds since 1970.
+    let earliest = -62_167_219_200.0, end = 253_402_300_800.0
+    guard secondsSince1970 >= earliest else { return "0000-01-01T00:00:00.000000Z" }
+    guard secondsSince1970 < end else { return "9999-12-31T23:59:59.999999Z" }
     let whole = Int64(secondsSince1970.rounded(.down))
     let micros = Int64(((secondsSince1970 - Double(whole)) * 1e6).rounded(.down))
     let t = civilTime(secondsSince1970: whole)
     return String(unsafeUninitializedCapacity: normalizedTimestampLength) { buffer in
         func put(_ value: Int64, width: Int, at offset: Int) {
-            var value = min(max(value, 0), width == 4 ? 9999 : width == 6 ? 999_999 : 99)
+            var value = value
             for position in stride(from: offset + width - 1, through: offset, by: -1) {
                 buffer[position] = UInt8(ascii: "0") + UInt8(value % 10)
                 value /= 10

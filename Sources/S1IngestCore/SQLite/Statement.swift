@@ -62,7 +62,8 @@ public final class Statement {
 
     private func bindText(_ bytes: UnsafeRawBufferPointer, at index: Int32, destructor: sqlite3_destructor_type?) {
         guard let pointer = bytes.baseAddress?.assumingMemoryBound(to: CChar.self), !bytes.isEmpty else {
-            sqlite3_bind_text64(handle, index, "", 0, nil, UInt8(SQLITE_UTF8))
+            // SQLite copies the empty string: a Swift literal's pointer lives only for the call.
+            sqlite3_bind_text64(handle, index, "", 0, sqliteTransient, UInt8(SQLITE_UTF8))
             return
         }
         sqlite3_bind_text64(handle, index, pointer, sqlite3_uint64(bytes.count), destructor, UInt8(SQLITE_UTF8))

@@ -144,6 +144,14 @@ import Testing
         #expect(normalized("2021-12-14t20:23:47.25z") == "2021-12-14T20:23:47.250000Z")
         #expect(formatTimestamp(secondsSince1970: 1_639_513_427.249133) == "2021-12-14T20:23:47.249133Z")
         #expect(formatTimestamp(secondsSince1970: 0) == "1970-01-01T00:00:00.000000Z")
+        #expect(formatTimestamp(secondsSince1970: -0.5) == "1969-12-31T23:59:59.500000Z")
+        #expect(formatTimestamp(secondsSince1970: 253_402_300_799.25) == "9999-12-31T23:59:59.250000Z")
+        #expect(formatTimestamp(secondsSince1970: -62_167_219_200) == "0000-01-01T00:00:00.000000Z")
+        // Outside years 0...9999: the nearest representable instant, never a wrapped one.
+        #expect(formatTimestamp(secondsSince1970: 253_402_300_800) == "9999-12-31T23:59:59.999999Z")
+        #expect(formatTimestamp(secondsSince1970: 1e18) == "9999-12-31T23:59:59.999999Z")
+        #expect(formatTimestamp(secondsSince1970: -62_167_219_201) == "0000-01-01T00:00:00.000000Z")
+        #expect(formatTimestamp(secondsSince1970: -.infinity) == "0000-01-01T00:00:00.000000Z")
     }
 
     @Test func snakeCaseOfKeys() {

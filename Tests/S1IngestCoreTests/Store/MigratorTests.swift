@@ -17,9 +17,10 @@ import Testing
         #expect(try database.scalar("PRAGMA application_id") == .integer(Int64(Migrator.applicationId)))
     }
 
-    /// New files get large pages; a file made with SQLite's default keeps its own and
-    /// still imports (the page size cannot change once a database is in WAL mode).
-    @Test func newDatabasesGetLargePagesAndOldOnesKeepTheirs() throws {
+    /// New files get large pages; a file made with 4 KiB pages (the default of SQLite and
+    /// of s1ingest before 64 KiB) keeps them and still imports: the page size cannot change
+    /// once a database is in WAL mode.
+    @Test func newDatabasesGetLargePagesAndOldOnesKeepTheirs() async throws {
         let scratch = try Scratch()
         let fresh = try StoreOpener.openForWriting(path: scratch.path("fresh.sqlite"))
         #expect(try fresh.scalar("PRAGMA page_size") == .integer(Int64(Database.newDatabasePageSize)))
@@ -28,9 +29,12 @@ import Testing
             let old = try Database(path: oldPath)
             try old.execute("PRAGMA page_size=4096; PRAGMA journal_mode=WAL; PRAGMA user_version=0")
         }
-        let reopened = try StoreOpener.openForWriting(path: oldPath)
+        let summary = try await Importer(options: ImportOptions(databasePath: oldPath, inputs: [Fixture.path(Fixture.capture2022)])).run()
+        #expect(summary.stored == 1)
+        let reopened = try StoreOpener.openForReading(path: oldPath)
         #expect(try reopened.scalar("PRAGMA page_size") == .integer(4096))
         #expect(try reopened.userVersion == Migrator.latestVersion)
+        #expect(try reopened.scalar("SELECT count(*) FROM interfaces") == .integer(7))
     }
 
     @Test func refusesANewerDatabase() throws {
