@@ -11,6 +11,9 @@ func normalizeTimestamp(_ bytes: UnsafeRawBufferPointer) -> [UInt8]? {
 /// Length of a normalised timestamp, `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
 let normalizedTimestampLength = 27
 
+/// A normalised timestamp with every digit zero: `formatTimestamp` fills in the digits.
+private let timestampLayout: StaticString = "0000-00-00T00:00:00.000000Z"
+
 /// Writes the normalised form of `bytes` to the first `normalizedTimestampLength` bytes of
 /// `output` and returns true; false (output undefined) when `bytes` is not such a timestamp.
 /// Allocates nothing: the flattener calls it for every timestamp of every analysis.
@@ -85,6 +88,8 @@ public func formatTimestamp(secondsSince1970: Double) -> String {
     let micros = Int64(((secondsSince1970 - Double(whole)) * 1e6).rounded(.down))
     let t = civilTime(secondsSince1970: whole)
     return String(unsafeUninitializedCapacity: normalizedTimestampLength) { buffer in
+        // The separators come from the layout; the digits are filled in.
+        _ = buffer.initialize(from: UnsafeBufferPointer(start: timestampLayout.utf8Start, count: normalizedTimestampLength))
         func put(_ value: Int64, width: Int, at offset: Int) {
             var value = value
             for position in stride(from: offset + width - 1, through: offset, by: -1) {
@@ -93,19 +98,12 @@ public func formatTimestamp(secondsSince1970: Double) -> String {
             }
         }
         put(t.year, width: 4, at: 0)
-        buffer[4] = UInt8(ascii: "-")
         put(t.month, width: 2, at: 5)
-        buffer[7] = UInt8(ascii: "-")
         put(t.day, width: 2, at: 8)
-        buffer[10] = UInt8(ascii: "T")
         put(t.hour, width: 2, at: 11)
-        buffer[13] = UInt8(ascii: ":")
         put(t.minute, width: 2, at: 14)
-        buffer[16] = UInt8(ascii: ":")
         put(t.second, width: 2, at: 17)
-        buffer[19] = UInt8(ascii: ".")
         put(micros, width: 6, at: 20)
-        buffer[26] = UInt8(ascii: "Z")
         return normalizedTimestampLength
     }
 }
