@@ -14,6 +14,7 @@ input="$work/analyses-$count.ndjson"
 cp "$input" "$work/analyses.ndjson"
 sync  # the input's write-back must not compete with the import for the disk
 size=$(stat -c %s "$work/analyses.ndjson")
+echo "machine: $(nproc) cores,$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2), Linux $(uname -r)"
 echo "input: $count analyses, $((size / 1024 / 1024)) MiB, $((size / count)) bytes each on average"
 # This machine's speed varies from run to run (a shared VM), so the import runs RUNS times
 # (default 3), each into a fresh database, and the median is the figure to quote.
@@ -39,12 +40,14 @@ for run in range(1, runs + 1):
     t = open(f"{work}/time-{run}.txt").read()
     peak = re.search(r"Maximum resident set size \(kbytes\): (\d+)", t)
     wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)", t)
+    cpu = sum(float(m) for m in re.findall(r"(?:User|System) time \(seconds\): ([\d.]+)", t))
     wall_s = (int(wall.group(1) or 0) * 3600 + int(wall.group(2)) * 60 + float(wall.group(3))) if wall else None
     rates.append(s["analyses_per_second"])
     if wall_s: walls.append(s["stored"] / wall_s)
     print(f"run {run}: {s['stored']} stored in {s['elapsed_seconds']:.2f} s = {s['analyses_per_second']:.0f} analyses/s"
           + (f"; whole process {wall_s:.2f} s = {s['stored'] / wall_s:.0f}/s" if wall_s else "")
-          + (f", peak RSS {int(peak.group(1)) // 1024} MiB" if peak else ""))
+          + (f", peak RSS {int(peak.group(1)) // 1024} MiB" if peak else "")
+          + (f", CPU {cpu:.2f} s (user+sys)" if cpu else ""))
 print(f"median of {runs}: {statistics.median(rates):.0f} analyses/s in the import"
       + (f", {statistics.median(walls):.0f}/s for the whole process" if walls else ""))
 PY

@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 swift build -c release --product s1ingest >/dev/null
 bin=$(swift build -c release --show-bin-path)/s1ingest
 work=${BENCH_DIR:-$(mktemp -d)}
+echo "machine: $(nproc) cores,$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2), Linux $(uname -r)"
 quick=${BENCH_QUICK:-0}
 export S1_API_TOKEN=bench-token
 
@@ -25,12 +26,14 @@ ids() {  # $1 count -> file of the mock's IDs (seed 2026: first ID 1311010474425
 }
 run() {  # $1 label, $2 ids file, $3 concurrency -> prints IDs/s and peak RSS
     rm -f "$work"/bench.sqlite*
-    /usr/bin/time -f "%M" -o "$work/rss.txt" "$bin" ingest --quiet --json --db "$work/bench.sqlite" --console "$mock_url" \
+    /usr/bin/time -f "%M %U %S" -o "$work/rss.txt" "$bin" ingest --quiet --json --db "$work/bench.sqlite" --console "$mock_url" \
         --ids "$2" --concurrency "$3" >"$work/summary.json"
-    python3 - "$1" "$work/summary.json" "$(cat "$work/rss.txt")" <<'PY'
+    python3 - "$1" "$work/summary.json" $(tail -1 "$work/rss.txt") <<'PY'
 import json, sys
 s = json.load(open(sys.argv[2]))
-print(f"{sys.argv[1]}: {s['stored']} stored in {s['elapsed_seconds']:.2f} s = {s['ids_per_second']:.0f} IDs/s, peak RSS {int(sys.argv[3]) // 1024} MiB, status {s['status']}")
+rss, cpu = int(sys.argv[3]), float(sys.argv[4]) + float(sys.argv[5])
+print(f"{sys.argv[1]}: {s['stored']} stored in {s['elapsed_seconds']:.2f} s = {s['ids_per_second']:.0f} IDs/s, peak RSS {rss // 1024} MiB, "
+      f"s1ingest CPU {cpu:.2f} s ({cpu / max(1, s['stored']) * 1e6:.0f} us per ID), status {s['status']}")
 PY
 }
 trap stop_mock EXIT
