@@ -10,15 +10,8 @@ struct MigrateCommand: ParsableCommand {
     @OptionGroup var database: DatabaseOption
 
     func run() throws {
-        let report = try runReportingErrors { () throws -> Migrator.Report in
-            // Like every command that writes, migrate refuses to run beside another writer.
-            let lock = try RunLock.acquire(databasePath: database.path)
-            return try withExtendedLifetime(lock) {
-                let connection = try Database(path: database.path)
-                try connection.configureForWriting()
-                return try Migrator.migrate(connection)
-            }
-        }
+        // Like every command that writes, migrate refuses to run beside another writer.
+        let report = try runReportingErrors { try StoreOpener.migrate(path: database.path) }
         if report.applied.isEmpty {
             print("\(database.path): schema version \(report.toVersion), up to date")
         } else {

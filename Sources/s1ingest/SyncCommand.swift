@@ -21,7 +21,7 @@ struct SyncCommand: AsyncParsableCommand {
     @OptionGroup var consoleOptions: ConsoleOptions
     @OptionGroup var output: OutputOptions
 
-    @Option(help: ArgumentHelp("List from this long ago (30m, 24h, 7d, 2w) or from this UTC time (2026-01-31T00:00:00Z) instead of the stored watermark.", valueName: "duration|timestamp"))
+    @Option(help: ArgumentHelp("List from this long ago (30m, 24h, 7d, 2w) or from this time (2026-01-31T00:00:00Z; an offset such as +02:00 is converted to UTC) instead of the stored watermark.", valueName: "duration|timestamp"))
     var since: String?
 
     @Option(help: ArgumentHelp("List again this far before the stored watermark (30s, 5m, 1h; 0 for none), for threats that reach the list late.", valueName: "duration"))
@@ -35,7 +35,7 @@ struct SyncCommand: AsyncParsableCommand {
 
     func validate() throws {
         if let since, SyncStart.parse(since) == nil {
-            throw ValidationError("--since takes a duration (30m, 24h, 7d, 2w) or an ISO-8601 UTC time (2026-01-31T00:00:00Z), not '\(since)'")
+            throw ValidationError("--since takes a duration (30m, 24h, 7d, 2w) or an ISO-8601 time (2026-01-31T00:00:00Z), not '\(since)'")
         }
         if overlapSeconds == nil {
             throw ValidationError("--overlap takes a duration (30s, 5m, 1h) or 0, not '\(overlap)'")

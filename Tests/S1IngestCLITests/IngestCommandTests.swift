@@ -180,6 +180,35 @@ func doneCount(_ db: String) -> Int {
         #expect(bytes.range(of: Data(Self.token.utf8)) == nil)
     }
 
+    @Test func enqueuedIdsAreFetchedByIngestQueue() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanUp() }
+        let (console, set) = try await mock(count: 3)
+        defer { Task { try? await console.shutdown() } }
+        let ids = directory.path("ids.txt")
+        try "\u{FEFF}# nightly list\r\n\(set.threatId(0))\r\nnot-an-id\n  \(set.threatId(1))  \n\n\(set.threatId(2))\n\(set.threatId(0))\n"
+            .write(toFile: ids, atomically: true, encoding: .utf8)
+        let db = directory.path("q.sqlite")
+        let enqueue = try await runBinary(["enqueue", "--db", db, "--ids", ids])
+        #expect(enqueue.status == 1, "a bad line is a partial success: \(enqueue.stderr)")
+        #expect(enqueue.stderr.contains("ids.txt:3"), "\(enqueue.stderr)")
+        #expect(enqueue.stdout.contains("enqueued 3 IDs (1 duplicates, 1 bad lines skipped)"), "\(enqueue.stdout)")
+        #expect(console.analysisRequests == 0)
+        #expect(try await runBinary(["queue", "--db", db]).stdout.contains("pending    3"))
+
+        let drain = try await runBinary(["ingest", "--db", db, "--console", console.baseURL, "--queue"],
+                                        environment: ["S1_API_TOKEN": Self.token])
+        #expect(drain.status == 0, "\(drain.stderr)")
+        #expect(console.analysisRequests == 3)
+        #expect(try await runBinary(["queue", "--db", db]).stdout.contains("done       3"))
+        #expect(doneCount(db) == 3)
+        // Drained: a second run has nothing to do and makes no request.
+        let again = try await runBinary(["ingest", "--db", db, "--console", console.baseURL, "--queue"],
+                                        environment: ["S1_API_TOKEN": Self.token])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(console.analysisRequests == 3)
+    }
+
     @Test func badIdFileLinesAreReportedWithLineNumbers() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.cleanUp() }

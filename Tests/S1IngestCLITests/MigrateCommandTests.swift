@@ -55,11 +55,29 @@ import S1IngestCore
         defer { directory.cleanUp() }
         let db = directory.path("newer.sqlite")
         #expect(try await runBinary(["migrate", "--db", db]).status == 0)
-        try Database(path: db).execute("PRAGMA user_version = \(Migrator.latestVersion + 1)")
+        // A newer s1ingest's file, in rollback-journal mode (as a newer version might leave it).
+        try Database(path: db).execute("PRAGMA journal_mode = DELETE; PRAGMA user_version = \(Migrator.latestVersion + 1)")
+        for command in [["migrate"], ["import", "-"]] {
+            let result = try await runBinary(command + ["--db", db], stdin: Data())
+            #expect(result.status == 2, "\(command): \(result.stderr)")
+            #expect(result.stderr.contains("newer than this s1ingest supports"), "\(result.stderr)")
+            // Nothing was changed: the version is still the newer one, the journal mode too.
+            let database = try Database(path: db, mode: .readOnly)
+            #expect(try database.scalar("PRAGMA user_version") == .integer(Int64(Migrator.latestVersion + 1)))
+            #expect(try database.scalar("PRAGMA journal_mode") == "delete")
+        }
+    }
+
+    @Test func refusesASQLiteFileItDidNotCreateWithoutTouchingIt() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanUp() }
+        let db = directory.path("other.sqlite")
+        try Database(path: db).execute("CREATE TABLE notes (text TEXT); INSERT INTO notes VALUES ('mine')")
+        let before = try Data(contentsOf: URL(fileURLWithPath: db))
         let result = try await runBinary(["migrate", "--db", db])
-        #expect(result.status == 2)
-        #expect(result.stderr.contains("newer than this s1ingest supports"), "\(result.stderr)")
-        // Nothing was changed: the version is still the newer one.
-        #expect(try Database(path: db, mode: .readOnly).scalar("PRAGMA user_version") == .integer(Int64(Migrator.latestVersion + 1)))
+        #expect(result.status == 2, "\(result.stderr)")
+        #expect(result.stderr.contains("did not create"), "\(result.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: db)) == before)
+        #expect(!FileManager.default.fileExists(atPath: db + "-wal"))
     }
 }

@@ -2,7 +2,8 @@ import Foundation
 
 /// Where the SentinelOne console is and how to talk to it. Validated on creation:
 /// `https` is required unless the host is loopback or insecure HTTP was allowed.
-public struct ConsoleEndpoint: Sendable {
+/// Printing, debug-printing or dumping one shows the URL and `[redacted]`, never the token.
+public struct ConsoleEndpoint: Sendable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     /// The console's base URL, without a trailing slash (`https://acme.sentinelone.net`).
     public let baseURL: String
     /// The API token, sent as `Authorization: ApiToken <token>`. Never printed.
@@ -29,6 +30,10 @@ public struct ConsoleEndpoint: Sendable {
         self.baseURL = clean.string ?? trimmed
         self.token = cleanToken
     }
+
+    public var description: String { "ConsoleEndpoint(\(baseURL), token: [redacted])" }
+    public var debugDescription: String { description }
+    public var customMirror: Mirror { Mirror(self, children: ["baseURL": baseURL, "token": "[redacted]"]) }
 
     /// `GET /web/api/v2.1/private/threats/{id}/analysis`.
     public func analysisURL(threatId: String) -> String {

@@ -1,7 +1,7 @@
 /// `2021-12-14T20:23:47.249133Z`, `...47.249Z`, `...47Z` or `...47+00:00` ->
 /// `2021-12-14T20:23:47.249133Z`: always six fractional digits and `Z`, so that comparing
-/// the text compares the times. Anything else (other offsets, other layouts) is nil and
-/// is stored as sent.
+/// the text compares the times. Other offsets (`+02:00`, `-0530`) are converted to UTC.
+/// Anything else (other layouts) is nil, and the flattener stores it as sent.
 func normalizeTimestamp(_ bytes: UnsafeRawBufferPointer) -> [UInt8]? {
     var result = [UInt8](repeating: 0, count: normalizedTimestampLength)
     let normalized = result.withUnsafeMutableBytes { normalizeTimestamp(bytes, into: $0) }
@@ -46,12 +46,19 @@ func normalizeTimestamp(_ bytes: UnsafeRawBufferPointer, into output: UnsafeMuta
         }
         guard digits > 0 else { return false }
     }
+    // The zone: Z, or an offset ±HH:MM or ±HHMM.
+    var offsetMinutes: Int64 = 0
     switch count - index {
     case 1:
         guard bytes[index] == UInt8(ascii: "Z") || bytes[index] == UInt8(ascii: "z") else { return false }
-    case 6:
-        let utc: StaticString = "+00:00"
-        for offset in 0 ..< 6 where bytes[index + offset] != utc.utf8Start[offset] { return false }
+    case 5, 6:
+        let sign = bytes[index]
+        guard sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-") else { return false }
+        let colon = count - index == 6
+        if colon { guard bytes[index + 3] == UInt8(ascii: ":") else { return false } }
+        guard let hours = twoDigits(bytes, at: index + 1), let minutes = twoDigits(bytes, at: index + (colon ? 4 : 3)),
+              hours < 24, minutes < 60 else { return false }
+        offsetMinutes = (hours * 60 + minutes) * (sign == UInt8(ascii: "-") ? -1 : 1)
     default:
         return false
     }
@@ -60,7 +67,42 @@ func normalizeTimestamp(_ bytes: UnsafeRawBufferPointer, into output: UnsafeMuta
         digits += 1
     }
     output[26] = UInt8(ascii: "Z")
+    if offsetMinutes != 0 { shiftToUTC(output, byMinutes: offsetMinutes) }
     return true
+}
+
+/// The number written as two ASCII digits at `index`, or nil.
+private func twoDigits(_ bytes: UnsafeRawBufferPointer, at index: Int) -> Int64? {
+    let tens = bytes[index] &- UInt8(ascii: "0"), ones = bytes[index + 1] &- UInt8(ascii: "0")
+    guard tens < 10, ones < 10 else { return nil }
+    return Int64(tens) * 10 + Int64(ones)
+}
+
+/// Rewrites the date and time digits of a normalised timestamp in `output`, which was
+/// written in a zone `offsetMinutes` east of UTC, as the same instant in UTC.
+private func shiftToUTC(_ output: UnsafeMutableRawBufferPointer, byMinutes offsetMinutes: Int64) {
+    func number(_ offset: Int, _ width: Int) -> Int64 {
+        (offset ..< offset + width).reduce(0) { $0 * 10 + Int64(output[$1] - UInt8(ascii: "0")) }
+    }
+    let days = daysFromCivil(year: number(0, 4), month: number(5, 2), day: number(8, 2))
+    let seconds = days * 86_400 + number(11, 2) * 3600 + number(14, 2) * 60 + number(17, 2) - offsetMinutes * 60
+    let t = civilTime(secondsSince1970: seconds)
+    guard (0 ... 9999).contains(t.year) else { return }
+    writeDigits(t.year, width: 4, at: 0, into: output)
+    writeDigits(t.month, width: 2, at: 5, into: output)
+    writeDigits(t.day, width: 2, at: 8, into: output)
+    writeDigits(t.hour, width: 2, at: 11, into: output)
+    writeDigits(t.minute, width: 2, at: 14, into: output)
+    writeDigits(t.second, width: 2, at: 17, into: output)
+}
+
+/// Writes `value` as `width` decimal digits (zero-padded) at `offset`.
+private func writeDigits(_ value: Int64, width: Int, at offset: Int, into buffer: UnsafeMutableRawBufferPointer) {
+    var value = value
+    for position in stride(from: offset + width - 1, through: offset, by: -1) {
+        buffer[position] = UInt8(ascii: "0") + UInt8(value % 10)
+        value /= 10
+    }
 }
 
 /// The current time as the database stores timestamps.
@@ -91,11 +133,7 @@ public func formatTimestamp(secondsSince1970: Double) -> String {
         // The separators come from the layout; the digits are filled in.
         _ = buffer.initialize(from: UnsafeBufferPointer(start: timestampLayout.utf8Start, count: normalizedTimestampLength))
         func put(_ value: Int64, width: Int, at offset: Int) {
-            var value = value
-            for position in stride(from: offset + width - 1, through: offset, by: -1) {
-                buffer[position] = UInt8(ascii: "0") + UInt8(value % 10)
-                value /= 10
-            }
+            writeDigits(value, width: width, at: offset, into: UnsafeMutableRawBufferPointer(buffer))
         }
         put(t.year, width: 4, at: 0)
         put(t.month, width: 2, at: 5)

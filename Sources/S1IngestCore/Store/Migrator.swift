@@ -49,10 +49,9 @@ public enum Migrator {
         public let applied: [String]
     }
 
-    /// Applies every migration newer than the database's version. Refuses a database from a
-    /// newer s1ingest, and a non-empty database that s1ingest did not create.
-    @discardableResult
-    public static func migrate(_ database: Database) throws -> Report {
+    /// Throws when `migrate` would refuse the database: made by a newer s1ingest, or a
+    /// non-empty database s1ingest did not create. Reads only: call it before changing anything.
+    public static func checkMigratable(_ database: Database) throws {
         let current = try database.userVersion
         if current > latestVersion {
             throw MigrationError.databaseNewer(path: database.path, version: current, supported: latestVersion)
@@ -63,6 +62,14 @@ public enum Migrator {
         } else if try database.scalar("PRAGMA application_id").integerValue != Int64(applicationId) {
             throw MigrationError.notAnS1ingestDatabase(path: database.path)
         }
+    }
+
+    /// Applies every migration newer than the database's version. Refuses a database from a
+    /// newer s1ingest, and a non-empty database that s1ingest did not create.
+    @discardableResult
+    public static func migrate(_ database: Database) throws -> Report {
+        try checkMigratable(database)
+        let current = try database.userVersion
         var applied: [String] = []
         for migration in migrations where migration.version > current {
             do {

@@ -5,12 +5,24 @@ public enum StoreOpener {
     /// database this throws `RunLockError.locked` at once. The lock lives as long as the
     /// returned connection.
     public static func openForWriting(path: String) throws -> Database {
+        try openAndMigrate(path: path).database
+    }
+
+    /// `s1ingest migrate`: creates the database or brings it to the newest schema, under the
+    /// run lock, and says what it did.
+    public static func migrate(path: String) throws -> Migrator.Report {
+        try openAndMigrate(path: path).report
+    }
+
+    /// A file that cannot be migrated (from a newer s1ingest, or not s1ingest's) is refused
+    /// before anything is changed, its journal mode included.
+    private static func openAndMigrate(path: String) throws -> (database: Database, report: Migrator.Report) {
         let lock = try takesRunLock(path) ? RunLock.acquire(databasePath: path) : nil
         let database = try Database(path: path, mode: .readWriteCreate)
         if let lock { database.retainedResources.append(lock) }
+        try Migrator.checkMigratable(database)
         try database.configureForWriting()
-        try Migrator.migrate(database)
-        return database
+        return (database, try Migrator.migrate(database))
     }
 
     /// In-memory and URI databases have no file of their own to guard.

@@ -21,6 +21,19 @@ import Testing
         #expect(throws: ConsoleConfigurationError.invalidURL("ftp://a.example")) { _ = try ConsoleEndpoint(url: "ftp://a.example", token: "t") }
         #expect(throws: ConsoleConfigurationError.invalidURL("acme")) { _ = try ConsoleEndpoint(url: "acme", token: "t") }
     }
+
+    /// Printing settings in a log line or a debugger must not show the token.
+    @Test func printingNeverShowsTheToken() throws {
+        let token = "s3cr3t-token-value"
+        let endpoint = try ConsoleEndpoint(url: "https://acme.sentinelone.net", token: token)
+        let options = IngestOptions(databasePath: "t.sqlite", endpoint: endpoint, source: .queue)
+        var dumped = ""
+        dump(options, to: &dumped)
+        for text in ["\(endpoint)", String(reflecting: endpoint), "\(options)", String(reflecting: options), dumped] {
+            #expect(!text.contains(token), "\(text)")
+            #expect(text.contains("https://acme.sentinelone.net"), "\(text)")
+        }
+    }
 }
 
 @Suite struct RetryPolicyTests {

@@ -135,7 +135,15 @@ import Testing
         #expect(normalized("2021-12-14T20:23:47Z") == "2021-12-14T20:23:47.000000Z")
         #expect(normalized("2021-12-14T20:23:47.1234567Z") == "2021-12-14T20:23:47.123456Z")
         #expect(normalized("2021-12-14T20:23:47+00:00") == "2021-12-14T20:23:47.000000Z")
-        #expect(normalized("2021-12-14T20:23:47+02:00") == nil)
+        // Other offsets become the same instant in UTC, across day, month and year ends.
+        #expect(normalized("2021-12-14T20:23:47+02:00") == "2021-12-14T18:23:47.000000Z")
+        #expect(normalized("2021-12-14T20:23:47.5-0530") == "2021-12-15T01:53:47.500000Z")
+        #expect(normalized("2021-12-31T23:30:00-01:00") == "2022-01-01T00:30:00.000000Z")
+        #expect(normalized("2024-03-01T00:15:00+01:00") == "2024-02-29T23:15:00.000000Z")
+        #expect(normalized("2021-12-14T20:23:47-00:00") == "2021-12-14T20:23:47.000000Z")
+        for bad in ["2021-12-14T20:23:47+2:00", "2021-12-14T20:23:47+24:00", "2021-12-14T20:23:47+02-00", "2021-12-14T20:23:47*02:00"] {
+            #expect(normalized(bad) == nil, "\(bad)")
+        }
         #expect(normalized("yesterday") == nil)
         #expect(normalized("2021-12-14T20:23:47.Z") == nil)
         #expect(normalized("2021-12-14T20:23:47.25") == nil)

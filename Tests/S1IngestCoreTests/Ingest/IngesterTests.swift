@@ -88,6 +88,21 @@ import S1MockConsole
         #expect(row == [["not_found", 404, 0]])
     }
 
+    @Test func badRequestIsAFailureAndNotRetried() async throws {
+        // Every ID's first request gets a 400; a retry would be answered normally.
+        let bench = try await IngestBench.start(count: 4, faults: FaultPlan(firstAttempts: [.serverError(status: 400)]))
+        defer { Task { await bench.stop() } }
+        let summary = try await bench.run(try bench.options())
+        #expect(summary.status == .partial)
+        #expect(summary.counts.stored == 0)
+        #expect(summary.counts.failed == 4)
+        #expect(summary.counts.retries == 0)
+        #expect(bench.mock.analysisRequests == 4)
+        #expect(try bench.queueStates() == ["failed": 4])
+        let rows = try bench.database().query("SELECT DISTINCT state, last_status, retryable FROM ingest_queue")
+        #expect(rows == [["failed", 400, 0]])
+    }
+
     @Test(arguments: [Fault.unauthorized, .forbidden])
     func authenticationFailureEndsTheRunAtOnce(fault: Fault) async throws {
         let bench = try await IngestBench.start(count: 200, faults: FaultPlan(everyRequest: fault))
