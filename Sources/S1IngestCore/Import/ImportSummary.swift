@@ -6,9 +6,14 @@ public struct ImportProblem: Sendable, CustomStringConvertible {
 
     public var description: String { "\(location): \(reason)" }
 
-    /// The reason without its details, for grouping (`not valid JSON`).
+    /// The reason without its details, for grouping (`not valid JSON`): the text before
+    /// the first `: `, ` (` or ` {`.
     public var category: String {
-        String(reason.prefix { $0 != ":" && $0 != "(" }).trimmingCharacters(in: .whitespaces)
+        var end = reason.endIndex
+        for separator in [": ", " (", " {"] {
+            if let range = reason.range(of: separator), range.lowerBound < end { end = range.lowerBound }
+        }
+        return reason[..<end].trimmingCharacters(in: .whitespaces)
     }
 }
 

@@ -132,6 +132,10 @@ import S1MockConsole
         #expect(reasons.filter { $0.contains("wrong.json[") }.count == 3)
         #expect(reasons.contains { $0.contains("noid.ndjson:1") && $0.contains("threatId") })
         #expect(reasons.contains { $0.contains("missing.json") && $0.contains("No such file") })
+        // The summary groups them under readable labels.
+        let categories = Dictionary(uniqueKeysWithValues: summary.problemsByCategory.map { ($0.category, $0.count) })
+        #expect(categories["expected a JSON object"] == 3, "\(categories)")
+        #expect(categories["not valid JSON"] == 1, "\(categories)")
         let database = try StoreOpener.openForReading(path: db)
         #expect(try database.scalar("SELECT length(malicious_process_arguments) FROM threats WHERE threat_id = ?", [.text(set.threatId(5))]) == .integer(10 << 20))
     }
