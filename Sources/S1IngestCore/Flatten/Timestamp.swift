@@ -67,8 +67,7 @@ func normalizeTimestamp(_ bytes: UnsafeRawBufferPointer, into output: UnsafeMuta
         digits += 1
     }
     output[26] = UInt8(ascii: "Z")
-    if offsetMinutes != 0 { shiftToUTC(output, byMinutes: offsetMinutes) }
-    return true
+    return offsetMinutes == 0 || shiftToUTC(output, byMinutes: offsetMinutes)
 }
 
 /// The number written as two ASCII digits at `index`, or nil.
@@ -79,21 +78,23 @@ private func twoDigits(_ bytes: UnsafeRawBufferPointer, at index: Int) -> Int64?
 }
 
 /// Rewrites the date and time digits of a normalised timestamp in `output`, which was
-/// written in a zone `offsetMinutes` east of UTC, as the same instant in UTC.
-private func shiftToUTC(_ output: UnsafeMutableRawBufferPointer, byMinutes offsetMinutes: Int64) {
+/// written in a zone `offsetMinutes` east of UTC, as the same instant in UTC; false when
+/// that instant falls outside years 0–9999.
+private func shiftToUTC(_ output: UnsafeMutableRawBufferPointer, byMinutes offsetMinutes: Int64) -> Bool {
     func number(_ offset: Int, _ width: Int) -> Int64 {
         (offset ..< offset + width).reduce(0) { $0 * 10 + Int64(output[$1] - UInt8(ascii: "0")) }
     }
     let days = daysFromCivil(year: number(0, 4), month: number(5, 2), day: number(8, 2))
     let seconds = days * 86_400 + number(11, 2) * 3600 + number(14, 2) * 60 + number(17, 2) - offsetMinutes * 60
     let t = civilTime(secondsSince1970: seconds)
-    guard (0 ... 9999).contains(t.year) else { return }
+    guard (0 ... 9999).contains(t.year) else { return false }
     writeDigits(t.year, width: 4, at: 0, into: output)
     writeDigits(t.month, width: 2, at: 5, into: output)
     writeDigits(t.day, width: 2, at: 8, into: output)
     writeDigits(t.hour, width: 2, at: 11, into: output)
     writeDigits(t.minute, width: 2, at: 14, into: output)
     writeDigits(t.second, width: 2, at: 17, into: output)
+    return true
 }
 
 /// Writes `value` as `width` decimal digits (zero-padded) at `offset`.

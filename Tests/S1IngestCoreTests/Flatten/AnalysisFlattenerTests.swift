@@ -141,6 +141,8 @@ import Testing
         #expect(normalized("2021-12-31T23:30:00-01:00") == "2022-01-01T00:30:00.000000Z")
         #expect(normalized("2024-03-01T00:15:00+01:00") == "2024-02-29T23:15:00.000000Z")
         #expect(normalized("2021-12-14T20:23:47-00:00") == "2021-12-14T20:23:47.000000Z")
+        #expect(normalized("0000-01-01T00:30:00+01:00") == nil, "before year 0 in UTC")
+        #expect(normalized("9999-12-31T23:30:00-01:00") == nil, "after year 9999 in UTC")
         for bad in ["2021-12-14T20:23:47+2:00", "2021-12-14T20:23:47+24:00", "2021-12-14T20:23:47+02-00", "2021-12-14T20:23:47*02:00"] {
             #expect(normalized(bad) == nil, "\(bad)")
         }
