@@ -23,6 +23,9 @@ public enum Fault: Sendable, Equatable {
     case malformedBody
     /// The correct answer, but only after this many milliseconds (on top of any latency).
     case slowResponse(milliseconds: Int)
+    /// `200` with the whole `Content-Length` and the head at once, then the body one byte
+    /// every `intervalMilliseconds` (a console that never quite stops sending).
+    case trickleBody(intervalMilliseconds: Int)
     /// `401` with code 4010010 "Authentication Failed".
     case unauthorized
     /// `403` with code 4030010 "Insufficient Permissions".

@@ -124,6 +124,29 @@ final class MockConsoleHandler: ChannelInboundHandler {
             let written = context.eventLoop.makePromise(of: Void.self)
             context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(part))), promise: written)
             written.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        case .trickle(let body, let interval):
+            var headers = HTTPHeaders()
+            headers.add(name: Self.uncompressedMarker, value: "1")
+            headers.add(name: "Content-Type", value: "application/json")
+            headers.add(name: "Content-Length", value: String(body.utf8.count))
+            context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: version, status: .ok, headers: headers))), promise: nil)
+            finished(request)
+            trickle(Array(body.utf8)[...], interval: interval, context: context)
+        }
+    }
+
+    /// Sends `bytes` one at a time, `interval` milliseconds apart, until done or the
+    /// connection closes; then ends the response.
+    private func trickle(_ bytes: ArraySlice<UInt8>, interval: Int, context: ChannelHandlerContext) {
+        guard active else { return }
+        guard let first = bytes.first else {
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            return
+        }
+        context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: [first])))), promise: nil)
+        scheduled = context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(Int64(interval))) {
+            self.scheduled = nil
+            self.trickle(bytes.dropFirst(), interval: interval, context: context)
         }
     }
 }

@@ -10,6 +10,8 @@ struct ResponsePlan {
         case drop
         /// `200` announcing the whole body in `Content-Length`, then half of it, then close.
         case truncate(body: String)
+        /// `200` with the head at once, then the body one byte every `interval` milliseconds.
+        case trickle(body: String, interval: Int)
     }
 
     /// How long to wait before acting (latency plus any slow-response fault).
@@ -72,6 +74,9 @@ struct ResponsePlan {
             return (.respond(status: .ok, headers: [:], body: body + "<!-- upstream error -->"), 0)
         case .slowResponse(let milliseconds):
             return (normal(), max(0, milliseconds))
+        case .trickleBody(let interval):
+            if case .respond(_, _, let body) = normal() { return (.trickle(body: body, interval: max(1, interval)), 0) }
+            return (.drop, 0)
         case .unauthorized:
             return (unauthorized("Authentication failed (injected fault)"), 0)
         case .forbidden:

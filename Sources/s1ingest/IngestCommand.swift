@@ -31,8 +31,11 @@ struct ConsoleOptions: ParsableArguments {
     @Option(help: "Seconds of silence allowed while reading a response.")
     var readTimeout = 30.0
 
-    @Option(help: "Seconds allowed for one whole request.")
+    @Option(help: "Seconds allowed for one whole request: connection, headers and the whole body.")
     var requestTimeout = 60.0
+
+    @Option(help: "Seconds that requests in flight may go on after SIGINT/SIGTERM before they are cancelled (their IDs stay queued).")
+    var stopGrace = 5.0
 
     @Option(help: "Largest response body accepted, in MiB.")
     var maxResponseMb = 32
@@ -45,6 +48,7 @@ struct ConsoleOptions: ParsableArguments {
         if let rate, rate <= 0 { throw ValidationError("--rate must be positive") }
         guard maxAttempts >= 1 else { throw ValidationError("--max-attempts must be at least 1") }
         guard connectTimeout > 0, readTimeout > 0, requestTimeout > 0 else { throw ValidationError("timeouts must be positive") }
+        guard stopGrace >= 0, stopGrace <= 60 else { throw ValidationError("--stop-grace must be from 0 to 60 seconds") }
         guard maxResponseMb >= 1 else { throw ValidationError("--max-response-mb must be at least 1") }
     }
 
@@ -74,6 +78,8 @@ struct ConsoleOptions: ParsableArguments {
                               requestDeadline: .milliseconds(Int64(requestTimeout * 1000)),
                               maxResponseBytes: maxResponseMb << 20, caFile: caFile)
     }
+
+    var stopGraceDuration: Duration { .milliseconds(Int64(stopGrace * 1000)) }
 
     var retryPolicy: RetryPolicy {
         RetryPolicy(maxAttempts: maxAttempts, baseDelay: .milliseconds(retryBaseMs))
@@ -111,10 +117,11 @@ struct IngestCommand: AsyncParsableCommand {
 
     func run() async throws {
         let endpoint = try runReportingErrors { try consoleOptions.endpoint() }
-        let options = IngestOptions(
+        var options = IngestOptions(
             databasePath: database.path, endpoint: endpoint, source: ids.map { .idFile($0) } ?? .queue,
             client: consoleOptions.clientSettings, retry: consoleOptions.retryPolicy,
             maxRequestsPerSecond: consoleOptions.rate)
+        options.stopGrace = consoleOptions.stopGraceDuration
         try await IngestRunner.run(options, output: output)
     }
 }
@@ -139,7 +146,7 @@ enum IngestRunner {
         ingester.onWarning = { log.warn($0) }
         ingester.onProgress = { log.progress($0) }
         let stop = StopRequest()
-        let signals = SignalTrap(stop: stop, console: log.console)
+        let signals = SignalTrap(stop: stop, grace: options.stopGrace)
         let summary = try await log.reportingErrors { try await ingester.run(stop: stop) }
         signals.release()
         log.clearProgress()

@@ -103,14 +103,17 @@ final class RunLog: @unchecked Sendable {
     /// A progress line on the terminal; as a log event at most every 5 s.
     func progress(_ progress: IngestProgress) {
         let eta = progress.etaSeconds.map { " ETA \(Int($0.rounded())) s" } ?? ""
-        let line = "\(progress.done)/\(progress.total) done, \(progress.stored) stored, \(Int(progress.rate))/s, \(progress.retries) retries, \(progress.errors) errors\(eta)"
+        let failing = progress.lastError.map { ", last error: \($0)" } ?? ""
+        let line = "\(progress.done)/\(progress.total) done, \(progress.stored) stored, \(Int(progress.rate))/s, \(progress.retries) retries, \(progress.errors) errors\(eta)\(failing)"
         if let logger {
             guard progress.elapsedSeconds - lastProgressLog >= 5 else { return }
             lastProgressLog = progress.elapsedSeconds
-            logger.info("progress", metadata: [
+            var metadata: Logger.Metadata = [
                 "done": "\(progress.done)", "total": "\(progress.total)", "stored": "\(progress.stored)",
                 "errors": "\(progress.errors)", "retries": "\(progress.retries)", "rate": "\(Int(progress.rate))",
-            ])
+            ]
+            if let lastError = progress.lastError { metadata["last_error"] = "\(lastError)" }
+            logger.info("progress", metadata: metadata)
         } else if console.isTerminal {
             console.progress(line)
         }

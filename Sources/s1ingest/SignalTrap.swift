@@ -7,24 +7,25 @@ import Glibc
 import Darwin
 #endif
 
-/// SIGINT and SIGTERM ask the run to stop (finish what is in flight, print the summary);
-/// a second signal ends the process at once.
+/// SIGINT and SIGTERM ask the run to stop (requests in flight get `grace`, then are
+/// cancelled; what was fetched is committed and the summary printed); a second signal ends
+/// the process at once.
 final class SignalTrap: @unchecked Sendable {
     private var sources: [DispatchSourceSignal] = []
 
-    init(stop: StopRequest, console: Console) {
+    init(stop: StopRequest, grace: Duration) {
+        let seconds = grace.components.seconds
         for number in [SIGINT, SIGTERM] {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler {
                 if stop.isRequested { _exit(130) }
                 stop.request()
-                FileHandleOutput.standardError("\ns1ingest: stopping: finishing requests in flight (signal again to quit at once)\n")
+                FileHandleOutput.standardError("\ns1ingest: stopping: requests in flight get up to \(seconds) s, then are cancelled (signal again to quit at once)\n")
             }
             source.resume()
             sources.append(source)
         }
-        _ = console
     }
 
     /// Restores the default handling.

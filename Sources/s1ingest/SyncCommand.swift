@@ -52,17 +52,18 @@ struct SyncCommand: AsyncParsableCommand {
     func run() async throws {
         let log = RunLog(output: output)
         let endpoint = try await log.reportingErrors { try consoleOptions.endpoint() }
-        let options = SyncOptions(
+        var options = SyncOptions(
             databasePath: database.path, endpoint: endpoint, siteIds: sites, since: since.flatMap(SyncStart.parse),
             overlapSeconds: overlapSeconds ?? SyncOptions.defaultOverlapSeconds,
             client: consoleOptions.clientSettings, retry: consoleOptions.retryPolicy,
             maxRequestsPerSecond: consoleOptions.rate, pageSize: pageSize)
+        options.stopGrace = consoleOptions.stopGraceDuration
         let syncer = Syncer(options: options)
         syncer.onWarning = { log.warn($0) }
         syncer.onProgress = { log.progress($0) }
         syncer.onInfo = { log.info($0) }
         let stop = StopRequest()
-        let signals = SignalTrap(stop: stop, console: log.console)
+        let signals = SignalTrap(stop: stop, grace: options.stopGrace)
         let summary = try await log.reportingErrors { try await syncer.run(stop: stop) }
         signals.release()
         log.clearProgress()

@@ -30,12 +30,18 @@ struct BinaryRunner {
         fatalError("s1ingest binary not found near \(candidates)")
     }()
 
-    /// Runs `s1ingest arguments...` to completion.
+    /// Runs `s1ingest arguments...` to completion; with a `launcher` (e.g. `unshare -n`),
+    /// runs `launcher... s1ingest arguments...`.
     static func run(_ arguments: [String], stdin: Data? = nil, environment: [String: String] = [:],
-                    currentDirectory: URL? = nil) throws -> Result {
+                    currentDirectory: URL? = nil, launcher: [String] = []) throws -> Result {
         let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
+        if let first = launcher.first {
+            process.executableURL = URL(fileURLWithPath: first)
+            process.arguments = Array(launcher.dropFirst()) + [executable.path] + arguments
+        } else {
+            process.executableURL = executable
+            process.arguments = arguments
+        }
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "S1INGEST_DB")
         for (key, value) in environment { env[key] = value }
@@ -156,10 +162,11 @@ func signal(_ number: Int32, to run: BackgroundRun, within seconds: Double = 20,
 
 /// `BinaryRunner.run` on a Dispatch thread: waiting for the process does not block a thread
 /// of Swift's cooperative pool (two on a two-core machine), which other tests need.
-func runBinary(_ arguments: [String], stdin: Data? = nil, environment: [String: String] = [:]) async throws -> BinaryRunner.Result {
+func runBinary(_ arguments: [String], stdin: Data? = nil, environment: [String: String] = [:],
+               launcher: [String] = []) async throws -> BinaryRunner.Result {
     try await withCheckedThrowingContinuation { continuation in
         DispatchQueue.global().async {
-            continuation.resume(with: Result { try BinaryRunner.run(arguments, stdin: stdin, environment: environment) })
+            continuation.resume(with: Result { try BinaryRunner.run(arguments, stdin: stdin, environment: environment, launcher: launcher) })
         }
     }
 }

@@ -45,6 +45,9 @@ func doneCount(_ db: String) -> Int {
         #expect(await first.wait() == SIGKILL)
         let afterFirst = doneCount(db)
         #expect(afterFirst < 1500)
+        // Its record, still `running`, counts what it committed: the counts are written in each commit.
+        let recorded = try Database(path: db, mode: .readOnly).scalar("SELECT stored FROM ingest_runs WHERE run_id = 1")
+        #expect(recorded == .integer(Int64(afterFirst)), "recorded \(recorded), committed \(afterFirst)")
         let second = try BackgroundRun.start(["ingest", "--db", db, "--console", console.baseURL, "--queue"],
                                        environment: environment, directory: directory, name: "second")
         #expect(await signal(SIGKILL, to: second) { doneCount(db) >= afterFirst + 200 || second.process.isRunning == false })

@@ -12,15 +12,19 @@ public struct FetchOutcome: Sendable {
     /// True when the run stopped before this ID was settled (no request made, or a retry
     /// cut short): it is left as it was in the queue, for a later run.
     public let stopped: Bool
+    /// Set when nothing has reached the console yet and connections keep failing: the
+    /// run should give up on the console (with this message); the ID stays as it was.
+    public let consoleUnreachable: String?
 
     init(threatId: String, analysis: FlattenedAnalysis? = nil, error: FetchError? = nil, attempts: Int,
-         retryDelay: Duration? = nil, stopped: Bool = false) {
+         retryDelay: Duration? = nil, stopped: Bool = false, consoleUnreachable: String? = nil) {
         self.threatId = threatId
         self.analysis = analysis
         self.error = error
         self.attempts = attempts
         self.retryDelay = retryDelay
         self.stopped = stopped
+        self.consoleUnreachable = consoleUnreachable
     }
 }
 
@@ -40,8 +44,10 @@ public struct AnalysisFetcher: Sendable {
     }
 
     /// Fetches, decodes and flattens `threatId`, retrying what is retryable. Waits (pacing,
-    /// back-off) end early when `stop` is requested; the outcome is then `stopped`.
-    public func fetch(_ threatId: String, ingestedAt: String, stop: StopRequest = StopRequest()) async -> FetchOutcome {
+    /// back-off) end early when `stop` is requested, and a request in flight ends when
+    /// `cancel` is; the outcome is then `stopped`.
+    public func fetch(_ threatId: String, ingestedAt: String, stop: StopRequest = StopRequest(),
+                      cancel: StopRequest? = nil) async -> FetchOutcome {
         let endpoint = client.endpoint
         let url = endpoint.analysisURL(threatId: threatId)
         var attempt = 0
@@ -56,7 +62,9 @@ public struct AnalysisFetcher: Sendable {
             counters.request(retry: attempt > 1)
             var retryAfter: Duration?
             let outcome: Result<FlattenedAnalysis, FetchError>
-            switch await client.get(url) {
+            switch await client.get(url, cancel: cancel) {
+            case .failure(.stopped):
+                return FetchOutcome(threatId: threatId, attempts: attempt, stopped: true)
             case .failure(let error):
                 outcome = .failure(error)
             case .success(let response):
@@ -70,7 +78,10 @@ public struct AnalysisFetcher: Sendable {
                 counters.success()
                 return FetchOutcome(threatId: threatId, analysis: analysis, attempts: attempt)
             case .failure(let error):
-                if error.status != nil { counters.response() } else { counters.noResponse() }
+                if error.status != nil { counters.response(error) } else { counters.noResponse(error) }
+                if let verdict = counters.consoleUnreachable(client.endpoint) {
+                    return FetchOutcome(threatId: threatId, error: error, attempts: attempt, consoleUnreachable: verdict)
+                }
                 if case .rateLimited = error {
                     await throttle.rateLimited(retryAfter: retryAfter, fallbackPause: retry.delay(afterAttempt: attempt, retryAfter: nil),
                                               requestStarted: requestStarted)
@@ -118,7 +129,8 @@ public struct AnalysisFetcher: Sendable {
 
 import Synchronization
 
-/// Request statistics shared by the fetch workers.
+/// Request statistics shared by the fetch workers (and the threat listing), and the
+/// verdict that the console cannot be reached at all.
 final class FetchCounters: Sendable {
     struct Values {
         var requests = 0
@@ -127,9 +139,22 @@ final class FetchCounters: Sendable {
         var failedResponses = 0
         var noResponses = 0
         var consecutiveNoResponse = 0
+        /// The last failure, for progress while nothing succeeds.
+        var lastError: String?
+        /// Failed connections while no request has reached the console.
+        var connectFailures = 0
+        var lastConnectFailure: FetchError?
     }
 
     private let values = Mutex(Values())
+    private let created = ContinuousClock.now
+    /// How long connections must keep failing, with nothing reaching the console, before
+    /// the run gives up on it (counted from the first request; at least 2 attempts).
+    let giveUpAfter: Duration
+
+    init(giveUpAfter: Duration = .seconds(8)) {
+        self.giveUpAfter = giveUpAfter
+    }
 
     func request(retry: Bool) {
         values.withLock {
@@ -142,12 +167,43 @@ final class FetchCounters: Sendable {
         values.withLock {
             $0.successes += 1
             $0.consecutiveNoResponse = 0
+            $0.lastError = nil
         }
     }
 
-    func response() { values.withLock { $0.failedResponses += 1; $0.consecutiveNoResponse = 0 } }
+    func response(_ error: FetchError) {
+        values.withLock {
+            $0.failedResponses += 1
+            $0.consecutiveNoResponse = 0
+            $0.lastError = error.description
+        }
+    }
 
-    func noResponse() { values.withLock { $0.noResponses += 1; $0.consecutiveNoResponse += 1 } }
+    func noResponse(_ error: FetchError) {
+        values.withLock {
+            $0.noResponses += 1
+            $0.consecutiveNoResponse += 1
+            $0.lastError = error.description
+            if case .cannotConnect = error {
+                $0.connectFailures += 1
+                $0.lastConnectFailure = error
+            }
+        }
+    }
+
+    /// A message for giving up on the console when no request has reached it yet, at
+    /// least 2 connections failed, and ``giveUpAfter`` has passed since the first request
+    /// (`now`: whatever the time, when the caller has run out of attempts).
+    func consoleUnreachable(_ endpoint: ConsoleEndpoint, now: Bool = false) -> String? {
+        let clock = ContinuousClock.now
+        return values.withLock { values -> String? in
+            guard values.successes == 0, values.failedResponses == 0, values.connectFailures >= (now ? 1 : 2),
+                  now || clock - created >= giveUpAfter,
+                  case .cannotConnect(let kind, let detail)? = values.lastConnectFailure else { return nil }
+            return "cannot reach the console at \(endpoint.baseURL): \(detail) (\(values.connectFailures) attempts in "
+                + "\(Int((clock - created).seconds.rounded())) s, none answered); \(kind.advice)"
+        }
+    }
 
     var snapshot: Values { values.withLock { $0 } }
 }

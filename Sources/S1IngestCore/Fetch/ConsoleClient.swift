@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOHTTPCompression
+import NIOPosix
 import NIOSSL
 
 /// Timeouts and limits of one console connection.
@@ -12,7 +13,7 @@ public struct ConsoleClientSettings: Sendable {
     public var connectTimeout: Duration
     /// Longest silence while reading a response.
     public var readTimeout: Duration
-    /// Longest time for one whole request, response body included.
+    /// Longest time for one whole request: connection, headers and the whole body.
     public var requestDeadline: Duration
     /// Largest response body accepted.
     public var maxResponseBytes: Int
@@ -85,6 +86,9 @@ public final class ConsoleClient: Sendable {
             decompression: .enabled(limit: .size(settings.maxResponseBytes))
         )
         configuration.httpVersion = .automatic
+        // A failed connection fails its request at once (our retry loop decides what next),
+        // instead of the pool retrying quietly until the request deadline.
+        configuration.connectionPool.retryConnectionEstablishment = false
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
@@ -93,8 +97,29 @@ public final class ConsoleClient: Sendable {
         try? await client.shutdown()
     }
 
-    /// `GET path` with the token; the response, or why none came.
-    func get(_ url: String) async -> Result<ConsoleResponse, FetchError> {
+    /// `GET url` with the token: the response, or why none came. One deadline
+    /// (`requestDeadline`) covers the connection, the headers and the whole body, so a
+    /// console that trickles its body cannot hold a request past it; `cancel` ends the
+    /// request at once (`.stopped`).
+    func get(_ url: String, cancel: StopRequest? = nil) async -> Result<ConsoleResponse, FetchError> {
+        let limit = settings.requestDeadline
+        let deadline = ContinuousClock.now + limit
+        return await withTaskGroup(of: Result<ConsoleResponse, FetchError>.self) { group in
+            group.addTask { await self.perform(url, deadline: .now() + TimeAmount(limit)) }
+            group.addTask {
+                if await (cancel ?? StopRequest()).sleep(until: deadline) {
+                    return .failure(.timeout("no complete response within the request timeout (\(Self.seconds(limit)) s)"))
+                }
+                return .failure(.stopped)
+            }
+            let first = await group.next() ?? .failure(.stopped)
+            group.cancelAll()
+            return first
+        }
+    }
+
+    /// One request, without the overall deadline (`get` adds it).
+    private func perform(_ url: String, deadline: NIODeadline) async -> Result<ConsoleResponse, FetchError> {
         var request = HTTPClientRequest(url: url)
         request.method = .GET
         request.headers.add(name: "Authorization", value: "ApiToken \(endpoint.token)")
@@ -102,7 +127,7 @@ public final class ConsoleClient: Sendable {
         request.headers.add(name: "Accept-Encoding", value: "gzip")
         request.headers.add(name: "User-Agent", value: "s1ingest/\(S1IngestVersion.current)")
         do {
-            let response = try await client.execute(request, deadline: .now() + .init(settings.requestDeadline))
+            let response = try await client.execute(request, deadline: deadline)
             if let length = response.headers.first(name: "Content-Length").flatMap(Int.init), length > settings.maxResponseBytes {
                 return .failure(.tooLarge(limit: settings.maxResponseBytes))
             }
@@ -110,15 +135,23 @@ public final class ConsoleClient: Sendable {
             return .success(ConsoleResponse(status: Int(response.status.code), headers: response.headers,
                                             body: Array(buffer.readableBytesView)))
         } catch {
+            if Task.isCancelled { return .failure(.stopped) }
             return .failure(Self.classify(error, limit: settings.maxResponseBytes))
         }
+    }
+
+    /// `duration` in whole seconds, or with decimals when it has a fraction.
+    static func seconds(_ duration: Duration) -> String {
+        let value = duration.seconds
+        return value == value.rounded() ? String(Int(value)) : String(format: "%.1f", value)
     }
 
     /// What a failed certificate check means and what to do about it.
     static let certificateAdvice = "TLS certificate check failed: the console's certificate is not signed by a CA trusted here "
         + "(for a private CA, pass --ca-file with its PEM), or it has expired, or it does not name the console URL's host"
 
-    /// Turns a client error into a `FetchError` with a message a person can act on.
+    /// Turns a client error into a `FetchError` with a message a person can act on (never
+    /// the TLS library's internals or its source paths).
     static func classify(_ error: any Error, limit: Int) -> FetchError {
         // Too large as sent, or once gunzipped (the decompression limit): the same refusal.
         if error is NIOTooManyBytesError || error as? NIOHTTPDecompression.DecompressionError == .limit {
@@ -126,33 +159,77 @@ public final class ConsoleClient: Sendable {
         }
         if let error = error as? HTTPClientError {
             switch error {
-            case .connectTimeout: return .timeout("no connection within the connect timeout")
+            case .connectTimeout: return .cannotConnect(.connectTimeout, detail: "no connection within the connect timeout")
             case .readTimeout: return .timeout("the console stopped sending within the read timeout")
             case .deadlineExceeded: return .timeout("no complete response within the request deadline")
             case .remoteConnectionClosed: return .transport("the console closed the connection before a complete response")
-            default: return .transport(String(describing: error))
+            default: return .transport(withoutSourcePaths(String(describing: error)))
             }
         }
-        if let error = error as? NIOSSLError {
-            if "\(error)".contains("CERTIFICATE_VERIFY_FAILED") { return .transport(certificateAdvice) }
-            return .transport("TLS: \(error)")
+        if let error = error as? NIOConnectionError {
+            if let first = error.connectionErrors.first { return classify(first.error, limit: limit) }
+            if error.dnsAError != nil || error.dnsAAAAError != nil {
+                return .cannotConnect(.dns, detail: "the host name \(error.host) does not resolve")
+            }
+            return .transport(withoutSourcePaths(error.description))
         }
-        if let error = error as? BoringSSLError { return .transport("TLS certificate check failed: \(error)") }
+        if let error = error as? SocketAddressError, case .unknown(let host, _) = error {
+            return .cannotConnect(.dns, detail: "the host name \(host) does not resolve")
+        }
+        if let error = error as? NIOSSLError { return classifyTLS("\(error)") }
+        if let error = error as? BoringSSLError { return classifyTLS("\(error)") }
+        if let error = error as? NIOSSLExtraError {
+            if error == .failedToValidateHostname {
+                return .cannotConnect(.certificate, detail: "the console's TLS certificate does not name the URL's host: " + certificateAdvice)
+            }
+            return .cannotConnect(.tlsHandshake, detail: "TLS handshake failed")
+        }
         if let error = error as? IOError {
             switch error.errnoCode {
-            case ECONNREFUSED: return .transport("connection refused: is the console URL right, and is it reachable from here?")
-            case ENETUNREACH, EHOSTUNREACH: return .transport("network unreachable: check the console URL and any proxy or firewall")
-            default: return .transport(error.description)
+            case ECONNREFUSED: return .cannotConnect(.refused, detail: "connection refused")
+            case ENETUNREACH, EHOSTUNREACH: return .cannotConnect(.unreachable, detail: "network unreachable")
+            case ETIMEDOUT: return .cannotConnect(.connectTimeout, detail: "no connection within the connect timeout")
+            default: return .transport(withoutSourcePaths(error.description))
             }
         }
         if let error = error as? ChannelError {
             switch error {
-            case .connectTimeout: return .timeout("no connection within the connect timeout")
-            default: return .transport(String(describing: error))
+            case .connectTimeout: return .cannotConnect(.connectTimeout, detail: "no connection within the connect timeout")
+            default: return .transport(withoutSourcePaths(String(describing: error)))
             }
         }
-        if error is CancellationError { return .transport("cancelled") }
-        return .transport(String(describing: error))
+        if error is CancellationError { return .stopped }
+        return .transport(withoutSourcePaths(String(describing: error)))
+    }
+
+    /// A TLS failure from its description: the certificate check, a server that does not
+    /// speak TLS, or another handshake failure named by its reason code only.
+    static func classifyTLS(_ text: String) -> FetchError {
+        if text.contains("CERTIFICATE_VERIFY_FAILED") { return .cannotConnect(.certificate, detail: certificateAdvice) }
+        if text.contains("WRONG_VERSION_NUMBER") || text.contains("HTTP_REQUEST") {
+            return .cannotConnect(.tlsHandshake, detail: "TLS handshake failed: the server did not answer with TLS "
+                                  + "(is the console URL https pointed at a plain-http port?)")
+        }
+        let reason = tlsReason(text).map { " (\($0))" } ?? ""
+        return .cannotConnect(.tlsHandshake, detail: "TLS handshake failed\(reason): check the console URL's scheme and port")
+    }
+
+    /// The reason code of a BoringSSL error text (`...:OPENSSL_internal:WRONG_VERSION_NUMBER at ...`).
+    static func tlsReason(_ text: String) -> String? {
+        guard let range = text.range(of: "OPENSSL_internal:") else { return nil }
+        let reason = text[range.upperBound...].prefix { $0.isUppercase || $0.isNumber || $0 == "_" }
+        return reason.isEmpty ? nil : String(reason)
+    }
+
+    /// `text` without ` at /some/source/file.cc:123` (where a library says where it failed).
+    static func withoutSourcePaths(_ text: String) -> String {
+        var result = ""
+        var rest = Substring(text)
+        while let range = rest.range(of: " at /") {
+            result += rest[..<range.lowerBound]
+            rest = rest[range.upperBound...].drop { !$0.isWhitespace && $0 != "]" && $0 != ")" && $0 != "," }
+        }
+        return result + rest
     }
 }
 

@@ -12,7 +12,10 @@ public enum FetchError: Error, Sendable, Equatable, CustomStringConvertible {
     case rateLimited(retryAfter: Duration?)
     /// 5xx: the console failed; retried.
     case serverError(status: Int, detail: String)
-    /// No response: connection refused, reset or closed early, DNS, TLS.
+    /// No connection at all: the name does not resolve, nothing listens, no route, no
+    /// answer within the connect timeout, or the TLS handshake or certificate check failed.
+    case cannotConnect(ConnectionFailure, detail: String)
+    /// No response: the connection was reset or closed early, or another transport error.
     case transport(String)
     /// No complete response in time (connect, read or total deadline).
     case timeout(String)
@@ -20,6 +23,8 @@ public enum FetchError: Error, Sendable, Equatable, CustomStringConvertible {
     case tooLarge(limit: Int)
     /// A 200 whose body is not a usable analysis (truncated, not JSON, wrong threat).
     case malformedBody(String)
+    /// The run stopped while the request was in flight (its grace ran out): no outcome.
+    case stopped
 
     /// The HTTP status, when a response came.
     public var status: Int? {
@@ -30,15 +35,15 @@ public enum FetchError: Error, Sendable, Equatable, CustomStringConvertible {
         case .rejected(let status, _), .serverError(let status, _): return status
         case .rateLimited: return 429
         case .malformedBody, .tooLarge: return 200
-        case .transport, .timeout: return nil
+        case .transport, .timeout, .cannotConnect, .stopped: return nil
         }
     }
 
     /// Worth another attempt (later, after a back-off).
     public var isRetryable: Bool {
         switch self {
-        case .rateLimited, .serverError, .transport, .timeout, .malformedBody: return true
-        case .unauthorized, .forbidden, .notFound, .rejected, .tooLarge: return false
+        case .rateLimited, .serverError, .transport, .timeout, .malformedBody, .cannotConnect: return true
+        case .unauthorized, .forbidden, .notFound, .rejected, .tooLarge, .stopped: return false
         }
     }
 
@@ -61,10 +66,41 @@ public enum FetchError: Error, Sendable, Equatable, CustomStringConvertible {
         case .rateLimited(let retryAfter):
             return "429 rate limited" + (retryAfter.map { " (Retry-After \(Int($0.components.seconds)) s)" } ?? "")
         case .serverError(let status, let detail): return "\(status) console error\(detail.isEmpty ? "" : ": \(detail)")"
+        case .cannotConnect(.connectTimeout, let detail): return "timed out: \(detail)"
+        case .cannotConnect(_, let detail): return "connection failed: \(detail)"
         case .transport(let reason): return "connection failed: \(reason)"
         case .timeout(let reason): return "timed out: \(reason)"
         case .tooLarge(let limit): return "response larger than \(limit >> 20) MiB (raise --max-response-mb if this is expected)"
         case .malformedBody(let reason): return "unusable response body: \(reason)"
+        case .stopped: return "stopped before the console answered"
+        }
+    }
+}
+
+/// Why no connection to the console could be made.
+public enum ConnectionFailure: String, Sendable, Equatable {
+    /// The host name does not resolve.
+    case dns
+    /// Nothing listens on the port.
+    case refused
+    /// No route to the host or network.
+    case unreachable
+    /// No connection within the connect timeout.
+    case connectTimeout
+    /// The TLS handshake failed (the server does not speak TLS, or no common protocol).
+    case tlsHandshake
+    /// The server's certificate is not trusted or does not match.
+    case certificate
+
+    /// What to check, in plain words.
+    public var advice: String {
+        switch self {
+        case .dns: return "check the host name in the console URL and this machine's DNS (or proxy) settings"
+        case .refused: return "check the console URL's host and port, and that the console is reachable from here"
+        case .unreachable: return "check the console URL and any proxy or firewall between here and the console"
+        case .connectTimeout: return "check the console URL and any proxy or firewall (the host does not answer)"
+        case .tlsHandshake: return "check that the URL's scheme and port are right (an https URL pointed at a plain-http port fails this way)"
+        case .certificate: return "for a private CA pass --ca-file with its PEM; check that the certificate has not expired and names the URL's host"
         }
     }
 }

@@ -26,6 +26,9 @@ public struct IngestOptions: Sendable {
     public var commitInterval: Duration
     /// Most analyses per commit.
     public var batchSize: Int
+    /// How long requests in flight may go on once the run is stopped (signal, 401/403,
+    /// unreachable console) before they are cancelled and their IDs left pending.
+    public var stopGrace: Duration = .seconds(5)
 
     public init(databasePath: String, endpoint: ConsoleEndpoint, source: IngestSource,
                 client: ConsoleClientSettings = ConsoleClientSettings(), retry: RetryPolicy = RetryPolicy(),
@@ -51,6 +54,8 @@ public struct IngestProgress: Sendable {
     public let errors: Int
     public let retries: Int
     public let elapsedSeconds: Double
+    /// The last request's error while it is unresolved (nil once a request succeeds).
+    public var lastError: String? = nil
 
     /// Finished IDs per second so far.
     public var rate: Double { elapsedSeconds > 0 ? Double(done) / elapsedSeconds : 0 }
@@ -77,6 +82,9 @@ public struct IngestSummary: Sendable {
     public var failures: [(threatId: String, error: String)] = []
     public var elapsedSeconds = 0.0
     public var consoleURL = ""
+    /// True when the run failed because the database could not be written (disk full,
+    /// I/O error): what was committed before stays, the rest stays queued.
+    public var databaseFailed = false
 
     /// IDs finished per second.
     public var rate: Double { elapsedSeconds > 0 ? Double(counts.stored + counts.unchanged + counts.notFound + counts.failed) / elapsedSeconds : 0 }

@@ -3,8 +3,8 @@
 /// each analysis and marks its ID done in the same transaction.
 public final class Ingester {
     public let options: IngestOptions
-    /// Called about twice a second.
-    public var onProgress: ((IngestProgress) -> Void)?
+    /// Called about twice a second, from a task of its own (also while nothing finishes).
+    public var onProgress: (@Sendable (IngestProgress) -> Void)?
     /// Called for things a person should see at once (bad ID lines, IDs given up on).
     public var onWarning: ((String) -> Void)?
 
@@ -12,9 +12,11 @@ public final class Ingester {
         self.options = options
     }
 
-    /// Runs to the end (or to `stop`). Throws only when the database, the ID file or the client
-    /// settings (e.g. `--ca-file`) cannot be used, the last two before the run is recorded;
-    /// console failures end up in the summary's status and message.
+    /// Runs to the end (or to `stop`). Throws only when the database cannot be opened or the
+    /// run recorded, or the ID file or the client settings (e.g. `--ca-file`) cannot be used,
+    /// the last two before the run is recorded. Console failures, and a database that fails
+    /// while analyses are written, end up in the summary's status and message (and the run
+    /// record, as far as the database still takes it).
     nonisolated(nonsending) public func run(stop: StopRequest = StopRequest()) async throws -> IngestSummary {
         let clock = ContinuousClock()
         let started = clock.now
@@ -69,22 +71,38 @@ public final class Ingester {
         let fetcher = AnalysisFetcher(client: client, retry: options.retry,
                                       throttle: RequestThrottle(maxRate: options.maxRequestsPerSecond))
         // Workers wait on `halt`: requested by `stop` (a signal) or by an abort (401/403,
-        // unreachable console, write failure), so either ends every wait at once.
+        // unreachable console, write failure), so either ends every wait at once. Requests
+        // in flight then get `stopGrace` before `cancel` ends them.
         let halt = StopRequest()
         let link = stop.onRequest { halt.request() }
         defer { stop.removeObserver(link) }
+        let cancel = halt.escalated(after: options.stopGrace)
         let abort = AbortReason(halt: halt)
         let idChannel = BoundedChannel<String>(capacity: max(16, options.client.concurrency * 4))
         let results = BoundedChannel<FetchOutcome>(capacity: max(16, options.client.concurrency * 4))
+        // A halt ends the hand-out of IDs at once, also while the feeder waits for room.
+        let closeIds = halt.onRequest { idChannel.finish() }
+        defer { halt.removeObserver(closeIds) }
         let path = options.databasePath
         let concurrency = max(1, options.client.concurrency)
         let ingestedAt = currentTimestamp()
+        let board = ProgressBoard(total: total, started: started)
+        let ticker = onProgress.map { report in
+            Task {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .milliseconds(500))
+                    if Task.isCancelled { return }
+                    report(board.snapshot(fetcher.counters.snapshot))
+                }
+            }
+        }
+        defer { ticker?.cancel() }
 
         async let producing: Void = withTaskGroup(of: Void.self) { group in
             group.addTask { await Self.feed(path: path, selection: selection, into: idChannel, halt: halt, abort: abort) }
             for _ in 0..<concurrency {
                 group.addTask {
-                    await Self.work(fetcher: fetcher, ids: idChannel, results: results, abort: abort, halt: halt,
+                    await Self.work(fetcher: fetcher, ids: idChannel, results: results, abort: abort, halt: halt, cancel: cancel,
                                     concurrency: concurrency, ingestedAt: ingestedAt)
                 }
             }
@@ -94,17 +112,31 @@ public final class Ingester {
 
         do {
             try await write(results: results, store: store, queue: queue, checkpointer: checkpointer, runId: runId,
-                            summary: &summary, fetcher: fetcher, total: total, started: started)
+                            summary: &summary, fetcher: fetcher, board: board)
         } catch {
-            abort.set("database write failed: \(error)")
+            // The database failed (disk full, I/O error): what was committed stays, the rest
+            // stays queued, and the run is recorded as failed as far as the database takes it.
+            let message = "database write failed: \(error)"
+            abort.set(message)
             idChannel.finish()
             results.finish()
             await producing
             await client.shutdown()
+            let requests = fetcher.counters.snapshot
+            summary.counts.retries = requests.retries
+            summary.counts.requests = requests.requests
+            summary.elapsedSeconds = (clock.now - started).seconds
             summary.status = .failed
-            summary.message = abort.reason
-            try? RunRecords.finish(database, runId: runId, status: .failed, counts: summary.counts, message: summary.message)
-            throw error
+            summary.message = message
+            summary.databaseFailed = true
+            do {
+                try RunRecords.finish(database, runId: runId, status: .failed, counts: summary.counts, message: message)
+            } catch {
+                // A full disk takes not even this row: the lock file keeps it for the next run.
+                RunLock.leaveFailureNote(databasePath: options.databasePath, runId: runId, message: message)
+                onWarning?("the database cannot take the run's record either (\(error)); the next run records it")
+            }
+            return summary
         }
         await producing
         await client.shutdown()
@@ -155,13 +187,18 @@ public final class Ingester {
 
     /// One fetch worker: takes IDs until there are none, fetches each, hands on the outcome.
     static func work(fetcher: AnalysisFetcher, ids: BoundedChannel<String>, results: BoundedChannel<FetchOutcome>,
-                     abort: AbortReason, halt: StopRequest, concurrency: Int, ingestedAt: String) async {
+                     abort: AbortReason, halt: StopRequest, cancel: StopRequest, concurrency: Int, ingestedAt: String) async {
         while let id = await ids.receive() {
             // IDs still in the channel, and IDs whose fetch the halt cut short, stay as they
             // are in the queue for the next run.
             if halt.isRequested { return }
-            let outcome = await fetcher.fetch(id, ingestedAt: ingestedAt, stop: halt)
+            let outcome = await fetcher.fetch(id, ingestedAt: ingestedAt, stop: halt, cancel: cancel)
             if outcome.stopped { return }
+            if let message = outcome.consoleUnreachable {
+                abort.set(message)
+                ids.finish()
+                return
+            }
             if let error = outcome.error, error.endsRun {
                 abort.set(error.description, authentication: true)
                 ids.finish()
@@ -170,7 +207,8 @@ public final class Ingester {
             let counters = fetcher.counters.snapshot
             if counters.successes == 0, counters.failedResponses == 0, counters.consecutiveNoResponse >= max(4, concurrency),
                let error = outcome.error {
-                abort.set("cannot reach the console at \(fetcher.client.endpoint.baseURL): \(error)")
+                abort.set(fetcher.counters.consoleUnreachable(fetcher.client.endpoint, now: true)
+                          ?? "cannot reach the console at \(fetcher.client.endpoint.baseURL): \(error)")
                 ids.finish()
                 return
             }
@@ -178,15 +216,16 @@ public final class Ingester {
         }
     }
 
-    /// The one writer: stores analyses, records failures, commits in batches.
+    /// The one writer: stores analyses, records failures, commits in batches. The run
+    /// record's counts are updated in each commit, so a killed run shows what it stored. On
+    /// a database error the summary's counts are left at what was committed.
     nonisolated(nonsending) private func write(results: BoundedChannel<FetchOutcome>, store: AnalysisStore, queue: IngestQueue,
-                                               checkpointer: WALCheckpointer, runId: Int64, summary: inout IngestSummary, fetcher: AnalysisFetcher,
-                                               total: Int, started: ContinuousClock.Instant) async throws {
+                                               checkpointer: WALCheckpointer, runId: Int64, summary: inout IngestSummary,
+                                               fetcher: AnalysisFetcher, board: ProgressBoard) async throws {
         let clock = ContinuousClock()
         var inBatch = 0
         var batchStarted = clock.now
-        var lastProgress = started
-        var done = 0
+        var committed = (counts: summary.counts, outcomes: summary.outcomes, failures: summary.failures.count)
         try store.beginBatch()
         do {
             while true {
@@ -209,27 +248,31 @@ public final class Ingester {
                         if summary.failures.count < 100 { summary.failures.append((outcome.threatId, error.description)) }
                         if error != .notFound { onWarning?("threat \(outcome.threatId): gave up after \(outcome.attempts) attempt(s): \(error)") }
                     }
-                    done += 1
                     inBatch += 1
+                    board.update(summary.counts)
                 }
                 if next == nil || inBatch >= options.batchSize || (inBatch > 0 && now - batchStarted >= options.commitInterval) {
+                    if inBatch > 0 {
+                        var counts = summary.counts
+                        let requests = fetcher.counters.snapshot
+                        counts.requests = requests.requests
+                        counts.retries = requests.retries
+                        try RunRecords.updateCounts(store.database, runId: runId, counts: counts)
+                    }
                     try store.commitBatch()
+                    committed = (summary.counts, summary.outcomes, summary.failures.count)
                     checkpointer.commitDone()
                     inBatch = 0
                     batchStarted = now
                     if next == nil { return }
                     try store.beginBatch()
                 }
-                if let onProgress, now - lastProgress >= .milliseconds(500) {
-                    lastProgress = now
-                    let counters = fetcher.counters.snapshot
-                    onProgress(IngestProgress(done: done, total: total, stored: summary.counts.stored,
-                                              errors: summary.counts.failed + summary.counts.notFound, retries: counters.retries,
-                                              elapsedSeconds: (now - started).seconds))
-                }
             }
         } catch {
             store.rollbackBatch()
+            summary.counts = committed.counts
+            summary.outcomes = committed.outcomes
+            summary.failures.removeLast(summary.failures.count - committed.failures)
             throw error
         }
     }
@@ -254,4 +297,26 @@ final class AbortReason: Sendable {
     var reason: String? { value.withLock { $0.reason } }
 
     var isAuthentication: Bool { value.withLock { $0.authentication } }
+}
+
+/// What the writer has done so far, for the progress ticker.
+final class ProgressBoard: Sendable {
+    private let counts = Mutex(RunCounts())
+    private let total: Int
+    private let started: ContinuousClock.Instant
+
+    init(total: Int, started: ContinuousClock.Instant) {
+        self.total = total
+        self.started = started
+    }
+
+    func update(_ value: RunCounts) { counts.withLock { $0 = value } }
+
+    /// Progress now; the last error while requests keep failing.
+    func snapshot(_ requests: FetchCounters.Values) -> IngestProgress {
+        let c = counts.withLock { $0 }
+        return IngestProgress(done: c.stored + c.unchanged + c.notFound + c.failed, total: total, stored: c.stored,
+                              errors: c.failed + c.notFound, retries: requests.retries,
+                              elapsedSeconds: (ContinuousClock.now - started).seconds, lastError: requests.lastError)
+    }
 }

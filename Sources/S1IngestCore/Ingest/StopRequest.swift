@@ -53,6 +53,20 @@ public final class StopRequest: Sendable {
         await sleep(until: .now + duration)
     }
 
+    /// A stop that follows this one after `grace` (at once when `grace` is zero): how a run
+    /// gives requests in flight a bounded time to finish before cancelling them.
+    public func escalated(after grace: Duration) -> StopRequest {
+        let later = StopRequest()
+        _ = onRequest {
+            guard grace > .zero else { return later.request() }
+            Task.detached {
+                try? await Task.sleep(for: grace)
+                later.request()
+            }
+        }
+        return later
+    }
+
     /// Calls `action` once when the stop is requested, at once if it already was. Returns a
     /// key for ``removeObserver(_:)``, or nil when `action` has already run.
     func onRequest(_ action: @escaping @Sendable () -> Void) -> Int? {

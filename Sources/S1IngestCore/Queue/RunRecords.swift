@@ -62,9 +62,30 @@ public enum RunRecords {
             ])
     }
 
+    /// Writes a running run's counts so far (call inside the batch that commits them, so a
+    /// killed run's record shows what it committed).
+    public static func updateCounts(_ database: Database, runId: Int64, counts: RunCounts) throws {
+        try database.prepare("""
+            UPDATE ingest_runs SET requested = ?2, stored = ?3, unchanged = ?4, not_found = ?5, failed = ?6, invalid_ids = ?7,
+                retries = ?8, requests = ?9 WHERE run_id = ?1
+            """).run([
+                .integer(runId), .integer(Int64(counts.requested)), .integer(Int64(counts.stored)), .integer(Int64(counts.unchanged)),
+                .integer(Int64(counts.notFound)), .integer(Int64(counts.failed)), .integer(Int64(counts.invalidIds)),
+                .integer(Int64(counts.retries)), .integer(Int64(counts.requests)),
+            ])
+    }
+
     /// Marks runs left `running` by a process that died as `aborted`. Call only while
     /// holding the database's writer role, when no other run can be active.
     public static func closeAbandoned(_ database: Database) throws {
+        // A run whose failure the database could not take (a full disk) left it in the lock file.
+        if let note = RunLock.takeFailureNote(databasePath: database.path) {
+            try database.prepare("""
+                UPDATE ingest_runs SET status = 'failed', ended_at = coalesce(ended_at, ?2), message = ?3
+                WHERE run_id = ?1 AND status = 'running'
+                """).run([.integer(note.runId), .text(currentTimestamp()),
+                         .text(note.message + " (recorded by the next run: the database could not take it then)")])
+        }
         try database.prepare("""
             UPDATE ingest_runs SET status = 'aborted', message = coalesce(message, 'the process ended without finishing (killed or crashed)')
             WHERE status = 'running'

@@ -30,6 +30,8 @@ public final class RunLock: @unchecked Sendable {
     }
 
     private static let held = Mutex<[FileKey: Entry]>([:])
+    /// Failure notes found in lock files when their lock was taken, by lock path.
+    private static let notes = Mutex<[String: (runId: Int64, message: String)]>([:])
 
     /// `<database path>.lock`, beside the real database file: the path is resolved first
     /// (`resolvedDatabasePath`), so every spelling of one database, a symbolic link to it
@@ -86,6 +88,7 @@ public final class RunLock: @unchecked Sendable {
                     let code = errno
                     return code == EWOULDBLOCK || code == EAGAIN ? .busy : .failed(code)
                 }
+                if let note = readFailureNote(descriptor) { notes.withLock { $0[lockPath] = note } }
                 writeHolder(descriptor)
                 table[key] = Entry(descriptor: descriptor, holders: 1)
                 return .taken
@@ -143,8 +146,41 @@ public final class RunLock: @unchecked Sendable {
         var buffer = [UInt8](repeating: 0, count: 256)
         let count = pread(descriptor, &buffer, buffer.count, 0)
         guard count > 0 else { return nil }
-        let text = trimmed(String(decoding: buffer.prefix(count), as: UTF8.self))
+        let text = trimmed(String(decoding: buffer.prefix(count).prefix { $0 != 0x0A }, as: UTF8.self))
         return text.isEmpty ? nil : text
+    }
+
+    /// Leaves `failed run <id>: <message>` in the lock file, after the holder line, for a run
+    /// whose failure the database itself cannot take (a full disk): the next writer records
+    /// it (``takeFailureNote(databasePath:)``). Rewriting a few hundred bytes of a file that
+    /// exists needs no new room on the disk.
+    public static func leaveFailureNote(databasePath: String, runId: Int64, message: String) {
+        let descriptor = open(lockPath(forDatabase: databasePath), O_RDWR | O_CLOEXEC)
+        guard descriptor >= 0 else { return }
+        defer { close(descriptor) }
+        let holder = readHolder(descriptor) ?? ""
+        let oneLine = String(message.map { $0 == "\n" || $0 == "\r" ? " " : $0 }.prefix(1000))
+        var bytes = Array("\(holder)\nfailed run \(runId): \(oneLine)\n".utf8)
+        _ = pwrite(descriptor, &bytes, bytes.count, 0)
+        _ = ftruncate(descriptor, off_t(bytes.count))
+    }
+
+    /// The failure note the lock file held when this process took the lock, once.
+    public static func takeFailureNote(databasePath: String) -> (runId: Int64, message: String)? {
+        let path = lockPath(forDatabase: databasePath)
+        return notes.withLock { $0.removeValue(forKey: path) }
+    }
+
+    private static func readFailureNote(_ descriptor: Int32) -> (runId: Int64, message: String)? {
+        var buffer = [UInt8](repeating: 0, count: 2048)
+        let count = pread(descriptor, &buffer, buffer.count, 0)
+        guard count > 0 else { return nil }
+        for line in String(decoding: buffer.prefix(count), as: UTF8.self).split(separator: "\n") where line.hasPrefix("failed run ") {
+            let rest = line.dropFirst("failed run ".count)
+            guard let colon = rest.firstIndex(of: ":"), let runId = Int64(rest[..<colon]) else { continue }
+            return (runId, String(rest[rest.index(after: colon)...].drop { $0 == " " }))
+        }
+        return nil
     }
 }
 

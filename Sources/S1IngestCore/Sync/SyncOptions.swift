@@ -74,6 +74,8 @@ public struct SyncOptions: Sendable {
     public var pageSize: Int
     public var commitInterval: Duration
     public var batchSize: Int
+    /// How long requests in flight may go on after a stop before they are cancelled.
+    public var stopGrace: Duration = .seconds(5)
 
     /// The default overlap: 5 minutes.
     public static let defaultOverlapSeconds: Int64 = 300

@@ -11,7 +11,7 @@
 /// watermark, so the next run lists the same threats again and misses nothing.
 public final class Syncer {
     public let options: SyncOptions
-    public var onProgress: ((IngestProgress) -> Void)?
+    public var onProgress: (@Sendable (IngestProgress) -> Void)?
     public var onWarning: ((String) -> Void)?
     /// Called for milestones (listing done, watermark moved).
     public var onInfo: ((String) -> Void)?
@@ -54,7 +54,7 @@ public final class Syncer {
         let listing = try await list(from: from, database: database, stop: stop, summary: &summary)
         if let failure = listing.failure {
             summary.status = .failed
-            summary.message = "listing threats failed: \(failure)"
+            summary.message = listing.unreachable ?? "listing threats failed: \(failure)"
             summary.authenticationFailed = failure.endsRun
             let runId = try RunRecords.start(database, command: "sync", source: "threat list", console: options.endpoint.baseURL)
             var counts = RunCounts()
@@ -66,22 +66,28 @@ public final class Syncer {
 
         // 2. Drain the queue, as `ingest --queue` does (also after a listing failure that is
         //    not about the token: what was enqueued is worth fetching).
-        if listing.failure?.endsRun != true {
+        if listing.failure?.endsRun != true && listing.unreachable == nil {
             var ingestOptions = IngestOptions(
                 databasePath: options.databasePath, endpoint: options.endpoint, source: .queue, client: options.client,
                 retry: options.retry, maxRequestsPerSecond: options.maxRequestsPerSecond, command: "sync",
                 commitInterval: options.commitInterval, batchSize: options.batchSize)
             ingestOptions.command = "sync"
             ingestOptions.queueLabel = "threat list"
+            ingestOptions.stopGrace = options.stopGrace
             let ingester = Ingester(options: ingestOptions)
             ingester.onProgress = onProgress
             ingester.onWarning = onWarning
             let drained = try await ingester.run(stop: stop)
             summary.ingest = drained
-            if listing.failure == nil {
+            if listing.failure == nil || drained.databaseFailed {
                 summary.status = drained.status
                 summary.message = drained.message
                 summary.authenticationFailed = drained.authenticationFailed
+            }
+            // The database failed: leave the watermark where it is (the next run lists again).
+            if drained.databaseFailed {
+                summary.elapsedSeconds = (clock.now - started).seconds
+                return summary
             }
         }
 
@@ -110,6 +116,8 @@ public final class Syncer {
 
     private struct Listing {
         var failure: FetchError?
+        /// Why the listing gave up on an unreachable console.
+        var unreachable: String?
         /// Enqueued items, for the watermark.
         var toFetch: [ListedThreat] = []
         var maxSeen: String?
@@ -120,6 +128,7 @@ public final class Syncer {
         var lister = ThreatLister(client: client, retry: options.retry,
                                   throttle: RequestThrottle(maxRate: options.maxRequestsPerSecond),
                                   pageSize: max(1, min(1000, options.pageSize)), siteIds: options.siteIds)
+        lister.onRetry = { [onWarning] attempt, error in onWarning?("listing threats: attempt \(attempt) failed (\(error)); retrying") }
         let queue = try IngestQueue(database: database)
         let storedUpdatedAt = try database.prepare("SELECT updated_at FROM threats WHERE threat_id = ?")
         var listing = Listing()
@@ -135,6 +144,7 @@ public final class Syncer {
             switch result {
             case .failure(let error):
                 listing.failure = error
+                listing.unreachable = lister.unreachable
                 await client.shutdown()
                 return listing
             case .success(let value):

@@ -23,6 +23,12 @@ struct ThreatLister {
     /// Requests made, and how many of them were repeats.
     private(set) var requests = 0
     private(set) var retries = 0
+    /// Set when connections keep failing and nothing has reached the console: why the
+    /// listing gave up on it.
+    private(set) var unreachable: String?
+    /// Called before each retry with the attempt that failed and its error.
+    var onRetry: ((Int, FetchError) -> Void)?
+    private let counters = FetchCounters()
 
     init(client: ConsoleClient, retry: RetryPolicy, throttle: RequestThrottle, pageSize: Int, siteIds: [String]) {
         self.client = client
@@ -42,8 +48,10 @@ struct ThreatLister {
     }
 
     /// One page, retried on 429, 5xx, timeouts and connection errors; nil when `stop` is
-    /// requested while it waits for the throttle or between attempts.
-    mutating func page(from watermark: String, cursor: String?, stop: StopRequest) async -> Result<ThreatListPage, FetchError>? {
+    /// requested while it waits for the throttle, between attempts or during a request
+    /// (a half-read page is worth nothing, so the request ends at once). Gives up early
+    /// (``unreachable``) when connections keep failing and nothing has answered.
+    nonisolated(nonsending) mutating func page(from watermark: String, cursor: String?, stop: StopRequest) async -> Result<ThreatListPage, FetchError>? {
         let url = url(from: watermark, cursor: cursor)
         var attempt = 0
         while true {
@@ -53,16 +61,29 @@ struct ThreatLister {
             if attempt > 1 { retries += 1 }
             let result: Result<ThreatListPage, FetchError>
             var retryAfter: Duration?
-            switch await client.get(url) {
+            switch await client.get(url, cancel: stop) {
+            case .failure(.stopped):
+                return nil
             case .failure(let error):
                 result = .failure(error)
             case .success(let response):
                 retryAfter = RetryPolicy.parseRetryAfter(response.headers.first(name: "Retry-After"))
                 result = Self.interpret(response, endpoint: client.endpoint, retryAfter: retryAfter)
             }
-            guard case .failure(let error) = result, error.isRetryable, attempt < retry.maxAttempts, !stop.isRequested else {
+            switch result {
+            case .success: counters.success()
+            case .failure(let error) where error.status != nil: counters.response(error)
+            case .failure(let error): counters.noResponse(error)
+            }
+            if case .failure = result, let verdict = counters.consoleUnreachable(client.endpoint) {
+                unreachable = verdict
                 return result
             }
+            guard case .failure(let error) = result, error.isRetryable, attempt < retry.maxAttempts, !stop.isRequested else {
+                if case .failure(.cannotConnect) = result { unreachable = counters.consoleUnreachable(client.endpoint, now: true) }
+                return result
+            }
+            onRetry?(attempt, error)
             guard await stop.sleep(for: retry.delay(afterAttempt: attempt, retryAfter: retryAfter)) else { return nil }
         }
     }

@@ -19,7 +19,7 @@ extension IngestBench {
     }
 
     func sync(_ options: SyncOptions, stop: StopRequest = StopRequest(), now: Double? = nil,
-              onProgress: ((IngestProgress) -> Void)? = nil) async throws -> SyncSummary {
+              onProgress: (@Sendable (IngestProgress) -> Void)? = nil) async throws -> SyncSummary {
         let syncer = Syncer(options: options)
         if let now { syncer.now = { now } }
         syncer.onProgress = onProgress
