@@ -14,7 +14,9 @@ import Glibc
 /// builds the same filter (`@groups` expanded by `systemd-analyze syscall-filter`, the first
 /// line setting allow- or deny-list mode, later lines adding or removing, the action from
 /// `SystemCallErrorNumber=`), loads it with `Support/seccomp-exec.c` (libseccomp), drops to
-/// `nobody` when run as root (the units set `User=`), and runs the unit's `ExecStart=` lines.
+/// `nobody` when run as root (the units set `User=`), refuses writable and executable memory
+/// when the unit sets `MemoryDenyWriteExecute=yes`, and runs the unit's `ExecStart=` lines.
+/// (The other restrictions systemd enforces with seccomp make a call fail, not kill.)
 /// Needs `systemd-analyze` (Debian `systemd`), `cc` and `libseccomp-dev`.
 @Suite(.serialized) struct SystemdUnitSandboxTests {
     static let token = "sandbox-secret-token-51c2"
@@ -198,9 +200,11 @@ struct Sandbox {
             .appendingPathComponent("Support/seccomp-exec.c").path
         helper = directory.path("seccomp-exec")
         do {
-            _ = try Self.capture("/usr/bin/env", ["cc", "-O1", "-o", helper, source, "-lseccomp"])
+            let compiler = try Self.capture("/bin/sh", ["-c", "command -v cc || command -v clang"])
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            _ = try Self.capture(compiler, ["-O1", "-o", helper, source, "-lseccomp"])
         } catch {
-            throw SandboxError("cannot build \(source) (needs cc and libseccomp-dev): \(error)")
+            throw SandboxError("cannot build \(source) (needs cc or clang, and libseccomp-dev): \(error)")
         }
         listFile = directory.path("syscalls.txt")
         try filter.names.sorted().joined(separator: "\n").write(toFile: listFile, atomically: true, encoding: .utf8)
@@ -228,6 +232,7 @@ struct Sandbox {
         if let user { arguments += ["-u", "\(user.uid):\(user.gid)"] }
         if filtered {
             if let errorNumber = filter.errorNumber { arguments += ["-e", "\(errorNumber)"] }
+            if unit.values("MemoryDenyWriteExecute").last == "yes" { arguments.append("-m") }
             arguments += [filter.allowList ? "-a" : "-d", listFile]
         } else {
             arguments += ["-d", "/dev/null"]

@@ -2,14 +2,16 @@
  * seccomp-exec: runs a program under a seccomp filter like the one systemd builds from a
  * unit's SystemCallFilter= lines. Used by SandboxTests; built with `cc ... -lseccomp`.
  *
- *   seccomp-exec [-u UID:GID] [-e ERRNO] (-a | -d) LISTFILE PROGRAM [ARG...]
+ *   seccomp-exec [-u UID:GID] [-e ERRNO] [-m] (-a | -d) LISTFILE PROGRAM [ARG...]
  *
  * -a: LISTFILE is an allow-list; any other system call gets the action.
  * -d: LISTFILE is a deny-list; its system calls get the action, the others are allowed.
  * The action kills the process (SIGSYS), as systemd does without SystemCallErrorNumber=,
  * or, with -e, makes the call fail with ERRNO. LISTFILE has one system call name per line;
  * names this architecture does not have are skipped. -u drops to UID:GID (with no
- * supplementary groups) before the filter is loaded, as User=/Group= would.
+ * supplementary groups) before the filter is loaded, as User=/Group= would. -m refuses
+ * writable and executable memory (prctl PR_SET_MDWE, Linux 6.3+), as MemoryDenyWriteExecute=
+ * does.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -18,23 +20,30 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
+#ifndef PR_SET_MDWE
+#define PR_SET_MDWE 65
+#define PR_MDWE_REFUSE_EXEC_GAIN 1
+#endif
+
 static void usage(void) {
-    fprintf(stderr, "usage: seccomp-exec [-u UID:GID] [-e ERRNO] (-a | -d) LISTFILE PROGRAM [ARG...]\n");
+    fprintf(stderr, "usage: seccomp-exec [-u UID:GID] [-e ERRNO] [-m] (-a | -d) LISTFILE PROGRAM [ARG...]\n");
     exit(125);
 }
 
 int main(int argc, char **argv) {
-    int allow_list = -1, error_number = -1, opt;
+    int allow_list = -1, error_number = -1, deny_write_execute = 0, opt;
     long uid = -1, gid = -1;
-    while ((opt = getopt(argc, argv, "+u:e:ad")) != -1) {
+    while ((opt = getopt(argc, argv, "+u:e:mad")) != -1) {
         switch (opt) {
         case 'u':
             if (sscanf(optarg, "%ld:%ld", &uid, &gid) != 2) usage();
             break;
         case 'e': error_number = atoi(optarg); break;
+        case 'm': deny_write_execute = 1; break;
         case 'a': allow_list = 1; break;
         case 'd': allow_list = 0; break;
         default: usage();
@@ -65,6 +74,10 @@ int main(int argc, char **argv) {
             perror("seccomp-exec: dropping privileges");
             return 125;
         }
+    }
+    if (deny_write_execute && prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN, 0L, 0L, 0L) != 0) {
+        perror("seccomp-exec: PR_SET_MDWE");
+        return 125;
     }
     struct rlimit no_core = {0, 0};  /* a process killed by SIGSYS leaves no core file */
     setrlimit(RLIMIT_CORE, &no_core);
