@@ -14,7 +14,10 @@ import Glibc
 @Suite struct StaticBinaryTests {
     /// Folders of the Swift toolchain's shared libraries (libswiftCore.so, Foundation, Dispatch).
     static func toolchainLibraryFolders() throws -> [String] {
-        let maps = try String(contentsOfFile: "/proc/self/maps", encoding: .utf8)
+        // Read to the end: /proc files report size 0, and one read can return a part.
+        let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: "/proc/self/maps"))
+        defer { try? handle.close() }
+        let maps = String(decoding: try handle.readToEnd() ?? Data(), as: UTF8.self)
         var folders = Set<String>()
         for line in maps.split(separator: "\n") {
             guard let slash = line.firstIndex(of: "/") else { continue }
