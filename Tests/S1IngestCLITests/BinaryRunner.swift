@@ -1,4 +1,5 @@
 import Foundation
+import S1MockConsole
 
 #if canImport(Glibc)
 import Glibc
@@ -34,39 +35,43 @@ struct BinaryRunner {
     /// runs `launcher... s1ingest arguments...`.
     static func run(_ arguments: [String], stdin: Data? = nil, environment: [String: String] = [:],
                     currentDirectory: URL? = nil, launcher: [String] = []) throws -> Result {
-        let process = Process()
-        if let first = launcher.first {
-            process.executableURL = URL(fileURLWithPath: first)
-            process.arguments = Array(launcher.dropFirst()) + [executable.path] + arguments
-        } else {
-            process.executableURL = executable
-            process.arguments = arguments
-        }
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "S1INGEST_DB")
         for (key, value) in environment { env[key] = value }
-        process.environment = env
-        if let currentDirectory { process.currentDirectoryURL = currentDirectory }
-        let out = Pipe(), err = Pipe(), input = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = input
-        try process.run()
-        if let stdin { input.fileHandleForWriting.write(stdin) }
-        try input.fileHandleForWriting.close()
-        // Read both pipes while the process runs, so a large output cannot block it.
-        let outBox = DataBox()
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async { outBox.data = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
-        let outData = outBox.data
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus,
-                      stdout: String(decoding: outData, as: UTF8.self),
-                      stderr: String(decoding: errData, as: UTF8.self))
+        if let first = launcher.first {
+            return try runProcess(first, Array(launcher.dropFirst()) + [executable.path] + arguments, stdin: stdin,
+                                  environment: env, currentDirectory: currentDirectory)
+        }
+        return try runProcess(executable.path, arguments, stdin: stdin, environment: env, currentDirectory: currentDirectory)
     }
+}
+
+/// Runs `executable arguments...` to completion (environment: this process's unless given),
+/// reading both pipes while it runs, so a large output cannot block it.
+func runProcess(_ executable: String, _ arguments: [String], stdin: Data? = nil, environment: [String: String]? = nil,
+                currentDirectory: URL? = nil) throws -> BinaryRunner.Result {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    if let environment { process.environment = environment }
+    if let currentDirectory { process.currentDirectoryURL = currentDirectory }
+    let out = Pipe(), err = Pipe(), input = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    process.standardInput = input
+    try process.run()
+    if let stdin { input.fileHandleForWriting.write(stdin) }
+    try input.fileHandleForWriting.close()
+    let outBox = DataBox()
+    let group = DispatchGroup()
+    group.enter()
+    DispatchQueue.global().async { outBox.data = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+    let errData = err.fileHandleForReading.readDataToEndOfFile()
+    group.wait()
+    process.waitUntilExit()
+    return BinaryRunner.Result(status: process.terminationStatus,
+                               stdout: String(decoding: outBox.data, as: UTF8.self),
+                               stderr: String(decoding: errData, as: UTF8.self))
 }
 
 /// Holds what a reader thread read, handed over through `DispatchGroup.wait()`.
@@ -169,4 +174,17 @@ func runBinary(_ arguments: [String], stdin: Data? = nil, environment: [String: 
             continuation.resume(with: Result { try BinaryRunner.run(arguments, stdin: stdin, environment: environment, launcher: launcher) })
         }
     }
+}
+
+/// A mock console serving `count` synthetic threats (seed `seed`) to `token`.
+func startMock(count: Int, seed: UInt64, token: String, faults: FaultPlan = FaultPlan()) async throws -> (MockConsole, SyntheticAnalyses) {
+    let set = SyntheticAnalyses(count: count, seed: seed)
+    return (try await MockConsole.start(MockConsoleConfiguration(analyses: set, token: token, faults: faults)), set)
+}
+
+/// Writes every ID of `set` to `ids.txt` in `directory`, one per line; its path.
+func writeIDFile(_ set: SyntheticAnalyses, in directory: TemporaryDirectory) throws -> String {
+    let path = directory.path("ids.txt")
+    try (0..<set.count).map(set.threatId).joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
+    return path
 }

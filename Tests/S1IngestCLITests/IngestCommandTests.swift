@@ -18,14 +18,11 @@ func doneCount(_ db: String) -> Int {
     static let token = "cli-secret-token-0123456789"
 
     func mock(count: Int, faults: FaultPlan = FaultPlan()) async throws -> (MockConsole, SyntheticAnalyses) {
-        let set = SyntheticAnalyses(count: count, seed: 5)
-        return (try await MockConsole.start(MockConsoleConfiguration(analyses: set, token: Self.token, faults: faults)), set)
+        try await startMock(count: count, seed: 5, token: Self.token, faults: faults)
     }
 
     func idFile(_ set: SyntheticAnalyses, in directory: TemporaryDirectory) throws -> String {
-        let path = directory.path("ids.txt")
-        try (0..<set.count).map(set.threatId).joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
-        return path
+        try writeIDFile(set, in: directory)
     }
 
     @Test func killedAtAnyMomentThenResumedStoresEveryAnalysisOnce() async throws {

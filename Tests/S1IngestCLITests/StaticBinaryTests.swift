@@ -56,23 +56,10 @@ import Glibc
             "$binary" query --db "$dir/demo.sqlite" "SELECT count(*) AS stored FROM threats"
             """#
         let unshare = geteuid() == 0 ? ["unshare", "-m"] : ["unshare", "-r", "-m"]
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = unshare + ["/bin/sh", "-c", script, "sh", binary, directory.url.path] + folders
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let errBox = DataBox()
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async { errBox.data = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        group.wait()
-        process.waitUntilExit()
-        let stderr = String(decoding: errBox.data, as: UTF8.self)
+        let result = try runProcess("/usr/bin/env", unshare + ["/bin/sh", "-c", script, "sh", binary, directory.url.path] + folders)
+        let stdout = result.stdout, stderr = result.stderr
 
-        #expect(process.terminationStatus == 0, "with \(folders) hidden:\n\(stderr)")
+        #expect(result.status == 0, "with \(folders) hidden:\n\(stderr)")
         #expect(stdout.hasPrefix(S1IngestVersion.current + "\n"), "\(stdout)")
         #expect(stdout.contains("20"), "\(stdout)")
         #expect(FileManager.default.fileExists(atPath: directory.path("migrated.sqlite")))

@@ -290,23 +290,10 @@ struct Sandbox {
 
     /// Runs a tool to completion; its stdout, or an error with its stderr.
     static func capture(_ executable: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let errBox = DataBox()
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async { errBox.data = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        let output = out.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
-        process.waitUntilExit()
-        guard process.terminationReason == .exit, process.terminationStatus == 0 else {
-            throw SandboxError("\(executable) \(arguments.joined(separator: " ")) failed: \(String(decoding: errBox.data, as: UTF8.self))")
+        let result = try runProcess(executable, arguments)
+        guard result.status == 0 else {
+            throw SandboxError("\(executable) \(arguments.joined(separator: " ")) failed: \(result.stderr)")
         }
-        return String(decoding: output, as: UTF8.self)
+        return result.stdout
     }
 }

@@ -13,14 +13,11 @@ import Glibc
     static let token = "cli-unattended-token-0123456789"
 
     func mock(count: Int, faults: FaultPlan = FaultPlan()) async throws -> (MockConsole, SyntheticAnalyses) {
-        let set = SyntheticAnalyses(count: count, seed: 9)
-        return (try await MockConsole.start(MockConsoleConfiguration(analyses: set, token: Self.token, faults: faults)), set)
+        try await startMock(count: count, seed: 9, token: Self.token, faults: faults)
     }
 
     func idFile(_ set: SyntheticAnalyses, in directory: TemporaryDirectory) throws -> String {
-        let path = directory.path("ids.txt")
-        try (0..<set.count).map(set.threatId).joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
-        return path
+        try writeIDFile(set, in: directory)
     }
 
     /// A loopback URL on which nothing listens.
