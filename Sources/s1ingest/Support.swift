@@ -38,7 +38,7 @@ func runReportingErrors<T>(_ body: () async throws -> T) async throws -> T {
 /// Prints `error` for a person and returns the exit code to leave with.
 func reportFailure(_ error: any Error) -> any Error {
     if error is ExitCode { return error }
-    FileHandleOutput.standardError("s1ingest: error: \(error)\n")
+    FileHandleOutput.standardError("s1ingest: error: \(terminalSafe("\(error)"))\n")
     if case RunLockError.locked = error { return ExitCode(S1IngestExitCode.locked) }
     return ExitCode(S1IngestExitCode.failure)
 }
@@ -76,7 +76,7 @@ final class Console {
     func warn(_ message: String) {
         guard !quiet else { return }
         clearProgress()
-        FileHandleOutput.standardError("s1ingest: \(message)\n")
+        FileHandleOutput.standardError("s1ingest: \(terminalSafe(message))\n")
     }
 
     func progress(_ line: String) {
