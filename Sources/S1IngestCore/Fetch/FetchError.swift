@@ -68,6 +68,12 @@ public enum FetchError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// Why no connection could be made, for a connection failure.
+    public var connectionFailure: ConnectionFailure? {
+        if case .cannotConnect(let kind, _) = self { return kind }
+        return nil
+    }
+
     /// Worth retrying within this run (a redirect is not: the next attempt gets the same).
     public var isRetryableNow: Bool {
         if case .redirected = self { return false }
