@@ -20,6 +20,7 @@ struct SyncCommand: AsyncParsableCommand {
     @OptionGroup var database: DatabaseOption
     @OptionGroup var consoleOptions: ConsoleOptions
     @OptionGroup var output: OutputOptions
+    @OptionGroup var metrics: MetricsOption
 
     @Option(help: ArgumentHelp("List from this long ago (30m, 24h, 7d, 2w) or from this time (2026-01-31T00:00:00Z; an offset such as +02:00 is converted to UTC) instead of the stored watermark.", valueName: "duration|timestamp"))
     var since: String?
@@ -64,7 +65,18 @@ struct SyncCommand: AsyncParsableCommand {
         syncer.onInfo = { log.info($0) }
         let stop = StopRequest()
         let signals = SignalTrap(stop: stop, grace: options.stopGrace)
-        let summary = try await log.reportingErrors { try await syncer.run(stop: stop) }
+        let summary = try await log.reportingErrors {
+            try await metrics.measuring(command: "sync", console: endpoint.baseURL, databasePath: database.path) {
+                try await syncer.run(stop: stop)
+            } metrics: { summary, started, duration in
+                var counts = RunMetrics.counts(summary.ingest?.counts ?? RunCounts())
+                counts["requests", default: 0] += summary.listRequests
+                counts["retries", default: 0] += summary.listRetries
+                counts["listed"] = summary.listed
+                return RunMetrics(command: "sync", console: endpoint.baseURL, startedAt: started, durationSeconds: duration,
+                                  status: summary.status, counts: counts)
+            }
+        }
         signals.release()
         log.clearProgress()
         if output.json {
