@@ -8,7 +8,8 @@ import Testing
             _ = try ConsoleEndpoint(url: "http://acme.sentinelone.net", token: "t")
         }
         #expect(try ConsoleEndpoint(url: "http://127.0.0.1:8080/", token: "t").baseURL == "http://127.0.0.1:8080")
-        #expect(try ConsoleEndpoint(url: "http://localhost:1", token: "t").baseURL == "http://localhost:1")
+        // Plain http to localhost connects to 127.0.0.1 without a lookup (HostileConsoleTests).
+        #expect(try ConsoleEndpoint(url: "http://localhost:1", token: "t").baseURL == "http://127.0.0.1:1")
         #expect(try ConsoleEndpoint(url: "http://acme.example", token: "t", allowInsecureHTTP: true).baseURL == "http://acme.example")
         #expect(try ConsoleEndpoint(url: "https://acme.sentinelone.net/", token: " t\n").analysisURL(threatId: "1")
                 == "https://acme.sentinelone.net/web/api/v2.1/private/threats/1/analysis")
