@@ -17,7 +17,7 @@ struct PruneCommand: ParsableCommand {
 
     @OptionGroup var database: DatabaseOption
 
-    @Option(help: ArgumentHelp("Age to keep: 90d, 12w, 36h, 30m.", valueName: "duration"))
+    @Option(help: ArgumentHelp("Age to keep: 90d, 12w, 36h, 30min (m alone is refused: minutes or months?).", valueName: "duration"))
     var olderThan: String
 
     @Flag(help: "Delete only raw analysis bodies (raw_analyses), keep the flattened rows.")
@@ -30,13 +30,11 @@ struct PruneCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard parseDurationSeconds(olderThan) != nil else {
-            throw ValidationError("--older-than takes a duration such as 90d, 12w, 36h or 30m, not '\(olderThan)'")
-        }
+        _ = try parseTimeOption("--older-than") { try TimeGrammar.durationSeconds(olderThan) }
     }
 
     func run() throws {
-        let seconds = parseDurationSeconds(olderThan)!
+        let seconds = try parseTimeOption("--older-than") { try TimeGrammar.durationSeconds(olderThan) }
         let cutoff = formatTimestamp(secondsSince1970: Date().timeIntervalSince1970 - Double(seconds))
         let report = try runReportingErrors { () throws -> Pruner.Report in
             guard FileManager.default.fileExists(atPath: database.path) else { throw StoreError.noDatabase(path: database.path) }

@@ -14,7 +14,7 @@ struct ReportCommand: ParsableCommand {
 
     @OptionGroup var database: DatabaseOption
 
-    @Option(help: ArgumentHelp("Only threats created at or after this UTC date or timestamp (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ).", valueName: "date"))
+    @Option(help: ArgumentHelp("Only threats created this long ago or later (24h, 7d, 2w) or at or after this time (2026-01-31, 2026-01-31T08:00:00Z; an offset such as +02:00 is converted to UTC).", valueName: "duration|timestamp"))
     var since: String?
 
     @Option(help: ArgumentHelp("Only threats of this site (name or ID).", valueName: "site"))
@@ -32,6 +32,7 @@ struct ReportCommand: ParsableCommand {
     func validate() throws {
         guard limit > 0 else { throw ValidationError("--limit must be at least 1") }
         if html != nil && name != nil { throw ValidationError("--html writes every chart; leave out NAME") }
+        if let since { _ = try parseTimeOption("--since") { try TimeGrammar.parseSince(since) } }
     }
 
     func run() throws {

@@ -43,6 +43,16 @@ func reportFailure(_ error: any Error) -> any Error {
     return ExitCode(S1IngestExitCode.failure)
 }
 
+/// Parses a date, time or duration option with `TimeGrammar` (in `validate()`): a value
+/// it refuses is a usage error, exit 64, and nothing is run.
+func parseTimeOption<T>(_ option: String, _ parse: () throws -> T) throws -> T {
+    do {
+        return try parse()
+    } catch {
+        throw ValidationError("\(option): \(error)")
+    }
+}
+
 enum Environment {
     static func value(_ name: String) -> String? {
         guard let raw = getenv(name) else { return nil }
