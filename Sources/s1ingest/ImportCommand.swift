@@ -1,4 +1,9 @@
 import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import S1IngestCore
 
 struct ImportCommand: AsyncParsableCommand {
@@ -32,6 +37,16 @@ struct ImportCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // A file that cannot be opened at all is a failure of the run (exit 2), found before
+        // anything is imported; documents that cannot be used inside a file are skipped.
+        try runReportingErrors {
+            for file in files where file != "-" {
+                guard let handle = fopen(file, "r") else {
+                    throw ImportInputError(file: file, reason: String(cString: strerror(errno)))
+                }
+                fclose(handle)
+            }
+        }
         let importer = Importer(options: ImportOptions(databasePath: database.path, inputs: files, batchSize: batchSize))
         let console = Console(quiet: quiet)
         var warned = 0
@@ -52,4 +67,11 @@ struct ImportCommand: AsyncParsableCommand {
         }
         if summary.problemCount > 0 { throw ExitCode(S1IngestExitCode.partial) }
     }
+}
+
+/// An input file `import` cannot open.
+struct ImportInputError: Error, CustomStringConvertible {
+    let file: String
+    let reason: String
+    var description: String { "cannot open \(file): \(reason)" }
 }

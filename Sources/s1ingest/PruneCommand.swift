@@ -38,7 +38,9 @@ struct PruneCommand: ParsableCommand {
         let cutoff = formatTimestamp(secondsSince1970: Date().timeIntervalSince1970 - Double(seconds))
         let report = try runReportingErrors { () throws -> Pruner.Report in
             guard FileManager.default.fileExists(atPath: database.path) else { throw StoreError.noDatabase(path: database.path) }
-            let connection = try StoreOpener.openForWriting(path: database.path)
+            // A dry run only reads: a read-only connection, no run lock, so it works beside a running sync.
+            let connection = dryRun ? try StoreOpener.openForReading(path: database.path)
+                : try StoreOpener.openForWriting(path: database.path)
             return try Pruner.prune(connection, olderThan: cutoff, rawOnly: rawOnly, dryRun: dryRun)
         }
         if json {

@@ -35,12 +35,19 @@ func runReportingErrors<T>(_ body: () async throws -> T) async throws -> T {
     }
 }
 
-/// Prints `error` for a person and returns the exit code to leave with.
+/// Prints `error` for a person (`s1ingest: error: ...`, the one form of a fatal error in
+/// every command) and returns the exit code to leave with. Usage errors (`ValidationError`)
+/// go on to argument-parser, which prints them with the usage and exits 64.
 func reportFailure(_ error: any Error) -> any Error {
-    if error is ExitCode { return error }
+    if error is ExitCode || error is ValidationError { return error }
     FileHandleOutput.standardError("s1ingest: error: \(error)\n")
-    if case RunLockError.locked = error { return ExitCode(S1IngestExitCode.locked) }
-    return ExitCode(S1IngestExitCode.failure)
+    return ExitCode(exitCode(for: error))
+}
+
+/// The exit code for an error that ended a command.
+func exitCode(for error: any Error) -> Int32 {
+    if case RunLockError.locked = error { return S1IngestExitCode.locked }
+    return S1IngestExitCode.failure
 }
 
 /// Parses a date, time or duration option with `TimeGrammar` (in `validate()`): a value
