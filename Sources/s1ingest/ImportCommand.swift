@@ -11,10 +11,7 @@ struct ImportCommand: AsyncParsableCommand {
         commandName: "import",
         abstract: "Import threat analyses already on disk.",
         discussion: """
-            Each FILE may hold a response body {"data": {...}}, newline-delimited bodies, a JSON
-            array of bodies, or the Swimlane connector's action output. '-' reads standard input.
-            Unusable documents are reported with file and line, counted and skipped; the rest
-            still imports. Exit status 1 when anything was skipped.
+            Each FILE may hold a response body {"data": {...}}, newline-delimited bodies, a JSON array of bodies, or the Swimlane connector's action output. '-' reads standard input. Unusable documents are reported with file and line, counted and skipped; the rest still imports. Exit status 1 when anything was skipped, 2 when a file cannot be opened or the database cannot be used.
             """
     )
 

@@ -46,10 +46,9 @@ struct PruneCommand: ParsableCommand {
         if json {
             let object: [String: Any] = [
                 "command": "prune", "database": database.path, "cutoff": report.cutoff, "raw_only": report.rawOnly,
-                "dry_run": report.dryRun, "deleted": Dictionary(uniqueKeysWithValues: report.deleted.map { ($0.table, $0.rows) }),
+                "dry_run": report.dryRun, "s1ingest_version": S1IngestVersion.current, "deleted": Dictionary(uniqueKeysWithValues: report.deleted.map { ($0.table, $0.rows) }),
             ]
-            let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
-            print(String(decoding: data, as: UTF8.self))
+            print(JSONOutput.line(object))
             return
         }
         let what = report.rawOnly ? "raw bodies stored before \(report.cutoff)"

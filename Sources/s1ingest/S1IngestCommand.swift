@@ -7,10 +7,7 @@ struct S1IngestCommand: AsyncParsableCommand {
         commandName: "s1ingest",
         abstract: "Flatten SentinelOne threat analyses into a SQLite database you can query.",
         discussion: """
-            Exit codes: 0 everything stored; 1 partial (some documents or IDs skipped or failed);
-            2 failure (the database or the run could not proceed); 3 the console refused the
-            token (401/403); 4 another s1ingest run is writing to the same database (nothing
-            was done; try again later); 130 interrupted (SIGINT/SIGTERM); 64 usage error.
+            Exit codes: 0 everything stored; 1 partial (some documents or IDs skipped or failed); 2 failure (the database or the run could not proceed); 3 the console refused the token (401/403); 4 another s1ingest run is writing to the same database (nothing was done; try again later); 130 interrupted (SIGINT/SIGTERM); 64 usage error.
             """,
         version: S1IngestVersion.current,
         subcommands: [DemoCommand.self, IngestCommand.self, EnqueueCommand.self, QueueCommand.self, RunsCommand.self,

@@ -13,7 +13,7 @@ struct SyncCommand: AsyncParsableCommand {
 
             One run at a time: a second command writing to the same database exits with 4.
 
-            Exit status: 0 all stored, 1 partial, 2 failure, 3 authentication, 4 another run holds the database, 130 interrupted.
+            Exit status: 0 all stored, 1 partial, 2 failure, 3 authentication, 4 another run holds the database, 130 interrupted, 64 usage error.
             """
     )
 
@@ -110,7 +110,7 @@ enum SyncSummaryFormatter {
             "listed_from": summary.listedFrom, "listing_complete": summary.listingComplete, "pages": summary.pages,
             "listed": summary.listed, "already_stored": summary.alreadyStored, "enqueued": summary.enqueued,
             "requested": c.requested, "stored": c.stored, "unchanged": c.unchanged, "not_found": c.notFound, "failed": c.failed,
-            "inserted": ingest?.outcomes[.inserted] ?? 0, "updated": ingest?.outcomes[.updated] ?? 0,
+            "new": ingest?.outcomes[.inserted] ?? 0, "replaced": ingest?.outcomes[.updated] ?? 0,
             "requests": c.requests + summary.listRequests, "retries": c.retries + summary.listRetries,
             "watermark_before": summary.previousWatermark ?? NSNull(), "watermark": summary.watermark ?? NSNull(),
             "watermark_advanced": summary.watermarkAdvanced,
@@ -119,7 +119,6 @@ enum SyncSummaryFormatter {
             "failures": (ingest?.failures ?? []).prefix(100).map { ["threat_id": $0.threatId, "error": $0.error] },
             "s1ingest_version": S1IngestVersion.current,
         ]
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
-        return String(decoding: data, as: UTF8.self)
+        return JSONOutput.line(object)
     }
 }
