@@ -15,6 +15,8 @@ enum S1IngestExitCode {
     /// Another s1ingest process is writing to the same database (its run lock is held).
     static let locked: Int32 = 4
     static let interrupted: Int32 = 130
+    /// A wrong option, value or name (argument-parser's own usage errors exit 64 too).
+    static let usage: Int32 = 64
 }
 
 /// Runs `body`; an error becomes one clear line on stderr and exit status 2.
@@ -47,6 +49,13 @@ func reportFailure(_ error: any Error) -> any Error {
 /// The exit code for an error that ended a command.
 func exitCode(for error: any Error) -> Int32 {
     if case RunLockError.locked = error { return S1IngestExitCode.locked }
+    if let reporting = error as? ReportingError {
+        switch reporting {
+        // A name or value the user typed: a usage error, like an unknown option.
+        case .unknownTable, .unknownView, .unknownReport, .invalidSince: return S1IngestExitCode.usage
+        default: break
+        }
+    }
     return S1IngestExitCode.failure
 }
 

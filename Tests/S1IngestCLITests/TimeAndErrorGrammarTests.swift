@@ -78,6 +78,22 @@ import Testing
         #expect(result.stderr.contains("top-agents"))
     }
 
+    @Test func usageErrorsReadLikeEveryOtherErrorAndExit64() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanUp() }
+        let db = try await database(directory, count: 2)
+        for arguments in [["sync", "--db", db, "--bogus"], ["prune", "--db", db, "--older-than", "1m"], ["nosuchcommand"],
+                          ["export", "--db", db, "--table", "threat"], ["export", "--db", db, "--view", "overview"]] {
+            let result = try await runBinary(arguments)
+            #expect(result.status == 64, "\(arguments): \(result.stderr)")
+            #expect(result.stderr.hasPrefix("s1ingest: error: "), "\(arguments): \(result.stderr)")
+        }
+        // Not being able to write a file is not a usage error.
+        let unwritable = try await runBinary(["generate", "--count", "1", "-o", directory.path("no/such/dir/x.json")])
+        #expect(unwritable.status == 2, "\(unwritable.stderr)")
+        #expect(unwritable.stderr.hasPrefix("s1ingest: error: cannot create "), "\(unwritable.stderr)")
+    }
+
     @Test func siteNamingNoKnownSiteWarnsAndListsTheKnownOnes() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.cleanUp() }
