@@ -26,6 +26,8 @@ public enum Fault: Sendable, Equatable {
     /// `200` with the whole `Content-Length` and the head at once, then the body one byte
     /// every `intervalMilliseconds` (a console that never quite stops sending).
     case trickleBody(intervalMilliseconds: Int)
+    /// A redirect (`301`, `302`, `307`, ...) to `location`, with an empty body.
+    case redirect(status: Int, location: String)
     /// `401` with code 4010010 "Authentication Failed".
     case unauthorized
     /// `403` with code 4030010 "Insufficient Permissions".

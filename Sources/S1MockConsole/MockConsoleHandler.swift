@@ -92,6 +92,7 @@ final class MockConsoleHandler: ChannelInboundHandler {
             let buffer = context.channel.allocator.buffer(string: body)
             headers.add(name: "Content-Type", value: "application/json")
             headers.add(name: "Content-Length", value: String(buffer.readableBytes))
+            headers.add(name: "Date", value: TimestampText.httpDate(secondsSince1970: Int64(currentUnixSeconds())))
             if !request.keepAlive {
                 headers.add(name: "Connection", value: "close")
             } else if version.major == 1 && version.minor == 0 {

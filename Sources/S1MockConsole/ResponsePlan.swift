@@ -74,6 +74,8 @@ struct ResponsePlan {
             return (.respond(status: .ok, headers: [:], body: body + "<!-- upstream error -->"), 0)
         case .slowResponse(let milliseconds):
             return (normal(), max(0, milliseconds))
+        case .redirect(let status, let location):
+            return (.respond(status: HTTPResponseStatus(statusCode: status), headers: ["Location": location], body: ""), 0)
         case .trickleBody(let interval):
             if case .respond(_, _, let body) = normal() { return (.trickle(body: body, interval: max(1, interval)), 0) }
             return (.drop, 0)

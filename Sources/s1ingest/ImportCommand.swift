@@ -23,6 +23,8 @@ struct ImportCommand: AsyncParsableCommand {
     @Flag(help: "Print the summary as JSON on standard output.")
     var json = false
 
+    @OptionGroup var metrics: MetricsOption
+
     @Flag(name: .shortAndLong, help: "No progress line and no per-document warnings.")
     var quiet = false
 
@@ -55,7 +57,15 @@ struct ImportCommand: AsyncParsableCommand {
         importer.onProgress = { progress in
             console.progress("\(progress.documentsRead) documents, \(progress.stored) stored, \(progress.problems) skipped, \(Int(Double(progress.analysesFound) / max(progress.elapsedSeconds, 0.001)))/s")
         }
-        let summary = try await runReportingErrors { try await importer.run() }
+        let summary = try await runReportingErrors {
+            try await metrics.measuring(command: "import", databasePath: database.path) {
+                try await importer.run()
+            } metrics: { summary, started, duration in
+                RunMetrics(command: "import", startedAt: started, durationSeconds: duration, status: summary.problemCount > 0 ? .partial : .ok,
+                           counts: ["stored": summary.stored, "unchanged": summary.outcomes[.unchanged] ?? 0,
+                                    "stale": summary.outcomes[.stale] ?? 0, "failed": summary.problemCount])
+            }
+        }
         console.clearProgress()
         if json {
             print(SummaryFormatter.json(summary, databasePath: database.path))

@@ -100,6 +100,7 @@ struct IngestCommand: AsyncParsableCommand {
     @OptionGroup var database: DatabaseOption
     @OptionGroup var consoleOptions: ConsoleOptions
     @OptionGroup var output: OutputOptions
+    @OptionGroup var metrics: MetricsOption
 
     @Option(help: ArgumentHelp("A file of threat IDs, one per line ('-' for stdin).", valueName: "file"))
     var ids: String?
@@ -118,7 +119,7 @@ struct IngestCommand: AsyncParsableCommand {
             client: consoleOptions.clientSettings, retry: consoleOptions.retryPolicy,
             maxRequestsPerSecond: consoleOptions.rate)
         options.stopGrace = consoleOptions.stopGraceDuration
-        try await IngestRunner.run(options, output: output)
+        try await IngestRunner.run(options, output: output, metrics: metrics)
     }
 }
 
@@ -136,14 +137,21 @@ struct OutputOptions: ParsableArguments {
 
 /// Runs an ingest with signals, progress and the summary, and exits with the right code.
 enum IngestRunner {
-    static func run(_ options: IngestOptions, output: OutputOptions) async throws {
+    static func run(_ options: IngestOptions, output: OutputOptions, metrics: MetricsOption = MetricsOption()) async throws {
         let log = RunLog(output: output)
         let ingester = Ingester(options: options)
         ingester.onWarning = { log.warn($0) }
         ingester.onProgress = { log.progress($0) }
         let stop = StopRequest()
         let signals = SignalTrap(stop: stop, grace: options.stopGrace)
-        let summary = try await log.reportingErrors { try await ingester.run(stop: stop) }
+        let summary = try await log.reportingErrors {
+            try await metrics.measuring(command: options.command, console: options.endpoint.baseURL, databasePath: options.databasePath) {
+                try await ingester.run(stop: stop)
+            } metrics: { summary, started, duration in
+                RunMetrics(command: options.command, console: options.endpoint.baseURL, startedAt: started, durationSeconds: duration,
+                           status: summary.status, counts: RunMetrics.counts(summary.counts))
+            }
+        }
         signals.release()
         log.clearProgress()
         if output.json {

@@ -16,8 +16,8 @@ enum IngestSummaryFormatter {
             lines.append("  bad lines  \(c.invalidIds) (not IDs, skipped); duplicates \(summary.duplicateIds) (fetched once)")
         }
         lines.append("  requests   \(c.requests) (\(c.retries) retries)")
-        if let message = summary.message { lines.append("  \(summary.status.rawValue): \(message)") }
-        for failure in summary.failures.prefix(5) { lines.append("    \(failure.threatId): \(failure.error)") }
+        if let message = summary.message { lines.append("  \(summary.status.rawValue): \(terminalSafe(message))") }
+        for failure in summary.failures.prefix(5) { lines.append("    \(failure.threatId): \(terminalSafe(failure.error))") }
         if summary.failures.count > 5 { lines.append("    ... (`s1ingest queue` lists the most common errors)") }
         return lines.joined(separator: "\n")
     }

@@ -35,9 +35,9 @@ struct LineLogHandler: LogHandler {
     static func line(format: LogFormat, time: String, level: Logger.Level, message: String, metadata: Logger.Metadata) -> String {
         switch format {
         case .text:
-            var line = "\(time) \(level.rawValue) \(message.replacingOccurrences(of: "\n", with: " "))"
+            var line = "\(time) \(level.rawValue) \(terminalSafe(message.replacingOccurrences(of: "\n", with: " ")))"
             for key in metadata.keys.sorted() {
-                let value = "\(metadata[key]!)".replacingOccurrences(of: "\n", with: " ")
+                let value = terminalSafe("\(metadata[key]!)".replacingOccurrences(of: "\n", with: " "))
                 line += " \(key)=\(value.contains(" ") ? "\"\(value)\"" : value)"
             }
             return line
@@ -104,7 +104,7 @@ final class RunLog: @unchecked Sendable {
     func error(_ message: String) {
         console.clearProgress()
         if jsonEvents, let logger { logger.error("\(message)") }
-        FileHandleOutput.standardError("s1ingest: error: \(message)\n")
+        FileHandleOutput.standardError("s1ingest: error: \(terminalSafe(message))\n")
     }
 
     /// A progress line on the terminal; as a log event at most every 5 s.

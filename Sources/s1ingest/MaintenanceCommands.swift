@@ -1,6 +1,6 @@
 import ArgumentParser
 
-/// The commands for unattended operation: sync, prune.
+/// The commands for unattended operation and upkeep: sync, prune, rebuild, coverage.
 enum MaintenanceCommands {
-    static let all: [any ParsableCommand.Type] = [SyncCommand.self, PruneCommand.self]
+    static let all: [any ParsableCommand.Type] = [SyncCommand.self, PruneCommand.self, RebuildCommand.self, CoverageCommand.self]
 }

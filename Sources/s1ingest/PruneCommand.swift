@@ -29,6 +29,8 @@ struct PruneCommand: ParsableCommand {
     @Flag(help: "Print the report as one JSON object.")
     var json = false
 
+    @OptionGroup var metrics: MetricsOption
+
     func validate() throws {
         _ = try parseTimeOption("--older-than") { try TimeGrammar.durationSeconds(olderThan) }
     }
@@ -36,13 +38,25 @@ struct PruneCommand: ParsableCommand {
     func run() throws {
         let seconds = try parseTimeOption("--older-than") { try TimeGrammar.durationSeconds(olderThan) }
         let cutoff = formatTimestamp(secondsSince1970: Date().timeIntervalSince1970 - Double(seconds))
-        let report = try runReportingErrors { () throws -> Pruner.Report in
-            guard FileManager.default.fileExists(atPath: database.path) else { throw StoreError.noDatabase(path: database.path) }
-            // A dry run only reads: a read-only connection, no run lock, so it works beside a running sync.
-            let connection = dryRun ? try StoreOpener.openForReading(path: database.path)
-                : try StoreOpener.openForWriting(path: database.path)
-            return try Pruner.prune(connection, olderThan: cutoff, rawOnly: rawOnly, dryRun: dryRun)
+        let started = Date().timeIntervalSince1970
+        func measured(_ status: RunStatus, _ counts: [String: Int]) -> RunMetrics {
+            RunMetrics(command: rawOnly ? "prune_raw" : "prune", startedAt: started, durationSeconds: Date().timeIntervalSince1970 - started,
+                       status: status, counts: counts)
         }
+        let report: Pruner.Report
+        do {
+            report = try runReportingErrors { () throws -> Pruner.Report in
+                guard FileManager.default.fileExists(atPath: database.path) else { throw StoreError.noDatabase(path: database.path) }
+                // A dry run only reads: a read-only connection, no run lock, so it works beside a running sync.
+                let connection = dryRun ? try StoreOpener.openForReading(path: database.path)
+                    : try StoreOpener.openForWriting(path: database.path)
+                return try Pruner.prune(connection, olderThan: cutoff, rawOnly: rawOnly, dryRun: dryRun)
+            }
+        } catch {
+            if !dryRun { metrics.write(measured(.failed, [:]), databasePath: database.path) }
+            throw error
+        }
+        if !dryRun { metrics.write(measured(.ok, ["deleted": report.deleted.reduce(0) { $0 + $1.rows }]), databasePath: database.path) }
         if json {
             let object: [String: Any] = [
                 "command": "prune", "database": database.path, "cutoff": report.cutoff, "raw_only": report.rawOnly,

@@ -45,7 +45,7 @@ struct QueueCommand: ParsableCommand {
             let errors = try queue.topErrors()
             if !errors.isEmpty {
                 print("most common errors:")
-                for error in errors { print("  \(String(error.count).leftPadded(6))  \(error.error)") }
+                for error in errors { print("  \(String(error.count).leftPadded(6))  \(terminalSafe(error.error))") }
             }
         }
     }

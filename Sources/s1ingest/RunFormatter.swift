@@ -16,7 +16,7 @@ enum RunFormatter {
         var lines = rows.map { row in
             row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")
         }
-        for run in runs where run.message != nil { lines.append("run \(run.runId): \(run.message!)") }
+        for run in runs where run.message != nil { lines.append("run \(run.runId): \(terminalSafe(run.message!))") }
         return lines.joined(separator: "\n")
     }
 

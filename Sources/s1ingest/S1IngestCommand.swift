@@ -11,7 +11,8 @@ struct S1IngestCommand: AsyncParsableCommand {
             """,
         version: S1IngestVersion.current,
         subcommands: [DemoCommand.self, IngestCommand.self, EnqueueCommand.self, QueueCommand.self, RunsCommand.self,
-                      ImportCommand.self, MigrateCommand.self, SchemaCommand.self, GenerateCommand.self, MockConsoleCommand.self]
+                      ImportCommand.self, MigrateCommand.self, SchemaCommand.self, GenerateCommand.self, MockConsoleCommand.self,
+                      CheckCommand.self]
             + MaintenanceCommands.all
             + ReportingCommands.all
     )

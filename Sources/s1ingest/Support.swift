@@ -42,7 +42,7 @@ func runReportingErrors<T>(_ body: () async throws -> T) async throws -> T {
 /// go on to argument-parser, which prints them with the usage and exits 64.
 func reportFailure(_ error: any Error) -> any Error {
     if error is ExitCode || error is ValidationError { return error }
-    FileHandleOutput.standardError("s1ingest: error: \(error)\n")
+    FileHandleOutput.standardError("s1ingest: error: \(terminalSafe("\(error)"))\n")
     return ExitCode(exitCode(for: error))
 }
 
@@ -102,7 +102,7 @@ final class Console {
     func warn(_ message: String) {
         guard !quiet else { return }
         clearProgress()
-        FileHandleOutput.standardError("s1ingest: \(message)\n")
+        FileHandleOutput.standardError("s1ingest: \(terminalSafe(message))\n")
     }
 
     func progress(_ line: String) {

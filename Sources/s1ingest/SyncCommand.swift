@@ -20,6 +20,7 @@ struct SyncCommand: AsyncParsableCommand {
     @OptionGroup var database: DatabaseOption
     @OptionGroup var consoleOptions: ConsoleOptions
     @OptionGroup var output: OutputOptions
+    @OptionGroup var metrics: MetricsOption
 
     @Option(help: ArgumentHelp("List from this long ago (15min, 24h, 7d, 2w) or from this time (2026-01-31, 2026-01-31T00:00:00Z; an offset such as +02:00 is converted to UTC) instead of the stored watermark.", valueName: "duration|timestamp"))
     var since: String?
@@ -62,7 +63,18 @@ struct SyncCommand: AsyncParsableCommand {
         syncer.onInfo = { log.info($0) }
         let stop = StopRequest()
         let signals = SignalTrap(stop: stop, grace: options.stopGrace)
-        let summary = try await log.reportingErrors { try await syncer.run(stop: stop) }
+        let summary = try await log.reportingErrors {
+            try await metrics.measuring(command: "sync", console: endpoint.baseURL, databasePath: database.path) {
+                try await syncer.run(stop: stop)
+            } metrics: { summary, started, duration in
+                var counts = RunMetrics.counts(summary.ingest?.counts ?? RunCounts())
+                counts["requests", default: 0] += summary.listRequests
+                counts["retries", default: 0] += summary.listRetries
+                counts["listed"] = summary.listed
+                return RunMetrics(command: "sync", console: endpoint.baseURL, startedAt: started, durationSeconds: duration,
+                                  status: summary.status, counts: counts)
+            }
+        }
         signals.release()
         log.clearProgress()
         if output.json {
@@ -86,18 +98,19 @@ enum SyncSummaryFormatter {
         lines.append("sync of \(summary.stateKey) into \(databasePath): \(summary.status.rawValue) in \(String(format: "%.2f", summary.elapsedSeconds)) s")
         lines.append("  listed     \(summary.listed) updated since \(summary.listedFrom) (\(summary.pages) pages\(summary.listingComplete ? "" : ", incomplete"))")
         lines.append("  to fetch   \(summary.enqueued) (\(summary.alreadyStored) already stored with the same updatedAt)")
+        if summary.listSkipped > 0 { lines.append("  skipped    \(summary.listSkipped) list items that are not usable (see the warnings)") }
         if let ingest = summary.ingest {
             let c = ingest.counts
             lines.append("  drained    run \(ingest.runId): \(c.requested) requested, \(c.stored) stored, \(c.unchanged) unchanged, \(c.notFound) not found, \(c.failed) failed")
             lines.append("  requests   \(c.requests + summary.listRequests) (\(c.retries + summary.listRetries) retries)")
-            for failure in ingest.failures.prefix(5) { lines.append("    \(failure.threatId): \(failure.error)") }
+            for failure in ingest.failures.prefix(5) { lines.append("    \(failure.threatId): \(terminalSafe(failure.error))") }
         }
         if summary.behindList > 0 {
             lines.append("  behind     \(summary.behindList) analyses older than listed (\(summary.behindListHeld) hold the watermark)")
         }
         let watermark = summary.watermark ?? "none"
         lines.append("  watermark  \(watermark)\(summary.watermarkAdvanced ? " (moved from \(summary.previousWatermark ?? "none"))" : " (unchanged)")")
-        if let message = summary.message { lines.append("  \(summary.status.rawValue): \(message)") }
+        if let message = summary.message { lines.append("  \(summary.status.rawValue): \(terminalSafe(message))") }
         return lines.joined(separator: "\n")
     }
 
@@ -109,6 +122,7 @@ enum SyncSummaryFormatter {
             "run_id": ingest.map { $0.runId as Any } ?? NSNull(),
             "listed_from": summary.listedFrom, "listing_complete": summary.listingComplete, "pages": summary.pages,
             "listed": summary.listed, "already_stored": summary.alreadyStored, "enqueued": summary.enqueued,
+            "list_skipped": summary.listSkipped,
             "requested": c.requested, "stored": c.stored, "unchanged": c.unchanged, "not_found": c.notFound, "failed": c.failed,
             "new": ingest?.outcomes[.inserted] ?? 0, "replaced": ingest?.outcomes[.updated] ?? 0,
             "requests": c.requests + summary.listRequests, "retries": c.retries + summary.listRetries,

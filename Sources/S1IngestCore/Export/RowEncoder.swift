@@ -95,23 +95,40 @@ struct RowEncoder {
         }
     }
 
+    /// `\xHH` for `byte`.
+    private static func appendHexEscape(_ byte: UInt8, to buffer: inout ByteBuffer) {
+        let digits = Array("0123456789abcdef".utf8)
+        buffer.append(0x5C, UInt8(ascii: "x"))
+        buffer.append(digits[Int(byte >> 4)], digits[Int(byte & 0x0F)])
+    }
+
     /// A text value (or header name): neutralised, then quoted (csv) or escaped (tsv).
     private func appendText(_ bytes: UnsafeRawBufferPointer, to buffer: inout ByteBuffer) {
         let neutralise = options.neutraliseFormulas && !bytes.isEmpty && Self.startsFormula(bytes[0])
         if options.format == .tsv {
             if neutralise { buffer.append(UInt8(ascii: "'")) }
-            guard bytes.contains(where: { $0 == 0x5C || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) else {
+            // Control characters (ESC, BEL, BS, ... and C1) are escaped as \xHH, so a TSV file
+            // shown on a terminal cannot drive it.
+            guard bytes.contains(where: { $0 < 0x20 || $0 == 0x5C || $0 == 0x7F || $0 == 0xC2 }) else {
                 buffer.append(bytes)
                 return
             }
-            for byte in bytes {
+            var index = 0
+            while index < bytes.count {
+                let byte = bytes[index]
                 switch byte {
                 case 0x5C: buffer.append(0x5C, 0x5C)
                 case 0x09: buffer.append(0x5C, UInt8(ascii: "t"))
                 case 0x0A: buffer.append(0x5C, UInt8(ascii: "n"))
                 case 0x0D: buffer.append(0x5C, UInt8(ascii: "r"))
+                case 0x00..<0x20, 0x7F: Self.appendHexEscape(byte, to: &buffer)
+                case 0xC2 where index + 1 < bytes.count && (0x80...0x9F).contains(bytes[index + 1]):
+                    // A C1 control (U+0080-U+009F), two bytes in UTF-8.
+                    index += 1
+                    Self.appendHexEscape(bytes[index], to: &buffer)
                 default: buffer.append(byte)
                 }
+                index += 1
             }
             return
         }

@@ -86,7 +86,7 @@ public struct AnalysisFetcher: Sendable {
                     await throttle.rateLimited(retryAfter: retryAfter, fallbackPause: retry.delay(afterAttempt: attempt, retryAfter: nil),
                                               requestStarted: requestStarted)
                 }
-                guard error.isRetryable, attempt < retry.maxAttempts, !Task.isCancelled else {
+                guard error.isRetryableNow, attempt < retry.maxAttempts, !Task.isCancelled else {
                     let later = error.isRetryable ? retry.laterRunDelay(afterAttempt: attempt, retryAfter: retryAfter) : nil
                     return FetchOutcome(threatId: threatId, error: error, attempts: attempt, retryDelay: later)
                 }
@@ -113,10 +113,11 @@ public struct AnalysisFetcher: Sendable {
                 return .failure(.malformedBody(endpoint.redactingToken(in: problem.reason)))
             case .success(let analysis):
                 guard analysis.threatId == threatId else {
-                    return .failure(.malformedBody("the console answered with threat \(analysis.threatId)"))
+                    return .failure(.malformedBody(endpoint.redactingToken(in: "the console answered with threat \(analysis.threatId)")))
                 }
                 return .success(AnalysisFlattener.flatten(analysis, ingestedAt: ingestedAt))
             }
+        case 300...399: return .failure(response.redirect(redactingTokenOf: endpoint))
         case 401: return .failure(.unauthorized(detail: detail()))
         case 403: return .failure(.forbidden(detail: detail()))
         case 404: return .failure(.notFound)

@@ -43,6 +43,12 @@ struct ConsoleResponse: Sendable {
         self.body = body
     }
 
+    /// A 3xx answer: its status and `Location`, without credentials, query or the token.
+    func redirect(redactingTokenOf endpoint: ConsoleEndpoint) -> FetchError {
+        let location = headers.first(name: "Location").map { endpoint.redactingToken(in: ConsoleEndpoint.redactedURL($0)) } ?? ""
+        return .redirected(status: status, location: location)
+    }
+
     /// What an error response says, for messages and `last_error`: the console's `errors`
     /// list, else the start of the body (200 bytes). The token is redacted from the whole
     /// text before it is cut, so not even part of it can remain.
@@ -136,7 +142,7 @@ public final class ConsoleClient: Sendable {
                                             body: Array(buffer.readableBytesView)))
         } catch {
             if Task.isCancelled { return .failure(.stopped) }
-            return .failure(Self.classify(error, limit: settings.maxResponseBytes))
+            return .failure(Self.classify(error, limit: settings.maxResponseBytes).redacted(by: endpoint))
         }
     }
 

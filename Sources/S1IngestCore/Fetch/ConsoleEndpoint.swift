@@ -4,8 +4,11 @@ import Foundation
 /// `https` is required unless the host is loopback or insecure HTTP was allowed.
 /// Printing, debug-printing or dumping one shows the URL and `[redacted]`, never the token.
 public struct ConsoleEndpoint: Sendable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
-    /// The console's base URL, without a trailing slash (`https://acme.sentinelone.net`).
+    /// The console's base URL, without a trailing slash (`https://acme.sentinelone.net`), as
+    /// shown and recorded: a token pasted into the URL is redacted here.
     public let baseURL: String
+    /// The base URL requests are sent to.
+    let requestBaseURL: String
     /// The API token, sent as `Authorization: ApiToken <token>`. Never printed.
     let token: String
 
@@ -19,15 +22,20 @@ public struct ConsoleEndpoint: Sendable, CustomStringConvertible, CustomDebugStr
         guard scheme == "https" || scheme == "http" else { throw .invalidURL(Self.redactedURL(trimmed)) }
         if components.user != nil || components.password != nil { throw .credentialsInURL }
         if scheme == "http" && !allowInsecureHTTP && !Self.isLoopback(host) { throw .insecureHTTP(host: host) }
+        // Plain http is allowed to loopback only: `localhost` is connected to as 127.0.0.1,
+        // never looked up, so no resolver can send the request (and the token) elsewhere.
+        let connectHost = scheme == "http" && !allowInsecureHTTP && Self.isLocalhostName(host) ? "127.0.0.1" : host
         let cleanToken = token.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !cleanToken.isEmpty else { throw .missingToken }
         guard !cleanToken.contains(where: { $0.isNewline || $0 == "\0" }) else { throw .malformedToken }
         var clean = URLComponents()
         clean.scheme = scheme
-        clean.host = host
+        clean.host = connectHost
         clean.port = components.port
         clean.path = components.path.hasSuffix("/") ? String(components.path.dropLast()) : components.path
-        self.baseURL = clean.string ?? trimmed
+        self.requestBaseURL = clean.string ?? trimmed
+        // (A token of a few characters is no real token, and would blank out half the URL.)
+        self.baseURL = cleanToken.count >= 8 ? requestBaseURL.replacingOccurrences(of: cleanToken, with: "[redacted]") : requestBaseURL
         self.token = cleanToken
     }
 
@@ -37,20 +45,26 @@ public struct ConsoleEndpoint: Sendable, CustomStringConvertible, CustomDebugStr
 
     /// `GET /web/api/v2.1/private/threats/{id}/analysis`.
     public func analysisURL(threatId: String) -> String {
-        "\(baseURL)/web/api/v2.1/private/threats/\(threatId)/analysis"
+        "\(requestBaseURL)/web/api/v2.1/private/threats/\(threatId)/analysis"
     }
 
     /// `GET /web/api/v2.1/threats?...` (the list endpoint).
     public func threatListURL(query: [(String, String)]) -> String {
         var components = URLComponents()
         components.queryItems = query.map { URLQueryItem(name: $0.0, value: $0.1) }
-        return "\(baseURL)/web/api/v2.1/threats" + (components.percentEncodedQuery.map { "?\($0)" } ?? "")
+        return "\(requestBaseURL)/web/api/v2.1/threats" + (components.percentEncodedQuery.map { "?\($0)" } ?? "")
     }
 
     /// `text` with every occurrence of the token (and so of the `Authorization` header value)
     /// replaced by `[redacted]`: apply it to anything the console sent before storing or logging it.
     public func redactingToken(in text: String) -> String {
         text.replacingOccurrences(of: token, with: "[redacted]")
+    }
+
+    /// `localhost`, in any case, with or without a trailing dot.
+    static func isLocalhostName(_ host: String) -> Bool {
+        let name = host.lowercased()
+        return name == "localhost" || name == "localhost."
     }
 
     /// True for hosts that cannot leave this machine: an IPv4 literal in 127.0.0.0/8 (four

@@ -8,6 +8,9 @@ public enum FetchError: Error, Sendable, Equatable, CustomStringConvertible {
     case notFound
     /// Another 4xx: the request itself is wrong; not retried.
     case rejected(status: Int, detail: String)
+    /// A 3xx redirect (followed never: it would send the token elsewhere). Not retried in
+    /// this run; the queue keeps the ID for a later run, once the console URL is fixed.
+    case redirected(status: Int, location: String)
     /// 429: rate limited; retried after `retryAfter` when the console said.
     case rateLimited(retryAfter: Duration?)
     /// 5xx: the console failed; retried.
@@ -26,13 +29,31 @@ public enum FetchError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The run stopped while the request was in flight (its grace ran out): no outcome.
     case stopped
 
+    /// The same error with `endpoint`'s token redacted from every text it carries (a console
+    /// or a library may echo the request, and so the token).
+    func redacted(by endpoint: ConsoleEndpoint) -> FetchError {
+        let redact = endpoint.redactingToken
+        switch self {
+        case .unauthorized(let detail): return .unauthorized(detail: redact(detail))
+        case .forbidden(let detail): return .forbidden(detail: redact(detail))
+        case .rejected(let status, let detail): return .rejected(status: status, detail: redact(detail))
+        case .serverError(let status, let detail): return .serverError(status: status, detail: redact(detail))
+        case .redirected(let status, let location): return .redirected(status: status, location: redact(location))
+        case .cannotConnect(let kind, let detail): return .cannotConnect(kind, detail: redact(detail))
+        case .transport(let reason): return .transport(redact(reason))
+        case .timeout(let reason): return .timeout(redact(reason))
+        case .malformedBody(let reason): return .malformedBody(redact(reason))
+        case .notFound, .rateLimited, .tooLarge, .stopped: return self
+        }
+    }
+
     /// The HTTP status, when a response came.
     public var status: Int? {
         switch self {
         case .unauthorized: return 401
         case .forbidden: return 403
         case .notFound: return 404
-        case .rejected(let status, _), .serverError(let status, _): return status
+        case .rejected(let status, _), .serverError(let status, _), .redirected(let status, _): return status
         case .rateLimited: return 429
         case .malformedBody, .tooLarge: return 200
         case .transport, .timeout, .cannotConnect, .stopped: return nil
@@ -42,9 +63,21 @@ public enum FetchError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Worth another attempt (later, after a back-off).
     public var isRetryable: Bool {
         switch self {
-        case .rateLimited, .serverError, .transport, .timeout, .malformedBody, .cannotConnect: return true
+        case .rateLimited, .serverError, .transport, .timeout, .malformedBody, .cannotConnect, .redirected: return true
         case .unauthorized, .forbidden, .notFound, .rejected, .tooLarge, .stopped: return false
         }
+    }
+
+    /// Why no connection could be made, for a connection failure.
+    public var connectionFailure: ConnectionFailure? {
+        if case .cannotConnect(let kind, _) = self { return kind }
+        return nil
+    }
+
+    /// Worth retrying within this run (a redirect is not: the next attempt gets the same).
+    public var isRetryableNow: Bool {
+        if case .redirected = self { return false }
+        return isRetryable
     }
 
     /// Ends the whole run: nothing else can succeed with this token.
@@ -63,6 +96,8 @@ public enum FetchError: Error, Sendable, Equatable, CustomStringConvertible {
             return "403 Insufficient Permissions\(detail.isEmpty ? "" : " (\(detail))"): the token's user needs a role that can view threats, on the account or site scope of these threats"
         case .notFound: return "404 not found on the console (deleted, or not an ID of this console)"
         case .rejected(let status, let detail): return "\(status) rejected by the console: \(detail)"
+        case .redirected(let status, let location):
+            return "\(status) redirect to \(location.isEmpty ? "(no Location)" : location), not followed: check the console URL (scheme, host and path); the ID stays queued for a later run"
         case .rateLimited(let retryAfter):
             return "429 rate limited" + (retryAfter.map { " (Retry-After \(Int($0.components.seconds)) s)" } ?? "")
         case .serverError(let status, let detail): return "\(status) console error\(detail.isEmpty ? "" : ": \(detail)")"

@@ -85,6 +85,8 @@ public struct IngestSummary: Sendable {
     /// True when the run failed because the database could not be written (disk full,
     /// I/O error): what was committed before stays, the rest stays queued.
     public var databaseFailed = false
+    /// IDs answered with a 3xx redirect (counted in `failed` too).
+    public var redirected = 0
 
     /// IDs finished per second.
     public var rate: Double { elapsedSeconds > 0 ? Double(counts.stored + counts.unchanged + counts.notFound + counts.failed) / elapsedSeconds : 0 }

@@ -152,6 +152,12 @@ public final class Ingester {
         } else if stop.isRequested {
             summary.status = .aborted
             summary.message = "stopped by a signal; IDs not yet fetched stay pending for `s1ingest ingest --queue`"
+        } else if summary.redirected > 0, summary.redirected == summary.counts.failed,
+                  summary.counts.stored + summary.counts.unchanged + summary.counts.notFound == 0 {
+            // Every answer was a redirect: the console URL is wrong, not some threats.
+            summary.status = .failed
+            summary.message = "every request was answered with a redirect ("
+                + (summary.failures.first?.error ?? "3xx") + ")"
         } else if summary.counts.notFound + summary.counts.failed + summary.counts.invalidIds > 0 {
             summary.status = .partial
         } else {
@@ -245,6 +251,7 @@ public final class Ingester {
                         try queue.markFailed(outcome.threatId, error: error, attempts: outcome.attempts, nextAttemptAt: nextAttemptAt,
                                              runId: runId, at: timestamp)
                         if error == .notFound { summary.counts.notFound += 1 } else { summary.counts.failed += 1 }
+                        if case .redirected = error { summary.redirected += 1 }
                         if summary.failures.count < 100 { summary.failures.append((outcome.threatId, error.description)) }
                         if error != .notFound { onWarning?("threat \(outcome.threatId): gave up after \(outcome.attempts) attempt(s): \(error)") }
                     }

@@ -75,6 +75,11 @@ public enum RunRecords {
             ])
     }
 
+    /// Sets a running run's message (e.g. how far it got).
+    public static func setMessage(_ database: Database, runId: Int64, message: String) throws {
+        try database.prepare("UPDATE ingest_runs SET message = ?2 WHERE run_id = ?1").run([.integer(runId), .text(message)])
+    }
+
     /// Marks runs left `running` by a process that died as `aborted`. Call only while
     /// holding the database's writer role, when no other run can be active.
     public static func closeAbandoned(_ database: Database) throws {

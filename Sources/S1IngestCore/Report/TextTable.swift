@@ -1,5 +1,6 @@
 /// Rows as an aligned plain-text table for a terminal: a header, a rule, numbers right-aligned,
-/// NULL shown as `NULL`, line breaks as `⏎`, long cells cut at `maxCellWidth` with `…`.
+/// NULL shown as `NULL`, line breaks as `⏎`, other control characters escaped
+/// (``terminalSafe(_:)``), long cells cut at `maxCellWidth` with `…`.
 public struct TextTable: Sendable {
     public let columns: [String]
     public let rows: [[SQLValue]]
@@ -13,7 +14,7 @@ public struct TextTable: Sendable {
     /// The table as text, each line ending with a newline.
     public func render() -> String {
         let cells = rows.map { $0.map(display) }
-        var widths = columns.map(\.count)
+        var widths = columns.map { terminalSafe($0).count }
         for row in cells {
             for (index, cell) in row.enumerated() where index < widths.count {
                 widths[index] = max(widths[index], cell.count)
@@ -33,7 +34,7 @@ public struct TextTable: Sendable {
                 return rightAlign[index] ? pad + value : value + pad
             }.joined(separator: "  ").trimmingTrailingSpaces() + "\n"
         }
-        var text = line(columns, rightAlign: numeric)
+        var text = line(columns.map(terminalSafe), rightAlign: numeric)
         text += widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ") + "\n"
         for row in cells { text += line(row, rightAlign: numeric) }
         return text
@@ -47,6 +48,7 @@ public struct TextTable: Sendable {
         case .text(let text):
             var flat = text.replacingOccurrences(of: "\r\n", with: "⏎").replacingOccurrences(of: "\n", with: "⏎")
                 .replacingOccurrences(of: "\r", with: "⏎").replacingOccurrences(of: "\t", with: " ")
+            flat = terminalSafe(flat)
             if flat.count > maxCellWidth { flat = String(flat.prefix(maxCellWidth - 1)) + "…" }
             return flat
         }

@@ -31,6 +31,12 @@ public final class AnalysisStore {
     }
     private var writtenAgents: [String: AgentState] = [:]
     private var pendingAgents: [String: AgentState] = [:]
+    /// `rebuild`: every analysis replaces the stored rows, even with the same body or an
+    /// older `updatedAt` (the body is the stored one, flattened again); an agent's row and
+    /// interfaces are rewritten only from the analysis that last wrote them (its
+    /// `last_threat_id`), so the agent keeps its latest state whatever the order.
+    public var rebuilding = false
+    private lazy var agentOwner = try? database.prepare("SELECT last_threat_id FROM agents WHERE agent_id = ?")
 
     /// Prepares the writer over a migrated database configured for writing.
     ///
@@ -91,7 +97,7 @@ public final class AnalysisStore {
             return (lookup.string(0), !lookup.isNull(1) && lookup.int64(1) == 1)
         }
         if let (storedUpdatedAt, sameBody) = stored {
-            if sameBody || isOlder(analysis.updatedAt, than: storedUpdatedAt) {
+            if !rebuilding && (sameBody || isOlder(analysis.updatedAt, than: storedUpdatedAt)) {
                 try touch.run([.text(analysis.threatId), .text(ingestedAt)])
                 return sameBody ? .unchanged : .stale
             }
@@ -99,8 +105,15 @@ public final class AnalysisStore {
             outcome = .updated
         }
         let known = analysis.agentId.flatMap { pendingAgents[$0] ?? writtenAgents[$0] }
-        let agentChanged = analysis.agentId != nil && known?.agent != analysis.agentFingerprint
-        let interfacesChanged = analysis.agentId != nil && known?.interfaces != analysis.interfacesFingerprint
+        var agentChanged = analysis.agentId != nil && known?.agent != analysis.agentFingerprint
+        var interfacesChanged = analysis.agentId != nil && known?.interfaces != analysis.interfacesFingerprint
+        var notOwner = false
+        if rebuilding, let agentId = analysis.agentId, let owner = try agentOwner?.rows([.text(agentId)]).first?.first?.textValue,
+           owner != analysis.threatId {
+            agentChanged = false
+            interfacesChanged = false
+            notOwner = true
+        }
         if interfacesChanged, let agentId = analysis.agentId {
             for statement in deleteAgentChildren { try statement.run([.text(agentId)]) }
         }
@@ -116,7 +129,7 @@ public final class AnalysisStore {
                 try analysis.insert(chunk, with: try insertStatement(table, rowCount: chunk.count))
             }
         }
-        if let agentId = analysis.agentId {
+        if let agentId = analysis.agentId, !notOwner {
             pendingAgents[agentId] = AgentState(agent: analysis.agentFingerprint, interfaces: analysis.interfacesFingerprint)
         }
         return outcome

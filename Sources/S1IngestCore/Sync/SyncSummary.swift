@@ -22,6 +22,8 @@ public struct SyncSummary: Sendable {
     public var listed = 0
     /// Listed items already stored with the same updatedAt (boundary re-reads, unchanged): not fetched.
     public var alreadyStored = 0
+    /// List items that could not be used (no threat ID, no `updatedAt`), skipped with a warning.
+    public var listSkipped = 0
     /// IDs put in the queue.
     public var enqueued = 0
     /// List requests made and repeated.

@@ -151,6 +151,8 @@ public final class Syncer {
                 page = value
             }
             summary.pages += 1
+            summary.listSkipped += page.skipped.count
+            for reason in page.skipped { onWarning?("threat list: skipped \(reason)") }
             var ids: [String] = []
             for listed in page.items {
                 guard let item = reviseListedItem.map({ $0(listed) }) ?? listed else { continue }

@@ -9,6 +9,8 @@ struct ThreatListPage: Sendable {
     var items: [ListedThreat]
     var nextCursor: String?
     var totalItems: Int?
+    /// Items that could not be used, with why.
+    var skipped: [String] = []
 }
 
 /// Walks `GET /web/api/v2.1/threats` ordered by `updatedAt` ascending from a watermark,
@@ -79,7 +81,7 @@ struct ThreatLister {
                 unreachable = verdict
                 return result
             }
-            guard case .failure(let error) = result, error.isRetryable, attempt < retry.maxAttempts, !stop.isRequested else {
+            guard case .failure(let error) = result, error.isRetryableNow, attempt < retry.maxAttempts, !stop.isRequested else {
                 if case .failure(.cannotConnect) = result { unreachable = counters.consoleUnreachable(client.endpoint, now: true) }
                 return result
             }
@@ -95,6 +97,7 @@ struct ThreatLister {
         func detail() -> String { response.errorDetail(redactingTokenOf: endpoint) }
         switch response.status {
         case 200: break
+        case 300...399: return .failure(response.redirect(redactingTokenOf: endpoint))
         case 401: return .failure(.unauthorized(detail: detail()))
         case 403: return .failure(.forbidden(detail: detail()))
         case 404: return .failure(.rejected(status: 404, detail: "the console has no threat list at this URL: \(detail())"))
@@ -108,13 +111,17 @@ struct ThreatLister {
         }
         var page = ThreatListPage(items: [], nextCursor: nil, totalItems: nil)
         page.items.reserveCapacity(data.count)
-        for item in data.elements {
+        for (index, item) in data.elements.enumerated() {
+            // One bad item is skipped (and counted), not the whole page: the rest is fine.
             guard let idValue = item["id"], let id = idValue.string ?? (idValue.kind == .number ? idValue.rawText : nil),
-                  !id.isEmpty, id.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else {
-                return .failure(.malformedBody("a threat list item has no numeric \"id\""))
+                  !id.isEmpty, ThreatIDList.problem(with: id) == nil else {
+                let shown = item["id"].map { $0.string ?? $0.rawText } ?? "none"
+                page.skipped.append(endpoint.redactingToken(in: "item \(index + 1) of the page: \"id\" \(String(shown.prefix(40))) is not a threat ID (1 to 20 digits)"))
+                continue
             }
             guard let text = item["threatInfo"]?["updatedAt"]?.string, let updatedAt = normalizedTimestamp(text) else {
-                return .failure(.malformedBody("threat \(id) in the list has no ISO-8601 threatInfo.updatedAt"))
+                page.skipped.append("threat \(id): no ISO-8601 threatInfo.updatedAt")
+                continue
             }
             page.items.append(ListedThreat(threatId: id, updatedAt: updatedAt))
         }
