@@ -137,7 +137,7 @@ struct OutputOptions: ParsableArguments {
 
 /// Runs an ingest with signals, progress and the summary, and exits with the right code.
 enum IngestRunner {
-    static func run(_ options: IngestOptions, output: OutputOptions, metrics: MetricsOption = MetricsOption()) async throws {
+    static func run(_ options: IngestOptions, output: OutputOptions, metrics: MetricsOption = .none) async throws {
         let log = RunLog(output: output)
         let ingester = Ingester(options: options)
         ingester.onWarning = { log.warn($0) }

@@ -166,7 +166,7 @@ import Testing
     @Test func helpTextsAreWrappedOnce() async throws {
         let width = 80
         let commands = ["", "demo", "ingest", "enqueue", "queue", "runs", "import", "migrate", "schema", "generate",
-                        "sync", "prune", "export", "query", "report"]
+                        "sync", "prune", "export", "query", "report", "check", "rebuild", "coverage", "mock-console"]
         for command in commands {
             let arguments = (command.isEmpty ? [] : [command]) + ["--help"]
             let help = try await runBinary(arguments, environment: ["COLUMNS": "\(width)"])
@@ -194,7 +194,7 @@ import Testing
             .deletingLastPathComponent().appendingPathComponent("README.md")
         let readme = try String(contentsOf: readmeURL, encoding: .utf8)
         for command in ["demo", "ingest", "enqueue", "queue", "runs", "import", "migrate", "schema", "generate",
-                        "sync", "prune", "export", "query", "report"] {
+                        "sync", "prune", "export", "query", "report", "check", "rebuild", "coverage"] {
             let help = try await runBinary([command, "--help"], environment: ["COLUMNS": "200"])
             guard let options = help.stdout.range(of: "OPTIONS:") else { continue }
             let names = help.stdout[options.upperBound...].split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "," })
@@ -225,6 +225,8 @@ import Testing
             try await runBinary(["sync", "--db", db, "--since", "2020-01-01", "--json", "--quiet"], environment: env),
             try await runBinary(["runs", "--db", db, "--json", "--limit", "1"]),
             try await runBinary(["prune", "--db", db, "--older-than", "1d", "--dry-run", "--json"]),
+            try await runBinary(["rebuild", "--db", db, "--json"]),
+            try await runBinary(["coverage", "--db", db, "--json"]),
         ]
         for (index, output) in outputs.enumerated() {
             #expect(output.status == 0, "\(output.stderr)")
