@@ -24,9 +24,7 @@ struct CheckCommand: AsyncParsableCommand {
         let report = await ConsoleCheck.run(endpoint: endpoint, settings: consoleOptions.clientSettings,
                                             pace: learnedPace(for: endpoint))
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            print(String(decoding: (try? encoder.encode(report)) ?? Data("{}".utf8), as: UTF8.self))
+            print(JSONOutput.line(report, command: "check"))
         } else {
             print("check of \(report.console):")
             for step in report.steps {

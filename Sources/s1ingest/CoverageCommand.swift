@@ -23,10 +23,8 @@ struct CoverageCommand: ParsableCommand {
         let report = try runReportingErrors { try Coverage.run(databasePath: database.path) }
         let paths = rawOnly ? report.rawOnly : report.paths
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             let object = CoverageReport(threats: report.threats, unreadable: report.unreadable, paths: paths)
-            print(String(decoding: (try? encoder.encode(object)) ?? Data("{}".utf8), as: UTF8.self))
+            print(JSONOutput.line(object, command: "coverage"))
             return
         }
         print("\(report.threats) raw bodies in \(database.path)\(report.unreadable > 0 ? " (\(report.unreadable) unreadable)" : ""): "

@@ -27,14 +27,10 @@ struct GenerateCommand: ParsableCommand {
 
     func run() throws {
         let set = SyntheticAnalyses(count: count, seed: seed, agentCount: agents)
-        let handle: FileHandle
-        if let output {
-            guard FileManager.default.createFile(atPath: output, contents: nil) else {
-                throw ValidationError("cannot create \(output)")
-            }
-            handle = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
-        } else {
-            handle = FileHandle.standardOutput
+        let handle: FileHandle = try runReportingErrors {
+            guard let output else { return FileHandle.standardOutput }
+            guard FileManager.default.createFile(atPath: output, contents: nil) else { throw OutputFileError(path: output) }
+            return try FileHandle(forWritingTo: URL(fileURLWithPath: output))
         }
         var chunk = Data()
         for index in 0..<count {
@@ -47,4 +43,10 @@ struct GenerateCommand: ParsableCommand {
         }
         try handle.write(contentsOf: chunk)
     }
+}
+
+/// An output file that cannot be created (a fatal error, exit 2, not a usage error).
+struct OutputFileError: Error, CustomStringConvertible {
+    let path: String
+    var description: String { "cannot create \(path)" }
 }

@@ -1,4 +1,9 @@
 import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import S1IngestCore
 
 struct ImportCommand: AsyncParsableCommand {
@@ -6,10 +11,7 @@ struct ImportCommand: AsyncParsableCommand {
         commandName: "import",
         abstract: "Import threat analyses already on disk.",
         discussion: """
-            Each FILE may hold a response body {"data": {...}}, newline-delimited bodies, a JSON
-            array of bodies, or the Swimlane connector's action output. '-' reads standard input.
-            Unusable documents are reported with file and line, counted and skipped; the rest
-            still imports. Exit status 1 when anything was skipped.
+            Each FILE may hold a response body {"data": {...}}, newline-delimited bodies, a JSON array of bodies, or the Swimlane connector's action output. '-' reads standard input. Unusable documents are reported with file and line, counted and skipped; the rest still imports. Exit status 1 when anything was skipped, 2 when a file cannot be opened or the database cannot be used.
             """
     )
 
@@ -34,6 +36,16 @@ struct ImportCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // A file that cannot be opened at all is a failure of the run (exit 2), found before
+        // anything is imported; documents that cannot be used inside a file are skipped.
+        try runReportingErrors {
+            for file in files where file != "-" {
+                guard let handle = fopen(file, "r") else {
+                    throw ImportInputError(file: file, reason: String(cString: strerror(errno)))
+                }
+                fclose(handle)
+            }
+        }
         let importer = Importer(options: ImportOptions(databasePath: database.path, inputs: files, batchSize: batchSize))
         let console = Console(quiet: quiet)
         var warned = 0
@@ -62,4 +74,11 @@ struct ImportCommand: AsyncParsableCommand {
         }
         if summary.problemCount > 0 { throw ExitCode(S1IngestExitCode.partial) }
     }
+}
+
+/// An input file `import` cannot open.
+struct ImportInputError: Error, CustomStringConvertible {
+    let file: String
+    let reason: String
+    var description: String { "cannot open \(file): \(reason)" }
 }

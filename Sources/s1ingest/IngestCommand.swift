@@ -91,13 +91,9 @@ struct IngestCommand: AsyncParsableCommand {
         commandName: "ingest",
         abstract: "Fetch threat analyses from the console and store them.",
         discussion: """
-            IDs come from a file (--ids FILE, '-' for stdin: one per line, '#' comments) or the
-            durable queue (--queue: pending IDs and retryable failures). Every ID is enqueued
-            before fetching and marked done in the transaction that stores its analysis, so a
-            killed run resumes with `s1ingest ingest --queue`. SIGINT/SIGTERM stop taking IDs,
-            finish what is in flight and print the summary.
-            Exit status: 0 all stored, 1 partial, 2 failure, 3 authentication, 4 another run is
-            writing to the database, 130 interrupted.
+            IDs come from a file (--ids FILE, '-' for stdin: one per line, '#' comments) or the durable queue (--queue: pending IDs and retryable failures). Every ID is enqueued before fetching and marked done in the transaction that stores its analysis, so a killed run resumes with `s1ingest ingest --queue`. SIGINT/SIGTERM stop taking IDs, finish what is in flight and print the summary.
+
+            Exit status: 0 all stored, 1 partial, 2 failure, 3 authentication, 4 another run is writing to the database, 130 interrupted, 64 usage error.
             """
     )
 
@@ -141,7 +137,7 @@ struct OutputOptions: ParsableArguments {
 
 /// Runs an ingest with signals, progress and the summary, and exits with the right code.
 enum IngestRunner {
-    static func run(_ options: IngestOptions, output: OutputOptions, metrics: MetricsOption = MetricsOption()) async throws {
+    static func run(_ options: IngestOptions, output: OutputOptions, metrics: MetricsOption = .none) async throws {
         let log = RunLog(output: output)
         let ingester = Ingester(options: options)
         ingester.onWarning = { log.warn($0) }

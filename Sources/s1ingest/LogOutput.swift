@@ -75,10 +75,13 @@ enum LogOutput {
 final class RunLog: @unchecked Sendable {
     let console: Console
     let logger: Logger?
+    /// `--log-format json`: a fatal error is also written as an event, for log collectors.
+    private let jsonEvents: Bool
     private var lastProgressLog = -1.0e9
 
     init(output: OutputOptions) {
         console = Console(quiet: output.quiet)
+        jsonEvents = output.logFormat == .json
         if output.logFormat != nil || !console.isTerminal {
             var logger = LogOutput.logger(output.logFormat ?? .text)
             logger.logLevel = output.quiet ? .error : .info
@@ -96,8 +99,12 @@ final class RunLog: @unchecked Sendable {
         if let logger { logger.info("\(message)", metadata: metadata) } else { console.warn(message) }
     }
 
+    /// A fatal error: `s1ingest: error: ...` on stderr, as in every command (with
+    /// `--log-format json` also an `error` event, so a JSON log keeps it).
     func error(_ message: String) {
-        if let logger { logger.error("\(message)") } else { FileHandleOutput.standardError("s1ingest: error: \(terminalSafe(message))\n") }
+        console.clearProgress()
+        if jsonEvents, let logger { logger.error("\(message)") }
+        FileHandleOutput.standardError("s1ingest: error: \(terminalSafe(message))\n")
     }
 
     /// A progress line on the terminal; as a log event at most every 5 s.
@@ -121,23 +128,14 @@ final class RunLog: @unchecked Sendable {
 
     func clearProgress() { console.clearProgress() }
 
-    /// Runs `body`; an error becomes one event (or one `s1ingest: error:` line) and its exit code.
+    /// Runs `body`; an error becomes one `s1ingest: error:` line (see `error(_:)`) and its exit code.
     func reportingErrors<T>(_ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
         } catch {
-            if error is ExitCode { throw error }
-            if logger != nil {
-                self.error("\(error)")
-                throw ExitCode(exitCode(for: error))
-            }
-            throw reportFailure(error)
+            if error is ExitCode || error is ValidationError { throw error }
+            self.error("\(error)")
+            throw ExitCode(exitCode(for: error))
         }
     }
-}
-
-/// The exit code for an error that ended a command.
-func exitCode(for error: any Error) -> Int32 {
-    if case RunLockError.locked = error { return S1IngestExitCode.locked }
-    return S1IngestExitCode.failure
 }

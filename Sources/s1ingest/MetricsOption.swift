@@ -7,6 +7,10 @@ struct MetricsOption: ParsableArguments {
     @Option(help: ArgumentHelp("Write this run's Prometheus metrics to FILE (for node_exporter's textfile collector; replaced atomically).", valueName: "file"))
     var metricsFile: String?
 
+    /// No metrics file (for `demo`). Parsed, not `MetricsOption()`: reading an option of an
+    /// instance argument-parser did not fill stops the process.
+    static var none: MetricsOption { try! MetricsOption.parse([]) }
+
     /// Writes the metrics when asked to; a file that cannot be written is a warning, not a failure of the run.
     func write(_ run: RunMetrics, databasePath: String?) {
         guard let metricsFile else { return }

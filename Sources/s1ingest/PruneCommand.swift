@@ -17,7 +17,7 @@ struct PruneCommand: ParsableCommand {
 
     @OptionGroup var database: DatabaseOption
 
-    @Option(help: ArgumentHelp("Age to keep: 90d, 12w, 36h, 30m.", valueName: "duration"))
+    @Option(help: ArgumentHelp("Age to keep: 90d, 12w, 36h, 30min (m alone is refused: minutes or months?).", valueName: "duration"))
     var olderThan: String
 
     @Flag(help: "Delete only raw analysis bodies (raw_analyses), keep the flattened rows.")
@@ -32,13 +32,11 @@ struct PruneCommand: ParsableCommand {
     @OptionGroup var metrics: MetricsOption
 
     func validate() throws {
-        guard parseDurationSeconds(olderThan) != nil else {
-            throw ValidationError("--older-than takes a duration such as 90d, 12w, 36h or 30m, not '\(olderThan)'")
-        }
+        _ = try parseTimeOption("--older-than") { try TimeGrammar.durationSeconds(olderThan) }
     }
 
     func run() throws {
-        let seconds = parseDurationSeconds(olderThan)!
+        let seconds = try parseTimeOption("--older-than") { try TimeGrammar.durationSeconds(olderThan) }
         let cutoff = formatTimestamp(secondsSince1970: Date().timeIntervalSince1970 - Double(seconds))
         let started = Date().timeIntervalSince1970
         func measured(_ status: RunStatus, _ counts: [String: Int]) -> RunMetrics {
@@ -49,7 +47,9 @@ struct PruneCommand: ParsableCommand {
         do {
             report = try runReportingErrors { () throws -> Pruner.Report in
                 guard FileManager.default.fileExists(atPath: database.path) else { throw StoreError.noDatabase(path: database.path) }
-                let connection = try StoreOpener.openForWriting(path: database.path)
+                // A dry run only reads: a read-only connection, no run lock, so it works beside a running sync.
+                let connection = dryRun ? try StoreOpener.openForReading(path: database.path)
+                    : try StoreOpener.openForWriting(path: database.path)
                 return try Pruner.prune(connection, olderThan: cutoff, rawOnly: rawOnly, dryRun: dryRun)
             }
         } catch {
@@ -60,10 +60,9 @@ struct PruneCommand: ParsableCommand {
         if json {
             let object: [String: Any] = [
                 "command": "prune", "database": database.path, "cutoff": report.cutoff, "raw_only": report.rawOnly,
-                "dry_run": report.dryRun, "deleted": Dictionary(uniqueKeysWithValues: report.deleted.map { ($0.table, $0.rows) }),
+                "dry_run": report.dryRun, "s1ingest_version": S1IngestVersion.current, "deleted": Dictionary(uniqueKeysWithValues: report.deleted.map { ($0.table, $0.rows) }),
             ]
-            let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
-            print(String(decoding: data, as: UTF8.self))
+            print(JSONOutput.line(object))
             return
         }
         let what = report.rawOnly ? "raw bodies stored before \(report.cutoff)"

@@ -44,9 +44,7 @@ struct RebuildCommand: ParsableCommand {
         }
         console.clearProgress()
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            print(String(decoding: (try? encoder.encode(summary)) ?? Data("{}".utf8), as: UTF8.self))
+            print(JSONOutput.line(summary, command: "rebuild"))
         } else {
             let resumed = summary.resumedAfter.map { ", resumed after raw body row \($0)" } ?? ""
             print("rebuild run \(summary.runId) of \(database.path): \(summary.status.rawValue) in \(String(format: "%.2f", summary.elapsedSeconds)) s, \(summary.rebuilt) threats rebuilt\(resumed)")

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import S1IngestCore
 
 struct ReportCommand: ParsableCommand {
@@ -14,7 +15,7 @@ struct ReportCommand: ParsableCommand {
 
     @OptionGroup var database: DatabaseOption
 
-    @Option(help: ArgumentHelp("Only threats created at or after this UTC date or timestamp (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ).", valueName: "date"))
+    @Option(help: ArgumentHelp("Only threats created this long ago or later (24h, 7d, 2w) or at or after this time (2026-01-31, 2026-01-31T08:00:00Z; an offset such as +02:00 is converted to UTC).", valueName: "duration|timestamp"))
     var since: String?
 
     @Option(help: ArgumentHelp("Only threats of this site (name or ID).", valueName: "site"))
@@ -32,13 +33,44 @@ struct ReportCommand: ParsableCommand {
     func validate() throws {
         guard limit > 0 else { throw ValidationError("--limit must be at least 1") }
         if html != nil && name != nil { throw ValidationError("--html writes every chart; leave out NAME") }
+        if let since { _ = try parseTimeOption("--since") { try TimeGrammar.parseSince(since) } }
+        if let name, !CannedReport.all.contains(where: { $0.name == name }) {
+            throw ValidationError("no report named '\(name)'; reports: \(CannedReport.all.map(\.name).joined(separator: ", "))")
+        }
     }
 
     func run() throws {
         try runReportingErrors {
+            if let site { try warnIfUnknown(site: site) }
             let job = ReportJob(databasePath: database.path, reportNames: name.map { [$0] } ?? [],
                                 filter: try ReportFilter(since: since, site: site, limit: limit), htmlPath: html)
             try job.run(to: .standardOutput())
         }
+    }
+
+    /// `--site` naming no site of the database: a warning listing the known ones (the
+    /// reports then show no rows).
+    private func warnIfUnknown(site: String) throws {
+        guard FileManager.default.fileExists(atPath: database.path) else { return }
+        let reader = try ReadOnlyDatabase(path: database.path)
+        let known = try reader.database.query("""
+            SELECT DISTINCT site_id, site_name FROM (
+                SELECT detection_site_id AS site_id, detection_site_name AS site_name FROM threats
+                UNION SELECT site_id, site_name FROM agents)
+            WHERE site_id IS NOT NULL OR site_name IS NOT NULL ORDER BY site_name, site_id
+            """)
+        let pairs = known.map { (id: $0[0].textValue, name: $0[1].textValue) }
+        guard !pairs.contains(where: { $0.id == site || $0.name == site }) else { return }
+        let list = pairs.prefix(20).map { pair in
+            switch (pair.name, pair.id) {
+            case let (name?, id?): return "\(name) (\(id))"
+            case let (name?, nil): return name
+            case let (nil, id?): return id
+            default: return ""
+            }
+        }
+        let more = pairs.count > 20 ? ", ..." : ""
+        Console(quiet: false).warn("warning: no site named '\(site)' in \(database.path); "
+            + (pairs.isEmpty ? "it has no sites" : "known sites: \(list.joined(separator: ", "))\(more)"))
     }
 }

@@ -27,9 +27,8 @@ enum RunFormatter {
             "started_at": run.startedAt, "ended_at": run.endedAt ?? NSNull(), "status": run.status.rawValue,
             "requested": c.requested, "stored": c.stored, "unchanged": c.unchanged, "not_found": c.notFound,
             "failed": c.failed, "invalid_ids": c.invalidIds, "retries": c.retries, "requests": c.requests,
-            "message": run.message ?? NSNull(), "version": run.version,
+            "message": run.message ?? NSNull(), "s1ingest_version": run.version,
         ]
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
-        return String(decoding: data, as: UTF8.self)
+        return JSONOutput.line(object)
     }
 }

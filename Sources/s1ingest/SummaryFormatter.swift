@@ -25,8 +25,8 @@ enum SummaryFormatter {
             "documents_read": summary.documentsRead,
             "analyses_found": summary.analysesFound,
             "stored": summary.stored,
-            "inserted": summary.outcomes[.inserted] ?? 0,
-            "updated": summary.outcomes[.updated] ?? 0,
+            "new": summary.outcomes[.inserted] ?? 0,
+            "replaced": summary.outcomes[.updated] ?? 0,
             "unchanged": summary.outcomes[.unchanged] ?? 0,
             "stale": summary.outcomes[.stale] ?? 0,
             "skipped": summary.problemCount,
@@ -37,8 +37,7 @@ enum SummaryFormatter {
         object["skipped_by_reason"] = Dictionary(uniqueKeysWithValues: summary.problemsByCategory.map { ($0.category, $0.count) })
         object["problems"] = summary.problems.prefix(100).map { ["location": $0.location, "reason": $0.reason] }
         object["rows"] = Dictionary(uniqueKeysWithValues: summary.rowCounts.map { ($0.table, $0.rows) })
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
-        return String(decoding: data, as: UTF8.self)
+        return JSONOutput.line(object)
     }
 }
 

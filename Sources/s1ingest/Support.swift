@@ -15,6 +15,8 @@ enum S1IngestExitCode {
     /// Another s1ingest process is writing to the same database (its run lock is held).
     static let locked: Int32 = 4
     static let interrupted: Int32 = 130
+    /// A wrong option, value or name (argument-parser's own usage errors exit 64 too).
+    static let usage: Int32 = 64
 }
 
 /// Runs `body`; an error becomes one clear line on stderr and exit status 2.
@@ -35,12 +37,36 @@ func runReportingErrors<T>(_ body: () async throws -> T) async throws -> T {
     }
 }
 
-/// Prints `error` for a person and returns the exit code to leave with.
+/// Prints `error` for a person (`s1ingest: error: ...`, the one form of a fatal error in
+/// every command) and returns the exit code to leave with. Usage errors (`ValidationError`)
+/// go on to argument-parser, which prints them with the usage and exits 64.
 func reportFailure(_ error: any Error) -> any Error {
-    if error is ExitCode { return error }
+    if error is ExitCode || error is ValidationError { return error }
     FileHandleOutput.standardError("s1ingest: error: \(terminalSafe("\(error)"))\n")
-    if case RunLockError.locked = error { return ExitCode(S1IngestExitCode.locked) }
-    return ExitCode(S1IngestExitCode.failure)
+    return ExitCode(exitCode(for: error))
+}
+
+/// The exit code for an error that ended a command.
+func exitCode(for error: any Error) -> Int32 {
+    if case RunLockError.locked = error { return S1IngestExitCode.locked }
+    if let reporting = error as? ReportingError {
+        switch reporting {
+        // A name or value the user typed: a usage error, like an unknown option.
+        case .unknownTable, .unknownView, .unknownReport, .invalidSince: return S1IngestExitCode.usage
+        default: break
+        }
+    }
+    return S1IngestExitCode.failure
+}
+
+/// Parses a date, time or duration option with `TimeGrammar` (in `validate()`): a value
+/// it refuses is a usage error, exit 64, and nothing is run.
+func parseTimeOption<T>(_ option: String, _ parse: () throws -> T) throws -> T {
+    do {
+        return try parse()
+    } catch {
+        throw ValidationError("\(option): \(error)")
+    }
 }
 
 enum Environment {

@@ -9,11 +9,11 @@ struct SyncCommand: AsyncParsableCommand {
         discussion: """
             Lists the console's threats (GET /web/api/v2.1/threats, 1000 a page, sorted by updatedAt ascending, updatedAt >= the watermark), enqueues those not already stored with the same updatedAt, then works through the queue like `ingest --queue`.
 
-            The watermark (table sync_state, one per console and --site set) moves forward only over threats whose analyses are committed, so a killed run misses nothing: run it again. Each run lists from the watermark less --overlap (default 5m), so threats that reach the list late with a slightly older updatedAt are not missed; the re-listed ones already stored are not fetched again. A threat whose analysis comes back older than its list entry holds the watermark back (for up to a day) so the next run fetches it again. Without a watermark and without --since, the first sync reads the last 7 days. --since overrides the watermark for one run (it moves the watermark only when it starts at or before it).
+            The watermark (table sync_state, one per console and --site set) moves forward only over threats whose analyses are committed, so a killed run misses nothing: run it again. Each run lists from the watermark less --overlap (default 5min), so threats that reach the list late with a slightly older updatedAt are not missed; the re-listed ones already stored are not fetched again. A threat whose analysis comes back older than its list entry holds the watermark back (for up to a day) so the next run fetches it again. Without a watermark and without --since, the first sync reads the last 7 days. --since overrides the watermark for one run (it moves the watermark only when it starts at or before it).
 
             One run at a time: a second command writing to the same database exits with 4.
 
-            Exit status: 0 all stored, 1 partial, 2 failure, 3 authentication, 4 another run holds the database, 130 interrupted.
+            Exit status: 0 all stored, 1 partial, 2 failure, 3 authentication, 4 another run holds the database, 130 interrupted, 64 usage error.
             """
     )
 
@@ -22,11 +22,11 @@ struct SyncCommand: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
     @OptionGroup var metrics: MetricsOption
 
-    @Option(help: ArgumentHelp("List from this long ago (30m, 24h, 7d, 2w) or from this time (2026-01-31T00:00:00Z; an offset such as +02:00 is converted to UTC) instead of the stored watermark.", valueName: "duration|timestamp"))
+    @Option(help: ArgumentHelp("List from this long ago (15min, 24h, 7d, 2w) or from this time (2026-01-31, 2026-01-31T00:00:00Z; an offset such as +02:00 is converted to UTC) instead of the stored watermark.", valueName: "duration|timestamp"))
     var since: String?
 
-    @Option(help: ArgumentHelp("List again this far before the stored watermark (30s, 5m, 1h; 0 for none), for threats that reach the list late.", valueName: "duration"))
-    var overlap = "5m"
+    @Option(help: ArgumentHelp("List again this far before the stored watermark (30s, 5min, 1h; 0 for none), for threats that reach the list late.", valueName: "duration"))
+    var overlap = "5min"
 
     @Option(name: .customLong("site"), help: ArgumentHelp("Only threats of this site ID (repeat for several). Each set of sites keeps its own watermark.", valueName: "id"))
     var sites: [String] = []
@@ -35,11 +35,9 @@ struct SyncCommand: AsyncParsableCommand {
     var pageSize = 1000
 
     func validate() throws {
-        if let since, SyncStart.parse(since) == nil {
-            throw ValidationError("--since takes a duration (30m, 24h, 7d, 2w) or an ISO-8601 time (2026-01-31T00:00:00Z), not '\(since)'")
-        }
-        if overlapSeconds == nil {
-            throw ValidationError("--overlap takes a duration (30s, 5m, 1h) or 0, not '\(overlap)'")
+        if let since { _ = try parseTimeOption("--since") { try TimeGrammar.parseSince(since) } }
+        if overlap != "0" {
+            _ = try parseTimeOption("--overlap") { try TimeGrammar.durationSeconds(overlap) }
         }
         for site in sites where site.isEmpty || !site.allSatisfy(\.isASCIIDigit) {
             throw ValidationError("--site takes a numeric site ID, not '\(site)'")
@@ -48,7 +46,7 @@ struct SyncCommand: AsyncParsableCommand {
     }
 
     /// `--overlap` in seconds; nil when it is not a duration.
-    var overlapSeconds: Int64? { overlap == "0" ? 0 : parseDurationSeconds(overlap) }
+    var overlapSeconds: Int64? { overlap == "0" ? 0 : (try? TimeGrammar.durationSeconds(overlap)) }
 
     func run() async throws {
         let log = RunLog(output: output)
@@ -126,7 +124,7 @@ enum SyncSummaryFormatter {
             "listed": summary.listed, "already_stored": summary.alreadyStored, "enqueued": summary.enqueued,
             "list_skipped": summary.listSkipped,
             "requested": c.requested, "stored": c.stored, "unchanged": c.unchanged, "not_found": c.notFound, "failed": c.failed,
-            "inserted": ingest?.outcomes[.inserted] ?? 0, "updated": ingest?.outcomes[.updated] ?? 0,
+            "new": ingest?.outcomes[.inserted] ?? 0, "replaced": ingest?.outcomes[.updated] ?? 0,
             "requests": c.requests + summary.listRequests, "retries": c.retries + summary.listRetries,
             "watermark_before": summary.previousWatermark ?? NSNull(), "watermark": summary.watermark ?? NSNull(),
             "watermark_advanced": summary.watermarkAdvanced,
@@ -135,7 +133,6 @@ enum SyncSummaryFormatter {
             "failures": (ingest?.failures ?? []).prefix(100).map { ["threat_id": $0.threatId, "error": $0.error] },
             "s1ingest_version": S1IngestVersion.current,
         ]
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
-        return String(decoding: data, as: UTF8.self)
+        return JSONOutput.line(object)
     }
 }

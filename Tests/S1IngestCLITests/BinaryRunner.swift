@@ -13,8 +13,12 @@ struct BinaryRunner {
         let stderr: String
     }
 
-    /// The built `s1ingest` executable.
+    /// The built `s1ingest` executable; `S1INGEST_TEST_BINARY` names another one (e.g. an
+    /// older build, to see a new test fail on it).
     static let executable: URL = {
+        if let other = ProcessInfo.processInfo.environment["S1INGEST_TEST_BINARY"], !other.isEmpty {
+            return URL(fileURLWithPath: other)
+        }
         var candidates: [URL] = []
         let argv0 = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
         candidates.append(argv0.deletingLastPathComponent())

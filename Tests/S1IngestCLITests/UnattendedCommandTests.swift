@@ -103,7 +103,7 @@ import Glibc
         let took = elapsed(since: started)
         #expect(result.status == 2, "\(result.stderr)")
         #expect(took < 30, "gave up after \(took) s")
-        let errors = result.stderr.split(separator: "\n").filter { $0.contains(" error ") }
+        let errors = result.stderr.split(separator: "\n").filter { $0.hasPrefix("s1ingest: error: ") }
         #expect(errors.count == 1, "\(result.stderr)")
         #expect(errors.first?.contains("cannot reach the console at \(url)") == true && errors.first?.contains("connection refused") == true)
         // Progress while nothing succeeds: the retries and the last error.

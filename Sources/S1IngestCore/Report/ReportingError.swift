@@ -16,7 +16,7 @@ public enum ReportingError: Error, CustomStringConvertible, Sendable, Equatable 
     case unknownReport(name: String, valid: [String])
     /// The database predates the reporting views (schema version 2).
     case viewsMissing(path: String, version: Int)
-    /// `--since` is not an ISO-8601 date or timestamp.
+    /// `--since` is not a duration or time (`TimeGrammar`).
     case invalidSince(String)
 
     public var description: String {
@@ -40,7 +40,12 @@ public enum ReportingError: Error, CustomStringConvertible, Sendable, Equatable 
         case .viewsMissing(let path, let version):
             return "\(path) is at schema version \(version), before the reporting views: run s1ingest migrate --db \(path) first"
         case .invalidSince(let text):
-            return "--since '\(text)' is not a date: use YYYY-MM-DD or an ISO-8601 UTC timestamp such as 2024-11-14T20:11:25Z"
+            do {
+                _ = try TimeGrammar.parseSince(text)
+                return "--since '\(text)' is not a duration or time"
+            } catch {
+                return "--since: \(error)"
+            }
         }
     }
 

@@ -113,6 +113,14 @@ public final class Database {
     // MARK: Transactions
 
     /// Runs `body` inside `BEGIN IMMEDIATE ... COMMIT`, rolling back when it throws.
+    /// Runs `body` in a deferred transaction that is always rolled back: one consistent
+    /// snapshot for reads, on read-only connections too.
+    public func readTransaction<T>(_ body: () throws -> T) throws -> T {
+        try execute("BEGIN")
+        defer { try? execute("ROLLBACK") }
+        return try body()
+    }
+
     public func immediateTransaction<T>(_ body: () throws -> T) throws -> T {
         try execute("BEGIN IMMEDIATE")
         do {

@@ -28,7 +28,9 @@ public enum Pruner {
     /// of one of its threats stores the agent again).
     public static func prune(_ database: Database, olderThan cutoff: String, rawOnly: Bool, dryRun: Bool = false) throws -> Report {
         var report = Report(cutoff: cutoff, rawOnly: rawOnly, dryRun: dryRun, deleted: [])
-        try database.immediateTransaction {
+        // A dry run only reads (it may be given a read-only connection): a deferred
+        // transaction, rolled back; its temp tables live in the connection's temp database.
+        func work() throws {
             if rawOnly {
                 let count = try database.scalar("SELECT count(*) FROM raw_analyses WHERE ingested_at < ?", [.text(cutoff)])
                 if !dryRun { try database.prepare("DELETE FROM raw_analyses WHERE ingested_at < ?").run([.text(cutoff)]) }
@@ -55,6 +57,7 @@ public enum Pruner {
                 try database.execute("DROP TABLE temp.prune_agents")
             }
         }
+        if dryRun { try database.readTransaction(work) } else { try database.immediateTransaction(work) }
         return report
     }
 

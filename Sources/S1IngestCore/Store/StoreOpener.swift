@@ -17,6 +17,13 @@ public enum StoreOpener {
     /// A file that cannot be migrated (from a newer s1ingest, or not s1ingest's) is refused
     /// before anything is changed, its journal mode included.
     private static func openAndMigrate(path: String) throws -> (database: Database, report: Migrator.Report) {
+        if takesRunLock(path), let slash = path.lastIndex(of: "/") {
+            let directory = slash == path.startIndex ? "/" : String(path[..<slash])
+            var status = stat()
+            if stat(directory, &status) != 0 || (status.st_mode & S_IFMT) != S_IFDIR {
+                throw StoreError.noDirectory(path: path, directory: directory)
+            }
+        }
         let lock = try takesRunLock(path) ? RunLock.acquire(databasePath: path) : nil
         let database = try Database(path: path, mode: .readWriteCreate)
         if let lock { database.retainedResources.append(lock) }
@@ -47,11 +54,15 @@ public enum StoreOpener {
 /// A database that is not there or not usable for the command.
 public enum StoreError: Error, CustomStringConvertible, Sendable {
     case noDatabase(path: String)
+    /// The folder the database file would be created in does not exist.
+    case noDirectory(path: String, directory: String)
 
     public var description: String {
         switch self {
         case .noDatabase(let path):
             return "no database at \(path): pass --db PATH (or set S1INGEST_DB), or fill one first with `s1ingest import` or `s1ingest ingest`"
+        case .noDirectory(let path, let directory):
+            return "cannot create the database \(path): the directory \(directory) does not exist (create it first, or pass another --db)"
         }
     }
 }

@@ -8,11 +8,10 @@ public enum SyncStart: Sendable, Equatable {
     /// The first window of a database that has no watermark yet and no `--since`: 7 days.
     public static let defaultFirstWindow = SyncStart.window(seconds: 7 * 86_400)
 
-    /// Parses `30m`, `24h`, `7d`, `2w`, `90s` or an ISO-8601 UTC timestamp.
+    /// Parses a duration (`15min`, `24h`, `7d`, `2w`, `90s`) or a time, as `TimeGrammar`
+    /// reads them; nil when it is neither.
     public static func parse(_ text: String) -> SyncStart? {
-        if let seconds = parseDurationSeconds(text) { return .window(seconds: seconds) }
-        if let normalized = normalizedTimestamp(text) { return .timestamp(normalized) }
-        return nil
+        try? TimeGrammar.parseSince(text)
     }
 
     /// The lower bound this start stands for, as of `now` (seconds since 1970).
@@ -24,24 +23,9 @@ public enum SyncStart: Sendable, Equatable {
     }
 }
 
-/// `90s`, `30m`, `24h`, `7d`, `2w` -> seconds; nil for anything else (or zero).
-public func parseDurationSeconds(_ text: String) -> Int64? {
-    guard let unit = text.last, let value = Int64(text.dropLast()), value > 0 else { return nil }
-    let scale: Int64
-    switch unit {
-    case "s": scale = 1
-    case "m": scale = 60
-    case "h": scale = 3600
-    case "d": scale = 86_400
-    case "w": scale = 7 * 86_400
-    default: return nil
-    }
-    guard value <= Int64.max / scale / 2 else { return nil }
-    return value * scale
-}
-
-/// An ISO-8601 UTC timestamp as the database stores it (six fractional digits and `Z`);
-/// a bare date `YYYY-MM-DD` is midnight UTC; nil when it is not one.
+/// An ISO-8601 UTC timestamp sent by the console, as the database stores it (six
+/// fractional digits and `Z`); a bare date `YYYY-MM-DD` is midnight UTC; nil when it is not
+/// one. What a person types goes through `TimeGrammar` instead.
 public func normalizedTimestamp(_ text: String) -> String? {
     var text = text
     if text.utf8.count == 10 { text += "T00:00:00Z" }

@@ -250,7 +250,7 @@ import S1MockConsole
     }
 
     @Test func sinceParsesDurationsAndTimestamps() {
-        #expect(SyncStart.parse("30m") == .window(seconds: 1800))
+        #expect(SyncStart.parse("30min") == .window(seconds: 1800))
         #expect(SyncStart.parse("24h") == .window(seconds: 86_400))
         #expect(SyncStart.parse("7d") == .window(seconds: 604_800))
         #expect(SyncStart.parse("2w") == .window(seconds: 1_209_600))
@@ -258,7 +258,7 @@ import S1MockConsole
         #expect(SyncStart.parse("2026-01-31T00:00:00.5+00:00") == .timestamp("2026-01-31T00:00:00.500000Z"))
         #expect(SyncStart.parse("2026-01-31") == .timestamp("2026-01-31T00:00:00.000000Z"))
         #expect(SyncStart.parse("2026-01-31T00:00:00+02:00") == .timestamp("2026-01-30T22:00:00.000000Z"))
-        for bad in ["", "0d", "7", "d", "-3h", "7y", "yesterday", "2026-01-31T00:00:00+2"] {
+        for bad in ["", "0d", "7", "d", "-3h", "7y", "yesterday", "2026-01-31T00:00:00+2", "30m", "2026-13-45"] {
             #expect(SyncStart.parse(bad) == nil, "\(bad)")
         }
     }
