@@ -65,11 +65,11 @@ struct DemoCommand: AsyncParsableCommand {
               sqlite3 -header -column \(dbArgument) "SELECT tactic, name AS technique, count(DISTINCT threat_id) AS threats FROM indicator_techniques GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 5"
 
             Go on with s1ingest itself (this binary: \(binary)):
-              \(binary) report --db \(dbArgument) --since 7d                 # the canned reports of the last week
-              \(binary) report --db \(dbArgument) --html report.html         # one page with charts; open it in a browser
+              \(binary) report --db \(dbArgument) --since 7d  # the canned reports of the last week
+              \(binary) report --db \(dbArgument) --html report.html  # one page with charts; open it in a browser
               \(binary) query --db \(dbArgument) "SELECT * FROM threat_overview WHERE is_resolved = 0 LIMIT 10"
               \(binary) schema --datasette --db \(dbArgument) > metadata.json && datasette \(dbArgument) -m metadata.json
-              \(binary) mock-console --threats 1000 --token demo          # a console to try ingest and sync against (--help)
+              \(binary) mock-console --threats 1000 --token demo  # a console to try ingest and sync against (--help)
             """
     }
 
