@@ -109,11 +109,11 @@ struct MockConsoleCommand: AsyncParsableCommand {
             In one terminal:
               s1ingest mock-console --port 8443 --token demo
             In another:
-              export S1_API_TOKEN=demo
+              export S1_CONSOLE_URL=http://127.0.0.1:8443 S1_API_TOKEN=demo
               printf '%s\\n' 1311010474425970168 1311010474425978087 > ids.txt
-              s1ingest ingest --console http://127.0.0.1:8443 --ids ids.txt --db trial.sqlite
-              s1ingest sync --console http://127.0.0.1:8443 --db trial.sqlite              # the last 7 days
-              s1ingest sync --console http://127.0.0.1:8443 --db trial.sqlite --since 30d  # further back
+              s1ingest ingest --ids ids.txt --db trial.sqlite
+              s1ingest sync --db trial.sqlite              # the last 7 days
+              s1ingest sync --db trial.sqlite --since 30d  # further back
             """
     )
 

@@ -25,7 +25,10 @@ struct SchemaCommand: ParsableCommand {
         commandName: "schema",
         abstract: "Print the schema a fresh database gets (what schemas/database.sql holds).",
         discussion: """
-            With --datasette, print Datasette metadata instead: the title, every table's, view's and             column's description from the schema's comments, label columns for agents and interfaces,             and facets (classification, incident status, site). The database is named after --db             (demo for demo.sqlite), as Datasette names it:
+            With --datasette, print Datasette metadata instead: the title, every table's, view's \
+            and column's description from the schema's comments, label columns for agents and \
+            interfaces, and facets (classification, incident status, site). The database is \
+            named after --db (demo for demo.sqlite), as Datasette names it:
 
               s1ingest schema --datasette --db demo.sqlite > metadata.json
               datasette demo.sqlite -m metadata.json

@@ -53,7 +53,7 @@ import Glibc
         #expect(help.stdout.contains("mock-console"), "\(help.stdout)")
         let own = try await runBinary(["mock-console", "--help"])
         #expect(own.status == 0)
-        for text in ["--threats", "--token", "s1ingest sync --console http://127.0.0.1:8443", "s1ingest ingest --console"] {
+        for text in ["--threats", "--token", "S1_CONSOLE_URL=http://127.0.0.1:8443", "s1ingest sync --db", "s1ingest ingest --ids"] {
             #expect(own.stdout.contains(text), "\(text)")
         }
     }
