@@ -8,8 +8,8 @@ import Testing
 
 /// The HTML page is well-formed XML, self-contained, and holds every chart's numbers.
 @Suite struct HTMLReportTests {
-    func render(filter: ReportFilter = try! ReportFilter()) async throws -> (html: String, data: HTMLReportData) {
-        let path = try await TestDatabases.synthetic(.init(count: 3000, seed: 1))
+    func render(filter: ReportFilter = try! ReportFilter(), count: Int = 3000) async throws -> (html: String, data: HTMLReportData) {
+        let path = try await TestDatabases.synthetic(.init(count: count, seed: 1))
         defer { TestDatabases.remove(path) }
         let output = TestDatabases.temporaryPath("html")
         defer { try? FileManager.default.removeItem(atPath: output) }
@@ -129,13 +129,13 @@ import Testing
 
     /// Each mitigation bar is labelled with its failed count, not only its total.
     @Test func mitigationBarsLabelTheirFailures() async throws {
-        let (html, data) = try await render()
+        let (html, data) = try await render(count: 300)
         let outcomes = try section(html, id: "mitigation-outcomes")
-        #expect(!data.mitigations.rows.isEmpty)
+        #expect(data.mitigations.rows.count == 4)
         for row in data.mitigations.rows {
             let total = SVGChart.format(HTMLReport.number(row[1])), failed = SVGChart.format(HTMLReport.number(row[3]))
             #expect(outcomes.contains(">\(total) · \(failed) failed</text>"), "\(row)")
         }
-        #expect(outcomes.contains(">3,000 · 325 failed</text>"))
+        #expect(outcomes.contains(">300 · 32 failed</text>"))
     }
 }
