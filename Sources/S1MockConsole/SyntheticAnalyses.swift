@@ -2,14 +2,25 @@
 /// and the 2025 sample): many agents, 1–9 network interfaces each, 1–4 mitigations, 1–2
 /// detection engines, some indicators with MITRE tactics and techniques.
 ///
-/// Analysis `n` is a pure function of `(seed, n)`, so a server can answer any ID without
-/// keeping documents, and a test can predict what was stored.
+/// Analysis `n` is a pure function of `(seed, n)` (and `referenceTime` when set), so a server
+/// can answer any ID without keeping documents, and a test can predict what was stored.
+///
+/// Two timelines: without `referenceTime`, the fixed one the tests' figures assume (every
+/// threat from 2023-11-14 on, 37 s apart, none resolved); with it, a live console's (the 30
+/// days before that time, about half of the threats older than a week resolved and a
+/// quarter of the newer ones), which the demo and `s1ingest mock-console` use so that
+/// `sync`'s default window and `report --since 7d` find threats.
 public struct SyntheticAnalyses: Sendable {
     public let seed: UInt64
     /// How many analyses the set holds (IDs `threatId(0) ..< threatId(count)`).
     public let count: Int
     /// How many distinct agents they are spread over.
     public let agentCount: Int
+    /// The "now" of a live-console timeline (seconds since 1970), or nil for the fixed 2023 one.
+    public let referenceTime: Int?
+
+    /// How far back a live-console timeline reaches.
+    public static let liveWindowSeconds = 30 * 86_400
 
     public static let firstThreatId: UInt64 = 1_311_010_474_425_970_168
     public static let firstAgentId: UInt64 = 1_286_438_987_267_469_377
@@ -18,10 +29,38 @@ public struct SyntheticAnalyses: Sendable {
     /// them was most of the mock console's CPU time in `scripts/bench-ingest.sh`.
     private let agentParts = AgentPartsCache()
 
-    public init(count: Int, seed: UInt64 = 1, agentCount: Int? = nil) {
+    /// `referenceTime` (seconds since 1970, e.g. the current time) gives the live-console
+    /// timeline ending then; the same seed and reference time give the same analyses.
+    public init(count: Int, seed: UInt64 = 1, agentCount: Int? = nil, referenceTime: Int? = nil) {
         self.count = count
         self.seed = seed
         self.agentCount = max(1, agentCount ?? max(1, count / 10))
+        self.referenceTime = referenceTime
+    }
+
+    /// `threatInfo.createdAt` of analysis `index`, in seconds since 1970. In the live timeline
+    /// the threats are spread evenly (with jitter) over the window, in index order, and the
+    /// newest is at least 15 minutes old.
+    public func createdSeconds(_ index: Int) -> Int {
+        guard let referenceTime else { return 1_700_000_000 + index * 37 - 600 }
+        let window = Self.liveWindowSeconds - 3600
+        let slot = max(1, window / max(1, count))
+        let start = referenceTime - Self.liveWindowSeconds
+        return start + index * slot + Int(mix(UInt64(index), 31) % UInt64(slot))
+    }
+
+    /// Whether analysis `index` is resolved when first served (revision 0). Never in the fixed
+    /// timeline; in the live one, half of the threats older than 7 days and a quarter of the rest.
+    public func isResolved(_ index: Int) -> Bool {
+        guard let referenceTime else { return false }
+        let age = referenceTime - createdSeconds(index)
+        return Int(mix(UInt64(index), 30) % 100) < (age > 7 * 86_400 ? 50 : 25)
+    }
+
+    /// Seconds from creation to the last update at revision 0 (10 minutes, more for resolved ones).
+    func updateDelay(_ index: Int) -> Int {
+        guard referenceTime != nil, isResolved(index) else { return 600 }
+        return 600 + Int(mix(UInt64(index), 32) % 600)
     }
 
     /// The threat ID of analysis `index` (19 digits, as real ones).
@@ -51,7 +90,7 @@ public struct SyntheticAnalyses: Sendable {
 
     /// `threatInfo.updatedAt` of analysis `index` at `revision` (a later revision is newer).
     public func updatedAt(_ index: Int, revision: Int = 0) -> String {
-        timestamp(1_700_000_000 + index * 37 + revision * 3600, micros: index % 1_000_000)
+        timestamp(createdSeconds(index) + updateDelay(index) + revision * 3600, micros: index % 1_000_000)
     }
 
     /// The response body `{"data": {...}}` of analysis `index`, as the console sends it.
@@ -66,9 +105,10 @@ public struct SyntheticAnalyses: Sendable {
         let group = agent % 13
         let classification = Self.classifications[Int(r % UInt64(Self.classifications.count))]
         let os = Self.operatingSystems[agent % Self.operatingSystems.count]
-        let created = timestamp(1_700_000_000 + index * 37 - 600, micros: (index * 7) % 1_000_000)
+        let created = timestamp(createdSeconds(index), micros: (index * 7) % 1_000_000)
         let parts = agentParts.parts(agent) { makeAgentParts(agent) }
-        let status = revision > 0 ? "resolved" : (r % 3 == 0 ? "in_progress" : "unresolved")
+        let resolved = revision > 0 || isResolved(index)
+        let status = resolved ? "resolved" : (r % 3 == 0 ? "in_progress" : "unresolved")
         let mitigations = (0..<mitigationCount(index)).map { mitigation(index: index, number: $0, revision: revision) }
         let engines = (0...(Int(r >> 8) % 2)).map { Self.engines[(Int(r >> 12) + $0) % Self.engines.count] }
         let indicators = (0..<indicatorCount(index)).map { indicator(index: index, number: $0) }
@@ -98,14 +138,14 @@ public struct SyntheticAnalyses: Sendable {
             "kubernetesInfo":{"cluster":null,"controllerKind":null,"controllerLabels":null,"controllerName":null,\
             "isContainerQuarantine":null,"namespace":null,"namespaceLabels":null,"node":null,"pod":null,"podLabels":null},\
             "mitigationStatus":[\(mitigations.joined(separator: ","))],\
-            "threatInfo":{"analystVerdict":"\(revision > 0 ? "true_positive" : "undefined")","analystVerdictDescription":"\(revision > 0 ? "True positive" : "Undefined")",\
+            "threatInfo":{"analystVerdict":"\(resolved ? "true_positive" : "undefined")","analystVerdictDescription":"\(resolved ? "True positive" : "Undefined")",\
             "automaticallyResolved":false,"browserType":null,"certificateId":null,"classification":"\(classification)",\
             "classificationSource":"Static","cloudFilesHashVerdict":"black","collectionId":"\(433_377_870_883_088_367 + UInt64(index))",\
             "confidenceLevel":"\(r % 4 == 0 ? "suspicious" : "malicious")","createdAt":"\(created)",\
             "detectionEngines":[\(engines.map { "{\"key\":\"\($0.key)\",\"title\":\"\($0.title)\"}" }.joined(separator: ","))],\
             "detectionType":"static","engines":[\(engines.map { "\"\($0.title)\"" }.joined(separator: ","))],\
             "externalTicketExists":false,"externalTicketId":null,"failedActions":\(r % 11 == 0),"fileExtension":"EXE",\
-            "fileExtensionType":"Executable","filePath":"\(os.path)\\\\sample\(index).exe","fileSize":\(1024 + r % 5_000_000),\
+            "fileExtensionType":"Executable","filePath":"\(os.path)\(os.type == "windows" ? "\\\\" : "/")sample\(index).exe","fileSize":\(1024 + r % 5_000_000),\
             "fileVerificationType":"NotSigned","identifiedAt":"\(created)","incidentStatus":"\(status)",\
             "incidentStatusDescription":"\(status.capitalized)","initiatedBy":"agent_policy","initiatedByDescription":"Agent Policy",\
             "initiatingUserId":null,"initiatingUsername":null,"isFileless":false,"isValidCertificate":false,\
@@ -159,7 +199,7 @@ public struct SyntheticAnalyses: Sendable {
         let counters = number == 3 ? "null" : """
             {"failed":\(failed),"notFound":0,"pendingReboot":\(revision),"success":\(total - failed),"total":\(total)}
             """
-        let when = timestamp(1_700_000_000 + index * 37 + number, micros: 484_537)
+        let when = timestamp(createdSeconds(index) + 600 + number, micros: 484_537)
         return """
             {"action":"\(actions[number % actions.count])","actionsCounters":\(counters),"agentSupportsReport":true,\
             "groupNotFound":false,"lastUpdate":"\(when)","latestReport":\(number == 3 ? "null" : "\"/threats/mitigation-report/\(1_311_010_476_397_293_060 + UInt64(index))\""),\
@@ -188,7 +228,7 @@ public struct SyntheticAnalyses: Sendable {
         ("Windows 10 Enterprise", "19045", "windows", "C:\\\\Users\\\\Public"),
         ("Windows Server 2019", "17763", "windows", "C:\\\\ProgramData"),
         ("Linux", "CentOS release 7.8.2003 (Core) 3.10.0-1127.el7.x86_64", "linux", "/tmp"),
-        ("macOS", "14.2.1", "macos", "/Users/shared"),
+        ("macOS", "14.2.1", "macos", "/Users/Shared"),
     ]
     static let engines: [(key: String, title: String)] = [
         ("pre_execution", "On-Write Static AI"), ("executables", "Behavioral AI"), ("sentinelone_cloud", "SentinelOne Cloud"),

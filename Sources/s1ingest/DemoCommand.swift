@@ -6,7 +6,12 @@ import S1MockConsole
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Run the real ingest against a built-in mock console (no credentials needed)."
+        abstract: "Run the real ingest against a built-in mock console (no credentials needed).",
+        discussion: """
+            Starts the mock console (see `s1ingest mock-console --help`) on a loopback port with threats \
+            of the last 30 days, fetches every one of them over HTTP with the real ingest, fills --db, \
+            then prints queries to try and the commands to go on with.
+            """
     )
 
     @Option(help: ArgumentHelp("The database to fill.", valueName: "path"))
@@ -26,7 +31,7 @@ struct DemoCommand: AsyncParsableCommand {
 
     func run() async throws {
         let token = "demo-token-\(UInt64.random(in: 1...UInt64.max))"
-        let set = SyntheticAnalyses(count: threats, seed: 2026)
+        let set = SyntheticAnalyses(count: threats, seed: 2026, referenceTime: Int(time(nil)))
         let mock = try await runReportingErrors {
             try await MockConsole.start(MockConsoleConfiguration(analyses: set, token: token))
         }
@@ -45,25 +50,74 @@ struct DemoCommand: AsyncParsableCommand {
         }
         try? await mock.shutdown()
         if !output.quiet && !output.json {
-            print("""
-
-                Try it:
-                  sqlite3 -header -column \(db) "SELECT classification, count(*) AS threats FROM threats GROUP BY 1 ORDER BY 2 DESC"
-                  sqlite3 -header -column \(db) "SELECT a.agent_computer_name, count(*) AS threats, sum(t.incident_status = 'unresolved') AS unresolved FROM threats t JOIN agents a USING (agent_id) GROUP BY 1 ORDER BY 2 DESC LIMIT 5"
-                  sqlite3 -header -column \(db) "SELECT tactic, name AS technique, count(DISTINCT threat_id) AS threats FROM indicator_techniques GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 5"
-                """)
+            print(Self.nextSteps(binary: DemoCommand.binaryForDisplay(), db: db))
         }
+    }
+
+    /// What the demo prints last: queries to try, then how to go on with s1ingest itself.
+    static func nextSteps(binary: String, db: String) -> String {
+        let dbArgument = shellQuoted(db)
+        return """
+
+            Try it:
+              sqlite3 -header -column \(dbArgument) "SELECT classification, count(*) AS threats, sum(incident_status = 'resolved') AS resolved FROM threats GROUP BY 1 ORDER BY 2 DESC"
+              sqlite3 -header -column \(dbArgument) "SELECT a.agent_computer_name, count(*) AS threats, sum(t.incident_status = 'unresolved') AS unresolved FROM threats t JOIN agents a USING (agent_id) GROUP BY 1 ORDER BY 2 DESC LIMIT 5"
+              sqlite3 -header -column \(dbArgument) "SELECT tactic, name AS technique, count(DISTINCT threat_id) AS threats FROM indicator_techniques GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 5"
+
+            Go on with s1ingest itself (this binary: \(binary)):
+              \(binary) report --db \(dbArgument) --since 7d  # the canned reports of the last week
+              \(binary) report --db \(dbArgument) --html report.html  # one page with charts; open it in a browser
+              \(binary) query --db \(dbArgument) "SELECT * FROM threat_overview WHERE is_resolved = 0 LIMIT 10"
+              \(binary) schema --datasette --db \(dbArgument) > metadata.json && datasette \(dbArgument) -m metadata.json
+              \(binary) mock-console --threats 1000 --token demo  # a console to try ingest and sync against (--help)
+            """
+    }
+
+    /// The path of the running binary, as short as it can be written: `s1ingest` when that is
+    /// what the shell finds on PATH, relative to the current directory when under it.
+    static func binaryForDisplay() -> String {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard length > 0 else { return "s1ingest" }
+        let path = String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let onPath = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").contains { directory in
+            URL(fileURLWithPath: String(directory)).appendingPathComponent("s1ingest").resolvingSymlinksInPath().path == path
+        }
+        if onPath { return "s1ingest" }
+        let current = FileManager.default.currentDirectoryPath
+        if current != "/", path.hasPrefix(current + "/") { return shellQuoted(String(path.dropFirst(current.count + 1))) }
+        return shellQuoted(path)
+    }
+
+    /// `text` as one shell word: as it is when it holds only safe characters, else in single quotes.
+    static func shellQuoted(_ text: String) -> String {
+        let safe = text.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "/._-+=:,@%".contains($0)) }
+        return safe && !text.isEmpty ? text : "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 }
 
 struct MockConsoleCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mock-console",
-        abstract: "Serve the mock SentinelOne console until stopped (for benchmarks and trials).",
-        shouldDisplay: false
+        abstract: "Serve a mock SentinelOne console on loopback until stopped, to try ingest and sync without a tenant.",
+        discussion: """
+            It answers the two endpoints s1ingest uses, GET /web/api/v2.1/threats (the paged threat list \
+            sync walks) and GET /web/api/v2.1/private/threats/ID/analysis, with --threats synthetic threats \
+            of the last 30 days (the same seed gives the same threats; IDs are \(SyntheticAnalyses.firstThreatId), \
+            then every 7919th number). It prints its URL on the first line, then serves until Ctrl-C.
+
+            In one terminal:
+              s1ingest mock-console --port 8443 --token demo
+            In another:
+              export S1_CONSOLE_URL=http://127.0.0.1:8443 S1_API_TOKEN=demo
+              printf '%s\\n' 1311010474425970168 1311010474425978087 > ids.txt
+              s1ingest ingest --ids ids.txt --db trial.sqlite
+              s1ingest sync --db trial.sqlite              # the last 7 days
+              s1ingest sync --db trial.sqlite --since 30d  # further back
+            """
     )
 
-    @Option(help: "Port on 127.0.0.1 (0 = any free one).")
+    @Option(help: "Port on 127.0.0.1 (0 = any free one, printed on start).")
     var port = 0
 
     @Option(help: "How many threats it serves.")
@@ -75,14 +129,15 @@ struct MockConsoleCommand: AsyncParsableCommand {
     @Option(help: "Event-loop threads.")
     var threads = 1
 
-    @Option(help: "Required token (default: none required).")
+    @Option(help: "The token requests must carry as S1_API_TOKEN (default: none required).")
     var token: String?
 
     @Option(help: "Seed of the synthetic analyses.")
     var seed: UInt64 = 2026
 
     func run() async throws {
-        var configuration = MockConsoleConfiguration(analyses: SyntheticAnalyses(count: threats, seed: seed), token: token,
+        let set = SyntheticAnalyses(count: threats, seed: seed, referenceTime: Int(time(nil)))
+        var configuration = MockConsoleConfiguration(analyses: set, token: token,
                                                      faults: FaultPlan(latencyMilliseconds: latencyMs))
         configuration.port = port
         configuration.threads = threads

@@ -23,10 +23,29 @@ struct MigrateCommand: ParsableCommand {
 struct SchemaCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "schema",
-        abstract: "Print the schema a fresh database gets (what schemas/database.sql holds)."
+        abstract: "Print the schema a fresh database gets (what schemas/database.sql holds).",
+        discussion: """
+            With --datasette, print Datasette metadata instead: the title, every table's, view's \
+            and column's description from the schema's comments, label columns for agents and \
+            interfaces, and facets (classification, incident status, site). The database is \
+            named after --db (demo for demo.sqlite), as Datasette names it:
+
+              s1ingest schema --datasette --db demo.sqlite > metadata.json
+              datasette demo.sqlite -m metadata.json
+            """
     )
 
+    @Flag(help: "Print Datasette metadata (JSON) for the database named by --db.")
+    var datasette = false
+
+    @OptionGroup var database: DatabaseOption
+
     func run() throws {
+        if datasette {
+            let name = DatasetteMetadata.databaseName(forPath: database.path)
+            print(try runReportingErrors { try DatasetteMetadata.json(databaseName: name) }, terminator: "")
+            return
+        }
         print(try runReportingErrors { try SchemaDump.freshDatabaseSQL() }, terminator: "")
     }
 }

@@ -33,7 +33,7 @@ public struct HTMLReportData: Sendable {
         func int(_ index: Int) -> Int64 { index < row.count ? row[index].integerValue ?? 0 : 0 }
         totals = Totals(threats: int(0), open: int(1), agents: int(2), mitigations: int(3), failedMitigations: int(4),
                         firstSeen: row.count > 5 ? row[5].textValue : nil, lastSeen: row.count > 6 ? row[6].textValue : nil)
-        perDay = try CannedReport.threatsPerDay.run(on: reader, filter: filter)
+        perDay = Self.withEmptyDays(try CannedReport.threatsPerDay.run(on: reader, filter: filter))
         classifications = try CannedReport.topClassifications.run(on: reader, filter: filter)
         mitigations = try CannedReport.mitigationFailureRate.run(on: reader, filter: filter)
         topAgents = try CannedReport.topAgents.run(on: reader, filter: filter)
@@ -42,6 +42,80 @@ public struct HTMLReportData: Sendable {
         databasePath = reader.path
         self.generatedAt = generatedAt
     }
+
+    /// The most days `withEmptyDays` spans (ten years); a wider range (a bogus `createdAt`
+    /// such as year 1) is left as it is rather than made into millions of rows.
+    static let maximumFilledDays = 3660
+
+    /// `perDay` (rows of day, threats, open; ordered by day) with a row of zeros for every
+    /// day between the first and the last that has no threats, so a gap shows in the chart
+    /// and its table. Rows whose day is not a `YYYY-MM-DD` date are kept as they are.
+    static func withEmptyDays(_ result: CannedReport.Result) -> CannedReport.Result {
+        let days = result.rows.compactMap { $0.first?.textValue.flatMap(CivilDay.init) }
+        guard let first = days.min(), let last = days.max(), last.number - first.number < maximumFilledDays else {
+            return result
+        }
+        var rows: [[SQLValue]] = []
+        var previous: CivilDay?
+        for row in result.rows {
+            if let day = row.first?.textValue.flatMap(CivilDay.init) {
+                if let before = previous, day.number > before.number + 1 {
+                    for number in (before.number + 1)..<day.number {
+                        rows.append([.text(CivilDay(number: number).text)]
+                                    + Array(repeating: SQLValue.integer(0), count: max(0, row.count - 1)))
+                    }
+                }
+                previous = day
+            }
+            rows.append(row)
+        }
+        return CannedReport.Result(report: result.report, columns: result.columns, rows: rows)
+    }
+}
+
+/// A proleptic Gregorian day, as days since 1970-01-01 (H. Hinnant's civil-day algorithms).
+struct CivilDay: Comparable {
+    let number: Int
+
+    init(number: Int) { self.number = number }
+
+    /// A `YYYY-MM-DD` date; nil for anything else (or a date that does not exist).
+    init?(_ text: String) {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard text.utf8.count == 10, parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
+              parts.allSatisfy({ $0.allSatisfy { $0 >= "0" && $0 <= "9" } }),
+              let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]),
+              (1...12).contains(month), day >= 1 else { return nil }
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+        let lengths = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+        guard day <= lengths[month - 1] else { return nil }
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        number = era * 146_097 + dayOfEra - 719_468
+    }
+
+    /// `YYYY-MM-DD`.
+    var text: String {
+        let z = number + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let mp = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        func pad(_ value: Int, _ width: Int) -> String {
+            let digits = String(value)
+            return String(repeating: "0", count: max(0, width - digits.count)) + digits
+        }
+        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))"
+    }
+
+    static func < (a: CivilDay, b: CivilDay) -> Bool { a.number < b.number }
 }
 
 /// One self-contained XHTML page: inline CSS and SVG, no scripts, no external assets, and
@@ -49,7 +123,9 @@ public struct HTMLReportData: Sendable {
 public enum HTMLReport {
     public static func render(_ data: HTMLReportData) -> String {
         let totals = data.totals
-        let failureRate = totals.mitigations > 0 ? 100 * Double(totals.failedMitigations) / Double(totals.mitigations) : 0
+        // A rate of nothing is unknown, not 0%.
+        let failureRate = totals.mitigations > 0
+            ? String(format1: 100 * Double(totals.failedMitigations) / Double(totals.mitigations)) + "%" : "—"
         var scope: [String] = []
         if let since = data.filter.since { scope.append("created since \(since)") }
         if let site = data.filter.site { scope.append("site \(site)") }
@@ -72,12 +148,12 @@ public enum HTMLReport {
             \(card("Threats", SVGChart.format(Double(totals.threats)), id: "total-threats"))
             \(card("Open (not resolved)", SVGChart.format(Double(totals.open)), id: "open-threats"))
             \(card("Agents affected", SVGChart.format(Double(totals.agents)), id: "agents"))
-            \(card("Mitigation failure rate", String(format1: failureRate) + "%", id: "failure-rate"))
+            \(card("Mitigation failure rate", failureRate, id: "failure-rate"))
             </section>
 
             """
         let perDayBars = data.perDay.rows.map { SVGChart.Bar(label: $0[0].textValue ?? "", value: number($0[1])) }
-        html += section(id: "threats-per-day", title: "New threats per day", note: "UTC days, by threatInfo.createdAt",
+        html += section(id: "threats-per-day", title: "New threats per day", note: "UTC days, by threatInfo.createdAt; days without threats show as 0",
                         chart: SVGChart.columns(perDayBars, color: "#3b6fd4", unit: "threats"), table: data.perDay)
         let classBars = data.classifications.rows.map { SVGChart.Bar(label: $0[0].textValue ?? "", value: number($0[1])) }
         html += section(id: "classifications", title: "Threats by classification", note: "top \(data.filter.limit.map(String.init) ?? "all")",
@@ -87,7 +163,8 @@ public enum HTMLReport {
             return SVGChart.Stack(label: row[0].textValue ?? "", segments: [succeeded, failed, max(0, total - succeeded - failed)])
         }
         html += section(id: "mitigation-outcomes", title: "Mitigation outcomes by action", note: "one mitigation action per row of mitigations",
-                        chart: SVGChart.stacks(stacks, segmentNames: ["succeeded", "failed", "other"], colors: ["#2e9e5b", "#d64545", "#b8bcc4"]),
+                        chart: SVGChart.stacks(stacks, segmentNames: ["succeeded", "failed", "other"], colors: ["#2e9e5b", "#d64545", "#b8bcc4"],
+                                               labelledSegment: 1),
                         table: data.mitigations)
         let agentBars = data.topAgents.rows.map { SVGChart.Bar(label: $0[0].textValue ?? "", value: number($0[3])) }
         html += section(id: "top-agents", title: "Agents with the most threats", note: "top \(data.filter.limit.map(String.init) ?? "all")",

@@ -66,12 +66,14 @@ enum SVGChart {
         return svg + "</svg>"
     }
 
-    /// Horizontal stacked bars (each scaled to the largest total) with a legend.
-    static func stacks(_ stacks: [Stack], segmentNames: [String], colors: [String]) -> String {
+    /// Horizontal stacked bars (each scaled to the largest total) with a legend. Each bar ends
+    /// with its total and, with `labelledSegment`, that segment's count and name
+    /// ("3,000 · 325 failed"), so the figure that matters can be read without hovering.
+    static func stacks(_ stacks: [Stack], segmentNames: [String], colors: [String], labelledSegment: Int? = nil) -> String {
         guard !stacks.isEmpty else { return empty }
         let rowHeight = 26.0, legendHeight = 28.0
         let height = legendHeight + rowHeight * Double(stacks.count) + 8
-        let plotWidth = width - labelWidth - 70
+        let plotWidth = width - labelWidth - (labelledSegment == nil ? 70 : 150)
         let maxTotal = stacks.map { $0.segments.reduce(0, +) }.max() ?? 0
         var svg = open(height: height, label: "stacked bar chart of \(segmentNames.joined(separator: ", "))")
         var legendX = labelWidth
@@ -92,7 +94,11 @@ enum SVGChart {
                 svg += "<title>\(escaped(stack.label)) \(escaped(segmentNames[index])): \(format(value)) (\(String(format1: percent))%)</title></rect>"
                 x += length
             }
-            svg += "<text x=\"\(f(x + 6))\" y=\"\(f(y + 17))\" class=\"value\">\(format(total))</text>"
+            var label = format(total)
+            if let segment = labelledSegment, segment < stack.segments.count, segment < segmentNames.count {
+                label += " · \(format(stack.segments[segment])) \(segmentNames[segment])"
+            }
+            svg += "<text x=\"\(f(x + 6))\" y=\"\(f(y + 17))\" class=\"value\">\(escaped(label))</text>"
         }
         return svg + "</svg>"
     }
