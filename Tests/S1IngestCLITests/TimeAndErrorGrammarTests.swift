@@ -173,7 +173,10 @@ import Testing
             #expect(help.status == 0, "\(command): \(help.stderr)")
             // Subcommand lists put one entry per line.
             let lines = help.stdout.components(separatedBy: "\n").prefix { !$0.hasPrefix("SUBCOMMANDS:") }
-            for (line, next) in zip(lines, lines.dropFirst()) {
+            // In the discussion (before USAGE:), lines indented by two are examples, one command a line.
+            let usage = lines.firstIndex { $0.hasPrefix("USAGE:") } ?? lines.startIndex
+            for (index, (line, next)) in zip(lines, lines.dropFirst()).enumerated() {
+                if lines.startIndex + index < usage, line.hasPrefix("  "), !line.hasPrefix("   ") { continue }
                 let nextText = next.drop { $0 == " " }
                 guard !line.trimmingCharacters(in: .whitespaces).isEmpty, !nextText.isEmpty,
                       !nextText.hasPrefix("-"), !line.hasSuffix(":"), !nextText.hasSuffix(":") || nextText.contains(" ") else { continue }

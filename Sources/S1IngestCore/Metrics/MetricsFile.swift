@@ -55,8 +55,11 @@ public enum MetricsFile {
                 .set(to: Double(count))
         }
         let database = databasePath.flatMap { try? StoreOpener.openForReading(path: $0) }
-        if let lastSuccess = run.succeeded ? run.startedAt + run.durationSeconds
-            : (database.flatMap { lastSuccess($0, run) } ?? previousValue(path: path, name: "s1ingest_last_success_timestamp_seconds", labels: labels)) {
+        // From the run records when the command keeps them (the same value whatever this run did),
+        // else this run's end when it succeeded, else what the file said before.
+        if let lastSuccess = database.flatMap({ lastSuccess($0, run) })
+            ?? (run.succeeded ? run.startedAt + run.durationSeconds
+                : previousValue(path: path, name: "s1ingest_last_success_timestamp_seconds", labels: labels)) {
             registry.makeGauge(name: "s1ingest_last_success_timestamp_seconds", labels: labels,
                                help: "When the last ok or partial run of this command ended (alert when it is too long ago).")
                 .set(lastSuccess)
