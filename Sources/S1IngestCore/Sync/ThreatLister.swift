@@ -48,7 +48,7 @@ struct ThreatLister {
         var attempt = 0
         while true {
             attempt += 1
-            guard (try? await throttle.acquire(stop: stop)) != nil else { return nil }
+            guard let started = try? await throttle.acquire(stop: stop) else { return nil }
             requests += 1
             if attempt > 1 { retries += 1 }
             let result: Result<ThreatListPage, FetchError>
@@ -60,6 +60,7 @@ struct ThreatLister {
                 retryAfter = RetryPolicy.parseRetryAfter(response.headers.first(name: "Retry-After"))
                 result = Self.interpret(response, endpoint: client.endpoint, retryAfter: retryAfter)
             }
+            await pace(result, retryAfter: retryAfter, attempt: attempt, started: started)
             guard case .failure(let error) = result, error.isRetryable, attempt < retry.maxAttempts, !stop.isRequested else {
                 return result
             }
