@@ -26,6 +26,9 @@ public struct IngestOptions: Sendable {
     public var commitInterval: Duration
     /// Most analyses per commit.
     public var batchSize: Int
+    /// The pacer to share (sync lists and fetches through one per console); nil: the run
+    /// makes its own, starting from the budget learned for the console.
+    public var throttle: RequestThrottle? = nil
 
     public init(databasePath: String, endpoint: ConsoleEndpoint, source: IngestSource,
                 client: ConsoleClientSettings = ConsoleClientSettings(), retry: RetryPolicy = RetryPolicy(),
@@ -77,6 +80,8 @@ public struct IngestSummary: Sendable {
     public var failures: [(threatId: String, error: String)] = []
     public var elapsedSeconds = 0.0
     public var consoleURL = ""
+    /// How the run paced its requests (pace, measured budget, 429s).
+    public var pacing: PacingReport?
 
     /// IDs finished per second.
     public var rate: Double { elapsedSeconds > 0 ? Double(counts.stored + counts.unchanged + counts.notFound + counts.failed) / elapsedSeconds : 0 }
