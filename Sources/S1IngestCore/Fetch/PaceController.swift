@@ -1,47 +1,47 @@
 /// Finds how many requests per second a console accepts from this token, without being told,
-/// and keeps the client just below it. A pure value: every call says what time it is (in
-/// seconds, from any origin), so tests drive it with a simulated clock and a simulated
-/// console. ``RequestThrottle`` wraps it for the live client.
+/// and keeps the client at it. A pure value: every call says what time it is (seconds, from
+/// any origin), so tests drive it with a simulated clock and a simulated console;
+/// ``RequestThrottle`` runs it on the real one.
 ///
-/// What it assumes about the console: a token bucket per token (a budget `B` requests/s, a
-/// burst of `b`), answering 429 when the bucket is empty; and perhaps, besides, 429s that
-/// have nothing to do with our rate (overloaded backends).
+/// What it assumes about the console: a token bucket per token (a budget of `B` requests per
+/// second, a burst of `b`) answering 429 when the bucket is empty; and perhaps, besides, 429s
+/// that have nothing to do with the client's rate.
 ///
 /// How it works, and why it converges:
 ///
-/// 1. **Start-up.** From the pace learned on an earlier run (stored per console), else
-///    ``Tuning/initialPace``, the pace doubles every ``Tuning/startupDoublingRequests``
-///    accepted requests but no faster than every ``Tuning/startupDoublingSeconds`` (TCP's
-///    slow start, in requests per second; never more than ``Tuning/startupHeadroom`` times
-///    the accepted rate, so a client held back by its concurrency does not run away). The
-///    first 429 ends it, at most about one doubling period (and the burst) past the budget.
-/// 2. **Measure.** A 429 means the bucket was empty when that request arrived. Between two
-///    such moments the console accepted exactly `B × elapsed` requests, whatever our pace did
-///    in between (pauses, bursts, bursts refilled): the bucket went from empty to empty. So
-///    at each 429 that the controller takes as a budget signal, `accepted since the previous
-///    one / time since it` is a measurement of `B` (a lower bound when the bucket overflowed
-///    while we were slow, never an overestimate beyond one request). Time the whole client
-///    spent paused on a `Retry-After` is left out, since a bucket much smaller than
-///    `B × pause` loses those tokens. With no previous signal (the end of start-up) the
-///    accepted rate of the last ``Tuning/rateWindowSeconds`` stands in, clamped so one
-///    decrease never more than halves the pace.
-/// 3. **Decrease to just below the measurement**, not by half: the pace becomes
-///    ``Tuning/backoff`` (98%) of it, and never more than ``Tuning/maximumDecreaseFactor``
-///    of the pace. Under the budget a token bucket answers no 429 at all, so the next
-///    measurement (taken over a long span, when the pace has crept back over `B`) is `B`
-///    itself; the fixed point of "pace = 98% of what was accepted" is 98% of `B`. 429s for
-///    requests started before the decrease belong to the same overshoot and count once.
-/// 4. **Hold, then probe.** After a decrease the pace holds for ``Tuning/holdSeconds`` (and
-///    ``Tuning/holdRequests``); then it rises by 1%, 2%, 4%, ... (each step held
-///    ``Tuning/probeSeconds``), so a budget that grew is found in a few steps, and an
-///    overshoot past an unchanged budget is at most one step. Each probe that finds the
-///    budget costs one or two 429s and one pause, every `hold + a few steps` seconds.
-/// 5. **Random 429s are not a budget.** After a decrease the controller watches the next
-///    requests, made at the lower pace. Under a budget the 429s stop (the pace is now below
-///    it); 429s that keep arriving at about the same share do not depend on the pace, so the
-///    decrease is undone and that share is learned as noise. From then on 429s within the
-///    noise allowance of the recent window change nothing (and pause no one); only an excess
-///    over it is a budget signal.
+/// 1. **Start-up** (TCP's slow start, in requests per second). From ``Tuning/initialPace``
+///    the pace doubles every ``Tuning/startupDoublingRequests`` accepted requests, but not
+///    faster than every ``Tuning/startupDoublingSeconds``, and stays within
+///    ``Tuning/startupHeadroom`` times the accepted rate (a client held back by its
+///    concurrency does not run away). The first 429 ends it, at most one doubling (plus the
+///    burst) past the budget. A run that learned a budget before skips this: it starts just
+///    below that budget and cruises (3.).
+/// 2. **Measure, then decrease to just below the measurement** (not by half). A 429 means the
+///    bucket was empty when that request arrived. Between two such moments, with the client
+///    sending faster than the budget all along, the bucket accepted exactly `B × elapsed`
+///    requests. So when a budget signal follows a tolerated 429 with no pause or decrease in
+///    between, `accepted / elapsed` is `B` itself ("tight"). Failing that, the rate accepted
+///    since the previous signal (a lower bound: the bucket may have overflowed while the
+///    client was slower) or, at the end of start-up, the accepted rate of the last quarter
+///    second stands in. The pace becomes ``Tuning/backoff`` (98%) of it, lowered by at least
+///    3% and at most by half. The whole client pauses (for `Retry-After`), and 429s for
+///    requests started before the decrease belong to the same overshoot: they count once.
+///    Time paused is left out of rates where the bucket cannot have kept its tokens, so a
+///    pause does not drive the measurement down.
+/// 3. **Cruise.** The pace creeps up: a step every half second (and at least
+///    ``Tuning/cruiseStepRequests`` requests) of 0.25%, doubled after every two steps without
+///    a 429 (0.25, 0.5, 1, 2, ...%, at most ``Tuning/maximumStep``), back to 0.25% after any
+///    429. 429s up to ``Tuning/toleratedShare`` (1%) of accepted requests are tolerated: each
+///    nudges the pace 2% down and pauses no one. So the pace settles where the console starts
+///    to refuse, about `B`, with 429s at well under 1% and no pauses; a budget that grew is
+///    found within seconds (the steps double), one that shrank by the next signal. The fixed
+///    point: under `B` there are no 429s and the pace rises; over it 429s (beyond the burst)
+///    come at `pace − B` per second and push it down, faster than it rises.
+/// 4. **Random 429s are not a budget.** The first few decreases are tested: for a moment the
+///    pace drops to ``Tuning/noiseTestShare`` of what it was, where a token bucket answers no
+///    429 at all. 429s that keep arriving at about the same share do not depend on the pace:
+///    the decrease is undone, and that share is learned as noise. From then on 429s up to
+///    about twice the noise share change nothing and pause no one.
 ///
 /// A user's cap (`--rate`) is a hard ceiling: the pace starts there and never exceeds it.
 public struct PaceController: Sendable {
@@ -52,8 +52,8 @@ public struct PaceController: Sendable {
         /// For a request started before the last decrease: the same overshoot, already acted
         /// on. The client may extend its pause.
         case sameOvershoot
-        /// Within the learned share of 429s that do not depend on the pace: only that
-        /// request waits.
+        /// Tolerated (a few 429s at the edge of the budget) or noise (429s that do not depend
+        /// on the pace): only that request waits.
         case noise
     }
 
@@ -63,63 +63,71 @@ public struct PaceController: Sendable {
         public var initialPace = 10.0
         /// The slowest pace.
         public var minimumPace = 0.5
-        /// The fastest pace without a cap or a measurement (requests/s).
+        /// The fastest pace without a cap.
         public var maximumPace = 100_000.0
         /// Start-up doubles the pace every this many accepted requests ...
         public var startupDoublingRequests = 10.0
         /// ... but not faster than every this many seconds.
         public var startupDoublingSeconds = 0.25
-        /// In start-up the pace stays below this multiple of the accepted rate (once a
-        /// second of it is measured).
+        /// The pace stays below this multiple of the accepted rate while it grows.
         public var startupHeadroom = 2.5
-        /// A learned pace is resumed at this share of it.
+        /// A learned budget is resumed at this share of it.
         public var resumeShare = 0.95
         /// The pace after a budget signal: this share of the measured budget.
         public var backoff = 0.98
-        /// One budget signal lowers the pace to no less than this share of it.
+        /// One budget signal lowers the pace to no less than this share of it ...
         public var maximumDecreaseFactor = 0.5
         /// ... and to no more than this share of it.
         public var minimumDecreaseFactor = 0.97
-        /// A measurement between two budget signals needs this much unpaused time ...
-        public var minimumSpanSeconds = 1.0
+        /// A measurement needs this much time ...
+        public var minimumSpanSeconds = 0.5
         /// ... and this many accepted requests.
         public var minimumSpanRequests = 6
-        /// With at least this many accepted, a measurement leaves the time paused out.
+        /// A tight measurement needs this much time and this many accepted requests.
+        public var minimumTightSeconds = 0.25
+        public var minimumTightRequests = 10
+        /// 429s beyond the tolerated ones let pass to get there.
+        public var deferredLimit = 4
+        /// With at least this many accepted since the last signal, a measurement leaves the
+        /// time paused out (a burst refilled by the pause hardly counts against so many).
         public var pauseFreeSpanRequests = 200
-        /// The window for accepted rates and 429 shares.
-        public var rateWindowSeconds = 2.0
-        /// After a decrease, hold this long ...
-        public var holdSeconds = 20.0
-        /// ... or this long after a decrease that measured nothing (the end of start-up).
-        public var shortHoldSeconds = 3.0
-        /// 429s up to this share of accepted requests are absorbed without slowing down.
+        /// After a tight measurement the pace stays just under it this long before probing
+        /// above it (for a budget that grew).
+        public var holdSeconds = 30.0
+        /// After a budget signal, cruising resumes after this long.
+        public var settleSeconds = 2.0
+        /// A cruise step lasts at least this long ...
+        public var cruiseStepSeconds = 0.5
+        /// ... and this many requests.
+        public var cruiseStepRequests = 25.0
+        /// The first cruise step, doubled after every two steps without a 429 ...
+        public var firstStep = 0.005
+        /// ... up to this ...
+        public var maximumStep = 0.16
+        /// ... or this, within 20% of a measured budget.
+        public var nearStep = 0.02
+        /// 429s up to this share of accepted requests are tolerated ...
         public var toleratedShare = 0.01
-        /// ... and for at least this many accepted requests, before probing.
-        public var holdRequests = 60
-        /// Each probe step is held this long.
-        public var probeSeconds = 1.0
-        /// ... and for at least this many requests.
-        public var probeRequests = 25.0
-        /// The first probe step (1%), doubled at each step ...
-        public var firstProbeStep = 0.01
-        /// ... up to this.
-        public var maximumProbeStep = 0.25
-        /// A decrease is tested for noise only when the 429 share before it was at most this.
+        /// ... and each lowers the pace by this share.
+        public var toleratedNudge = 0.0
+        /// A decrease is tested for noise only when the 429 share before it was between the
+        /// tolerated share and this.
         public var noiseShareLimit = 0.2
-        /// Responses watched after a decrease, at least.
+        /// Answers watched after a decrease, at least ...
         public var noiseTestResponses = 20
-        /// ... at this share of the pace before the decrease.
+        /// ... at this share of the pace before it.
         public var noiseTestShare = 0.8
+        /// Decreases tested for noise (more once noise is seen).
+        public var noiseTests = 3
 
         public init() {}
     }
 
     private enum Phase: Sendable, Equatable {
         case startup
-        /// Holding since `since`, for `seconds`.
-        case holding(since: Double, acceptedAtStart: Int, seconds: Double, firstStep: Double)
-        /// Probing: the current step and when it started.
-        case probing(step: Double, since: Double)
+        /// Creeping up: the step, when the current step began (or begins, after a signal),
+        /// and how many steps in a row saw no 429.
+        case cruising(step: Double, since: Double, clean: Int)
     }
 
     /// What a decrease changed, to undo it when the 429s turn out to be noise.
@@ -133,7 +141,7 @@ public struct PaceController: Sendable {
         var shareBefore: Double
         var started: Double
         /// The pace to take when the test says budget.
-        var target = 0.0
+        var target: Double
         var responses = 0
         var limited = 0
     }
@@ -143,63 +151,59 @@ public struct PaceController: Sendable {
     public let cap: Double?
     /// The pace now, requests per second.
     public private(set) var pace: Double
-    /// The console's budget as last measured (requests/s); nil before the first measurement.
+    /// The console's budget as last measured (requests per second), raised to any pace held
+    /// without trouble since; nil before the first measurement.
     public private(set) var estimate: Double?
     /// The share of 429s learned to be independent of the pace (0 when none seen).
     public private(set) var noiseShare = 0.0
     /// 429s seen, of every kind.
     public private(set) var limitedCount = 0
-    /// 429s taken as budget signals (each lowered the pace).
+    /// 429s taken as budget signals (each lowered the pace and paused the client).
     public private(set) var budgetSignals = 0
     /// Decreases undone because the 429s turned out to be noise.
     public private(set) var undoneDecreases = 0
 
     private var phase: Phase = .startup
-    private var phaseAccepted = 0
     private var acceptedTotal = 0
-    /// When the pace last changed in start-up growth.
+    /// When the pace last grew in start-up.
     private var lastGrowth: Double?
-    /// Requests started before this were sent at a pace since lowered.
+    /// Requests started before this were sent at a pace since lowered (by a signal) ...
     private var lastDecrease = -Double.infinity
-    /// The last budget signal (receipt time), and what was accepted since, and how long the
-    /// client was paused since.
+    /// ... or nudged down (by a tolerated 429).
+    private var lastNudge = -Double.infinity
+    /// The last budget signal; what was accepted and how long the client was paused since.
     private var lastSignal: Double?
     private var acceptedSinceSignal = 0
     private var pausedSinceSignal = 0.0
-    private var test: NoiseTest?
-    /// The last sure measurement, and how many times in a row the hold doubled.
-    private var previousMeasure: Double?
-    private var holdDoublings = 0
     /// A tolerated 429 since the last pause or decrease: when, and `acceptedTotal` then.
     private var anchor: (time: Double, accepted: Int)?
-    /// Receipt times of the latest accepted answers, oldest first.
-    private var acceptedTimes = RecentTimes()
-    /// The highest pace held for a probe step without a single 429, and the lowest pace
-    /// a budget signal came at since: the budget lies between them.
-    private var good: Double?
-    private var bad: Double?
-    private var limitedAtStep = 0
-    /// Answers to requests started since the last decrease.
-    private var epoch = (responses: 0, limited: 0)
-    /// Noise tests still to make.
-    private var testsLeft = 3
+    /// 429s let pass after the credit ran out, to let a tight measurement span long enough.
+    private var deferred = 0
+    /// 429s that were not noise, and their count when the current cruise step began.
+    private var edgeCount = 0
+    private var edgeAtStep = 0
+    /// Whether `estimate` came from a tight measurement.
+    private var tight = false
+    private var test: NoiseTest?
+    private var testsLeft: Int
     /// Tolerated 429s in hand (earned per accepted request, at most one).
     private var credit = 0.0
     private var window = RateWindow()
+    private var acceptedTimes = RecentTimes()
 
-    /// A controller capped at `cap` (nil for none), resuming from a `learned` budget estimate
-    /// when there is one.
+    /// A controller capped at `cap` (nil for none), resuming from a `learned` budget when
+    /// there is one.
     public init(cap: Double?, learned: Double? = nil, tuning: Tuning = Tuning()) {
         self.tuning = tuning
         self.cap = cap.map { max($0, tuning.minimumPace) }
+        self.testsLeft = tuning.noiseTests
         // With a cap, start at it (the user knows the console's budget, or wants less);
-        // else from the budget learned before, else from `initialPace`.
+        // else just below the budget learned before, else at `initialPace`.
         var start = self.cap ?? tuning.initialPace
         if let learned, learned.isFinite, learned > 0, learned * tuning.resumeShare < start || self.cap == nil {
             start = max(tuning.minimumPace, learned * tuning.resumeShare)
-            // Resume by probing upwards from just below it, not by a start-up's doubling
-            // (a budget that grew is found in a few steps).
-            phase = .probing(step: tuning.firstProbeStep, since: 0)
+            estimate = learned
+            phase = .cruising(step: tuning.firstStep, since: 0, clean: 0)
         }
         self.pace = start
     }
@@ -207,57 +211,62 @@ public struct PaceController: Sendable {
     /// True when the pace is pinned at the user's cap.
     public var isAtCap: Bool { cap.map { pace >= $0 } ?? false }
 
-    /// The pace to space requests by at `now` (start-up growth is applied here).
+    /// The pace to space requests by at `now`.
     public mutating func currentPace(at now: Double) -> Double {
-        // A client held back by something else (its concurrency, its own retries' waits)
-        // does not let the pace run away from what it achieves.
-        if case .startup = phase, !isAtCap, let rate = window.acceptedRate(at: now, span: 1.0) {
-            pace = min(pace, max(tuning.initialPace, rate * tuning.startupHeadroom))
-        } else if case .probing = phase, !isAtCap, test == nil, let rate = window.acceptedRate(at: now, span: tuning.rateWindowSeconds),
-                  rate > 0 {
+        // A client held back by something else (its concurrency, its retries' waits) does
+        // not let the pace run away from what it achieves.
+        if !isAtCap, test == nil, let rate = window.acceptedRate(at: now, span: phase == .startup ? 1.0 : 2.0), rate > 0 {
             pace = min(pace, max(tuning.initialPace, rate * tuning.startupHeadroom, estimate ?? 0))
         }
         return pace
     }
 
-    /// The request started at `startedAt` was answered, and not with a 429 (any answer the
-    /// console counted against the budget: 2xx, 404, ...).
+    /// The request started at `startedAt` was answered at `now`, and not with a 429: any
+    /// answer the console counted against the budget (2xx, 404, ...).
     public mutating func accepted(startedAt: Double, at now: Double) {
         acceptedTotal += 1
         acceptedSinceSignal += 1
         credit = min(1, credit + tuning.toleratedShare)
         window.add(accepted: true, at: now)
         acceptedTimes.add(now)
-        if startedAt >= lastDecrease { epoch.responses += 1 }
         if var running = test, startedAt >= running.started {
             running.responses += 1
             test = running
             finishTestIfDue(at: now)
         }
+        guard test == nil, !isAtCap else { return }
         switch phase {
         case .startup:
-            guard !isAtCap, startedAt >= lastDecrease else { break }
+            guard startedAt >= lastDecrease else { break }
             let last = lastGrowth ?? now
-            // Double per `startupDoublingRequests` accepted, but not faster than per
-            // `startupDoublingSeconds`.
-            let perRequest = ln2 / tuning.startupDoublingRequests
-            let perSecond = ln2 / tuning.startupDoublingSeconds
-            let growth = min(perRequest, perSecond * max(0, now - last))
-            pace = min(pace * exp(growth), cap ?? tuning.maximumPace, tuning.maximumPace)
+            let growth = min(ln2 / tuning.startupDoublingRequests, ln2 / tuning.startupDoublingSeconds * max(0, now - last))
+            raise(to: pace * exp(growth))
             lastGrowth = now
-        case .holding(let since, let acceptedAtStart, let seconds, let firstStep):
-            if test == nil, now - since >= seconds, acceptedTotal - acceptedAtStart >= tuning.holdRequests {
-                phase = .probing(step: firstStep, since: now)
-                probe(step: firstStep)
+        case .cruising(let step, let since, let clean):
+            guard now - since >= max(tuning.cruiseStepSeconds, tuning.cruiseStepRequests / pace) else { break }
+            if edgeCount == edgeAtStep {
+                // A clean step (noise aside). Near a tight measurement of the budget the pace
+                // creeps (a plateau, as CUBIC's near its last maximum); elsewhere the steps
+                // double after every two clean ones, to catch up or to find a budget that grew
+                // (by at most 4% a step within 20% of the measurement, so an overshoot costs
+                // few 429s: the first is tolerated and anchors a tight measurement).
+                let measured = estimate ?? 0
+                let plateau = tight && pace >= measured * 0.99 && pace <= measured * 1.05
+                let doubled = !plateau && clean + 1 >= 2
+                let largest = estimate != nil && pace < measured * 1.2 ? tuning.nearStep : tuning.maximumStep
+                let next = plateau ? tuning.firstStep : doubled ? min(step * 2, largest) : min(step, largest)
+                phase = .cruising(step: next, since: now, clean: doubled ? 0 : clean + 1)
+                var target = pace * (1 + next)
+                // Catching up stops short of the measurement, then creeps over it, but not
+                // for `holdSeconds` after a tight one: that was the budget, exactly.
+                if pace < measured * 0.99 { target = min(target, measured * 0.995) }
+                if tight, let measuredAt = lastSignal, now - measuredAt < tuning.holdSeconds { target = min(target, measured * 0.995) }
+                raise(to: target)
+            } else {
+                phase = .cruising(step: tuning.firstStep, since: now, clean: 0)
+                raise(to: pace * (1 + tuning.firstStep))
             }
-        case .probing(let step, let since):
-            // Each step lasts long enough for a few dozen requests (a slow console is probed
-            // slowly: each probe past its budget costs a 429 or two).
-            if test == nil, now - since >= max(tuning.probeSeconds, tuning.probeRequests / pace) {
-                let next = min(step * 2, tuning.maximumProbeStep)
-                phase = .probing(step: next, since: now)
-                probe(step: next)
-            }
+            edgeAtStep = edgeCount
         }
     }
 
@@ -273,10 +282,6 @@ public struct PaceController: Sendable {
     public mutating func limited(startedAt: Double, at now: Double) -> Verdict {
         limitedCount += 1
         window.add(accepted: false, at: now)
-        if startedAt >= lastDecrease {
-            epoch.responses += 1
-            epoch.limited += 1
-        }
         if var running = test, startedAt >= running.started {
             running.responses += 1
             running.limited += 1
@@ -284,31 +289,41 @@ public struct PaceController: Sendable {
             // More 429s at the lower pace than before it: still over a budget, not noise.
             if running.limited >= 2,
                Double(running.limited) / Double(running.responses) > 1.5 * running.shareBefore + 1 / Double(running.responses) {
+                pace = running.target
                 test = nil
                 return decrease(at: now)
             }
             switch finishTestIfDue(at: now) {
-            case .noise?: return .noise
-            case nil: return .noise  // still watching: this request waits, the client does not
+            case .noise?, nil: return .noise  // noise, or still watching: this request waits, the client does not
             default: break  // a budget after all: judge this 429 as any other
             }
         }
         if startedAt < lastDecrease { return .sameOvershoot }
         if noiseShare > 0 {
+            // Only clearly more than the noise is a budget signal: twice its share and then
+            // some. And with noise about, every signal is tested again.
             let (responses, limited) = window.counts(at: now, buckets: 16)
             let expected = noiseShare * Double(responses)
-            // Only clearly more than the noise is a budget signal (twice its share and then
-            // some): random 429s are not a budget.
             if Double(limited) <= 2 * expected + 3 * expected.squareRoot() + 2 { return .noise }
-            // And, with noise about, every such signal is tested again.
             testsLeft = max(testsLeft, 1)
         }
-        // A few 429s are tolerated (about one per `1 / toleratedShare` accepted requests):
-        // a pace a hair over the budget, or arrivals bunched by the network, are cheaper to
-        // absorb than to slow down for.
+        edgeCount += 1
         if phase != .startup, credit >= 1 {
+            // Tolerated: the pace is at the edge. Nudge it down (once per overshoot) and
+            // remember when the bucket was empty, for a tight measurement.
             credit -= 1
             if anchor == nil { anchor = (now, acceptedTotal) }
+            if tuning.toleratedNudge > 0, startedAt >= lastNudge {
+                lastNudge = now
+                pace = max(tuning.minimumPace, pace * (1 - tuning.toleratedNudge))
+            }
+            return .noise
+        }
+        // (Not for a slow console, where each 429 weighs more than the measurement is worth.)
+        if phase != .startup, let anchor, Double(deferred) < min(Double(tuning.deferredLimit), pace / 20),
+           now - anchor.time < tuning.minimumTightSeconds || acceptedTotal - anchor.accepted < tuning.minimumTightRequests {
+            // Over the edge since the anchor: a few more 429s buy a tight measurement.
+            deferred += 1
             return .noise
         }
         return decrease(at: now)
@@ -316,155 +331,82 @@ public struct PaceController: Sendable {
 
     // MARK: Internals
 
-    /// Accepted answers per second over the last quarter second or dozen answers, whichever
-    /// is longer (at most the last 256).
-    private func recentAcceptedRate(at now: Double) -> Double? {
-        acceptedTimes.rate(at: now, minimumSeconds: 0.25, minimumCount: 12)
-    }
-
-    /// One probe step up, by `step` (1%, 2%, 4%, ...: a budget that grew is found in a few
-    /// steps, and an overshoot is at most one step).
-    private mutating func probe(step: Double) {
-        // Only a step without a single 429 counts as clean.
-        if limitedCount == limitedAtStep { good = max(good ?? 0, pace) }
-        limitedAtStep = limitedCount
-        var next: Double
-        if let bad, bad > pace * 1.02 {
-            // Between a clean pace and one that was limited: halve the gap (binary search).
-            next = (pace + bad) / 2
-        } else {
-            // No limit known above (or as close as it matters): widen, 1%, 2%, 4%, ...
-            bad = nil
-            next = pace * (1 + step)
-        }
-        if let cap { next = min(next, cap) }
-        pace = min(next, tuning.maximumPace)
+    private mutating func raise(to next: Double) {
+        var value = min(next, tuning.maximumPace)
+        if let cap { value = min(value, cap) }
+        pace = max(pace, value)
     }
 
     private mutating func decrease(at now: Double) -> Verdict {
         budgetSignals += 1
         let (responses, limited) = window.counts(at: now)
         let share = responses > 0 ? Double(limited) / Double(responses) : 1
-        let snapshot = NoiseTest(phase: phase, pace: pace, estimate: estimate, lastSignal: lastSignal,
-                                 acceptedSinceSignal: acceptedSinceSignal, pausedSinceSignal: pausedSinceSignal,
-                                 shareBefore: share, started: now)
-        // Between two budget signals the bucket went from empty to empty: what it accepted
-        // in between is `budget × time`. Tokens a pause refilled are either spent after it
-        // and counted (a bucket bigger than `budget × pause`: count the pause in) or lost (a
-        // small bucket: leave the pause out). With many requests accepted since, the pause's
-        // refill (at most a burst, a few dozen) hardly counts, so it is left out; with few,
-        // it is kept in, which can only underestimate (probing wins that back).
-        var spanMeasure: Double?
-        var roughSpan = false
-        if let lastSignal {
+        // The best measurement: from a tolerated 429 to this one, with no pause and no
+        // decrease in between: the bucket was empty at both ends and overdriven all along.
+        var measured: Double?
+        tight = false
+        if let anchor, now - anchor.time >= tuning.minimumTightSeconds, acceptedTotal - anchor.accepted >= tuning.minimumTightRequests {
+            measured = Double(acceptedTotal - anchor.accepted) / (now - anchor.time)
+            tight = true
+        } else if let lastSignal {
+            // Since the previous signal: empty to empty too, but the client may have been
+            // slower than the budget for a while (a lower bound). Tokens a pause refilled are
+            // either spent after it and counted (a bucket bigger than `budget × pause`) or
+            // lost (a small one): with many accepted since, the pause's refill (a burst)
+            // hardly counts, so it is left out; with few, it is kept in unless it is most of
+            // the span, when the geometric middle of the two is taken.
             let span = now - lastSignal
             let unpaused = span - pausedSinceSignal
+            let accepted = Double(acceptedSinceSignal)
             if acceptedSinceSignal >= tuning.pauseFreeSpanRequests, unpaused >= tuning.minimumSpanSeconds {
-                spanMeasure = Double(acceptedSinceSignal) / unpaused
+                measured = accepted / unpaused
             } else if span >= tuning.minimumSpanSeconds, acceptedSinceSignal >= tuning.minimumSpanRequests {
-                let withPauses = Double(acceptedSinceSignal) / span
-                if pausedSinceSignal <= span * 0.25 {
-                    spanMeasure = withPauses
-                } else {
-                    // Mostly a pause: the budget lies between the rate with the pause counted
-                    // in (all its tokens lost) and without it (all kept). Take the geometric
-                    // middle, and do not trust it for long.
-                    spanMeasure = (withPauses * Double(acceptedSinceSignal) / max(unpaused, span * 0.1)).squareRoot()
-                    roughSpan = true
-                }
+                measured = pausedSinceSignal <= span * 0.25 ? accepted / span : (accepted / span * accepted / max(unpaused, span * 0.1)).squareRoot()
             }
         }
-        // Without one (the end of start-up, a signal soon after a pause): the accepted rate
-        // of the last moment, over at least a quarter second and a dozen requests. At the
-        // end of a ramp that is about the budget (a big burst inflates it; the next signal,
-        // measured, corrects that).
-        let recent = recentAcceptedRate(at: now)
-        // The best measurement: from a tolerated 429 to this one, with no pause and no
-        // decrease in between (the pace only rose): the bucket was empty at both ends and
-        // overdriven all along, so what it accepted in between is exactly its budget.
-        var tight: Double?
-        if let anchor, now - anchor.time >= tuning.minimumSpanSeconds, acceptedTotal - anchor.accepted >= tuning.minimumSpanRequests {
-            tight = Double(acceptedTotal - anchor.accepted) / (now - anchor.time)
-        }
-        var target: Double
-        var sure = spanMeasure != nil && !roughSpan
-        if let tight {
-            target = tight * tuning.backoff
-            sure = true
-            spanMeasure = tight
-        } else if let spanMeasure {
-            // Between two signals the pace may have been under the budget for a while (the
-            // bucket overflowed): a lower bound. The step before this one was clean: the
-            // budget is above it.
-            target = spanMeasure * tuning.backoff
-            if let good, good < pace { target = max(target, good * tuning.backoff) }
-            // Close to the pace that overran: the pace stayed near the budget all along, and
-            // the bound is tight.
-            sure = sure && spanMeasure >= pace * 0.9
-        } else {
-            target = min(pace, recent ?? pace) * tuning.backoff
-        }
-        anchor = nil
-        bad = min(bad ?? pace, pace)
-        if let known = good, known >= pace { good = nil }  // it was not clean after all
-        let lowest = pace * tuning.maximumDecreaseFactor
-        let highest = pace * tuning.minimumDecreaseFactor
-        let before = pace
-        pace = max(tuning.minimumPace, min(highest, max(lowest, target)))
-        estimate = spanMeasure ?? pace / tuning.backoff
+        let base = measured ?? min(pace, recentAcceptedRate(at: now) ?? pace)
+        let snapshot = NoiseTest(phase: phase, pace: pace, estimate: estimate, lastSignal: lastSignal, acceptedSinceSignal: acceptedSinceSignal,
+                                 pausedSinceSignal: pausedSinceSignal, shareBefore: share, started: now, target: 0)
+        pace = max(tuning.minimumPace, min(pace * tuning.minimumDecreaseFactor, max(pace * tuning.maximumDecreaseFactor, base * tuning.backoff)))
+        estimate = base
         lastSignal = now
         acceptedSinceSignal = 0
         pausedSinceSignal = 0
         lastDecrease = now
-        credit = 0
-        epoch = (0, 0)
-        // Hold long only near the edge: after a small, measured decrease.
-        let nearEdge = sure
-        _ = before
-        // A measurement that agrees with the previous one (within 3%) doubles the hold: a
-        // steady console is probed less and less often (at most every `maximumHoldSeconds`).
-        if sure, let previous = previousMeasure, abs(spanMeasure ?? 0 - previous) <= previous * 0.03 {
-            holdDoublings = min(holdDoublings + 1, 3)
-        } else if sure {
-            holdDoublings = 0
-        }
-        if sure { previousMeasure = spanMeasure }
-        // After a guess, not a measurement: probe again soon, in bigger steps.
-        phase = .holding(since: now, acceptedAtStart: acceptedTotal,
-                         seconds: nearEdge ? tuning.holdSeconds * Double(1 << holdDoublings) : tuning.shortHoldSeconds,
-                         firstStep: nearEdge ? tuning.firstProbeStep : tuning.firstProbeStep * 4)
-        // Only a decrease to below a measured budget can tell noise from budget: under a
-        // budget its 429s then stop.
-        // The first few decreases are tested for noise (noise shows at once; a console that
-        // only ever limits by budget should not pay for the test forever): the pace goes well
-        // below the budget for a moment, where a token bucket answers no 429 at all.
-        // Judged over the last four seconds, and only with enough answers in them to
-        // compare shares (below about 10 accepted requests a second, no test: a slow
-        // console's noise is taken for a budget).
-        let (recentResponses, recentLimited) = window.counts(at: now, buckets: 16)
-        // (Noise under the tolerated share needs no test: it is tolerated anyway.)
-        let recentShare = recentResponses > 0 ? Double(recentLimited) / Double(recentResponses) : 0
-        if recentResponses - recentLimited >= 40, testsLeft > 0,
-           recentShare > tuning.toleratedShare, recentShare <= tuning.noiseShareLimit {
-            testsLeft -= 1
-            var running = snapshot
-            running.shareBefore = Double(recentLimited) / Double(recentResponses)
-            running.target = pace
-            test = running
-            pace = max(tuning.minimumPace, min(pace, snapshot.pace * tuning.noiseTestShare))
-        } else {
-            test = nil
-        }
+        lastNudge = now
+        anchor = nil
+        deferred = 0
+        credit = 1
+        phase = .cruising(step: tuning.firstStep, since: now + tuning.settleSeconds, clean: 0)
+        edgeAtStep = edgeCount
+        // Only a decrease to below a measured budget can tell noise from a budget (after a
+        // guess, the lower pace may still be over it, and its 429s go on).
+        if measured != nil { startNoiseTest(snapshot, at: now) } else { test = nil }
         return .budget
     }
 
-    private func isMeasured(phase: Phase) -> Bool {
-        if case .probing = phase { return false }
-        return true
+    /// The first few decreases are tested for noise (noise shows at once; a console that only
+    /// ever limits by budget does not pay for the test forever): for a moment the pace goes
+    /// well below the budget, where a token bucket answers no 429 at all. Only with enough
+    /// answers in the last four seconds to compare shares (below about ten accepted requests
+    /// a second, no test: a slow console's noise is taken for a budget), and only for a
+    /// share above the tolerated one (below it, noise is tolerated anyway).
+    private mutating func startNoiseTest(_ snapshot: NoiseTest, at now: Double) {
+        test = nil
+        let (responses, limited) = window.counts(at: now, buckets: 16)
+        guard testsLeft > 0, responses - limited >= 40 else { return }
+        let share = Double(limited) / Double(responses)
+        guard share > tuning.toleratedShare, share <= tuning.noiseShareLimit else { return }
+        testsLeft -= 1
+        var running = snapshot
+        running.shareBefore = share
+        running.target = pace
+        test = running
+        pace = max(tuning.minimumPace, min(pace, snapshot.pace * tuning.noiseTestShare))
     }
 
-    /// Ends the noise test once enough responses came: 429s at about the share before the
-    /// decrease mean it was noise (the decrease is undone).
+    /// Ends the noise test once enough answers came: 429s at about the share before the
+    /// decrease mean it was noise, and the decrease is undone.
     @discardableResult
     private mutating func finishTestIfDue(at now: Double) -> Verdict? {
         guard let running = test else { return nil }
@@ -479,25 +421,31 @@ public struct PaceController: Sendable {
             pace = max(pace, running.target)
             return .budget
         }
-        // Noise: the 429s did not fall when the pace did. Undo, and learn their share.
         let learned = max(share, running.shareBefore)
         noiseShare = noiseShare == 0 ? learned : 0.7 * noiseShare + 0.3 * learned
         budgetSignals -= 1
         undoneDecreases += 1
         phase = running.phase
+        if case .cruising(let step, _, let clean) = phase { phase = .cruising(step: step, since: now, clean: clean) }
         pace = running.pace
-        estimate = running.estimate
+        // What was measured before may have been noise too: measure afresh.
+        estimate = nil
+        tight = false
         lastSignal = running.lastSignal
         acceptedSinceSignal += running.acceptedSinceSignal
         pausedSinceSignal += running.pausedSinceSignal
         lastDecrease = -Double.infinity
-        if case .startup = phase { lastGrowth = now }
+        lastGrowth = now
         return .noise
+    }
+
+    /// Accepted answers per second over the last quarter second or dozen answers, whichever
+    /// is longer.
+    private func recentAcceptedRate(at now: Double) -> Double? {
+        acceptedTimes.rate(at: now, minimumSeconds: 0.25, minimumCount: 12)
     }
 }
 
-/// Accepted and 429 answers in the last few seconds, in quarter-second buckets; time the
-/// client spent paused is left out of rates.
 private let ln2 = 0.693_147_180_559_945_3
 
 /// The last 256 receipt times, for rates over the last moment.

@@ -129,11 +129,20 @@ import Testing
         let before = clock.now
         let next = try await throttle.acquire()
         #expect(next - before >= .milliseconds(280), "every worker waits out the Retry-After")
-        // A 429 for a request started after the slow-down slows it again.
-        await throttle.rateLimited(retryAfter: nil, fallbackPause: .milliseconds(1), requestStarted: next)
+        // A lone 429 after the slow-down is tolerated: no pause, no slow-down ...
+        #expect(await throttle.rateLimited(retryAfter: .seconds(5), fallbackPause: .zero, requestStarted: next) == .noise)
+        #expect(await throttle.pauseRemaining == .zero)
+        #expect(await throttle.slowdowns == 1)
+        // ... a stream of them slows it again.
+        var limited = 5
+        while await throttle.slowdowns < 2, limited < 12 {
+            let start = try await throttle.acquire()
+            await throttle.rateLimited(retryAfter: nil, fallbackPause: .milliseconds(1), requestStarted: start)
+            limited += 1
+        }
         #expect(await throttle.slowdowns == 2)
         #expect(try #require(await throttle.currentRate) < slowed)
-        #expect(await throttle.report.rateLimited == 5)
+        #expect(await throttle.report.rateLimited == limited)
     }
 
     @Test func aCapIsAHardCeilingAndIsReached() {
