@@ -87,19 +87,21 @@ public struct PaceController: Sendable {
         public var minimumTightSeconds = 0.25
         public var minimumTightRequests = 10
         /// 429s beyond the tolerated ones let pass to get there.
-        public var deferredLimit = 4
+        public var deferredLimit = 20
         /// With at least this many accepted since the last signal, a measurement leaves the
         /// time paused out (a burst refilled by the pause hardly counts against so many).
         public var pauseFreeSpanRequests = 200
         /// After a tight measurement the pace stays just under it this long before probing
         /// above it (for a budget that grew).
         public var holdSeconds = 30.0
+        /// ... and a budget learned on an earlier run this long.
+        public var resumeHoldSeconds = 5.0
         /// After a budget signal, cruising resumes after this long.
         public var settleSeconds = 2.0
         /// A cruise step lasts at least this long ...
         public var cruiseStepSeconds = 0.5
         /// ... and this many requests.
-        public var cruiseStepRequests = 25.0
+        public var cruiseStepRequests = 10.0
         /// The first cruise step, doubled after every two steps without a 429 ...
         public var firstStep = 0.005
         /// ... up to this ...
@@ -118,7 +120,7 @@ public struct PaceController: Sendable {
         /// ... at this share of the pace before it.
         public var noiseTestShare = 0.8
         /// Decreases tested for noise (more once noise is seen).
-        public var noiseTests = 3
+        public var noiseTests = 2
 
         public init() {}
     }
@@ -182,8 +184,11 @@ public struct PaceController: Sendable {
     /// 429s that were not noise, and their count when the current cruise step began.
     private var edgeCount = 0
     private var edgeAtStep = 0
-    /// Whether `estimate` came from a tight measurement.
+    /// Whether `estimate` came from a tight measurement (and when), or from a rough one
+    /// (mostly a pause, or a guess at the end of start-up).
     private var tight = false
+    private var measuredAt: Double?
+    private var rough = false
     private var test: NoiseTest?
     private var testsLeft: Int
     /// Tolerated 429s in hand (earned per accepted request, at most one).
@@ -202,7 +207,11 @@ public struct PaceController: Sendable {
         var start = self.cap ?? tuning.initialPace
         if let learned, learned.isFinite, learned > 0, learned * tuning.resumeShare < start || self.cap == nil {
             start = max(tuning.minimumPace, learned * tuning.resumeShare)
+            // Held like a tight measurement, just under it, but only for `resumeHoldSeconds`
+            // before probing (the budget may have grown since).
             estimate = learned
+            tight = true
+            measuredAt = tuning.resumeHoldSeconds - tuning.holdSeconds
             phase = .cruising(step: tuning.firstStep, since: 0, clean: 0)
         }
         self.pace = start
@@ -248,19 +257,19 @@ public struct PaceController: Sendable {
                 // A clean step (noise aside). Near a tight measurement of the budget the pace
                 // creeps (a plateau, as CUBIC's near its last maximum); elsewhere the steps
                 // double after every two clean ones, to catch up or to find a budget that grew
-                // (by at most 4% a step within 20% of the measurement, so an overshoot costs
+                // (by at most 2% a step within 30% of the measurement, so an overshoot costs
                 // few 429s: the first is tolerated and anchors a tight measurement).
                 let measured = estimate ?? 0
                 let plateau = tight && pace >= measured * 0.99 && pace <= measured * 1.05
                 let doubled = !plateau && clean + 1 >= 2
-                let largest = estimate != nil && pace < measured * 1.2 ? tuning.nearStep : tuning.maximumStep
+                let largest = estimate != nil && pace < measured * 1.3 ? tuning.nearStep : tuning.maximumStep
                 let next = plateau ? tuning.firstStep : doubled ? min(step * 2, largest) : min(step, largest)
                 phase = .cruising(step: next, since: now, clean: doubled ? 0 : clean + 1)
                 var target = pace * (1 + next)
                 // Catching up stops short of the measurement, then creeps over it, but not
                 // for `holdSeconds` after a tight one: that was the budget, exactly.
-                if pace < measured * 0.99 { target = min(target, measured * 0.995) }
-                if tight, let measuredAt = lastSignal, now - measuredAt < tuning.holdSeconds { target = min(target, measured * 0.995) }
+                if !rough, pace < measured * 0.99 { target = min(target, measured * 0.995) }
+                if tight, let measuredAt, now - measuredAt < tuning.holdSeconds { target = min(target, measured * 0.995) }
                 raise(to: target)
             } else {
                 phase = .cruising(step: tuning.firstStep, since: now, clean: 0)
@@ -345,6 +354,7 @@ public struct PaceController: Sendable {
         // decrease in between: the bucket was empty at both ends and overdriven all along.
         var measured: Double?
         tight = false
+        rough = false
         if let anchor, now - anchor.time >= tuning.minimumTightSeconds, acceptedTotal - anchor.accepted >= tuning.minimumTightRequests {
             measured = Double(acceptedTotal - anchor.accepted) / (now - anchor.time)
             tight = true
@@ -361,14 +371,18 @@ public struct PaceController: Sendable {
             if acceptedSinceSignal >= tuning.pauseFreeSpanRequests, unpaused >= tuning.minimumSpanSeconds {
                 measured = accepted / unpaused
             } else if span >= tuning.minimumSpanSeconds, acceptedSinceSignal >= tuning.minimumSpanRequests {
-                measured = pausedSinceSignal <= span * 0.25 ? accepted / span : (accepted / span * accepted / max(unpaused, span * 0.1)).squareRoot()
+                rough = pausedSinceSignal > span * 0.25
+                measured = rough ? (accepted / span * accepted / max(unpaused, span * 0.1)).squareRoot() : accepted / span
             }
         }
-        let base = measured ?? min(pace, recentAcceptedRate(at: now) ?? pace)
+        // Nothing accepted lately to go by (a cap far over the budget): halve.
+        if measured == nil { rough = true }
+        let base = measured ?? min(pace, recentAcceptedRate(at: now) ?? pace * tuning.maximumDecreaseFactor)
         let snapshot = NoiseTest(phase: phase, pace: pace, estimate: estimate, lastSignal: lastSignal, acceptedSinceSignal: acceptedSinceSignal,
                                  pausedSinceSignal: pausedSinceSignal, shareBefore: share, started: now, target: 0)
         pace = max(tuning.minimumPace, min(pace * tuning.minimumDecreaseFactor, max(pace * tuning.maximumDecreaseFactor, base * tuning.backoff)))
         estimate = base
+        measuredAt = now
         lastSignal = now
         acceptedSinceSignal = 0
         pausedSinceSignal = 0
@@ -377,11 +391,13 @@ public struct PaceController: Sendable {
         anchor = nil
         deferred = 0
         credit = 1
-        phase = .cruising(step: tuning.firstStep, since: now + tuning.settleSeconds, clean: 0)
+        // After a rough measurement, catch up in bigger steps from the start.
+        phase = .cruising(step: rough ? tuning.nearStep : tuning.firstStep, since: now + tuning.settleSeconds, clean: 0)
         edgeAtStep = edgeCount
         // Only a decrease to below a measured budget can tell noise from a budget (after a
         // guess, the lower pace may still be over it, and its 429s go on).
-        if measured != nil { startNoiseTest(snapshot, at: now) } else { test = nil }
+        // Nor one held above the measurement (a decrease is at most a halving).
+        if let measured, pace <= measured * tuning.backoff * 1.001 { startNoiseTest(snapshot, at: now) } else { test = nil }
         return .budget
     }
 
@@ -410,7 +426,7 @@ public struct PaceController: Sendable {
     @discardableResult
     private mutating func finishTestIfDue(at now: Double) -> Verdict? {
         guard let running = test else { return nil }
-        let needed = max(tuning.noiseTestResponses, Int((3 / max(running.shareBefore, 0.01)).rounded(.up)))
+        let needed = max(tuning.noiseTestResponses, min(3 * tuning.noiseTestResponses, Int((3 / max(running.shareBefore, 0.01)).rounded(.up))))
         guard running.responses >= needed else { return nil }
         test = nil
         let share = Double(running.limited) / Double(running.responses)
