@@ -34,7 +34,8 @@ import S1MockConsole
 
     @Test func aTokenBucketLimitsAnalysisAndListRequestsTogether() async throws {
         var faults = FaultPlan()
-        faults.rateLimit = TokenBucketLimit(rate: 4, burst: 3, retryAfter: .seconds(1))
+        // A token every 2 s: slow enough that a loaded machine cannot refill one by accident.
+        faults.rateLimit = TokenBucketLimit(rate: 0.5, burst: 3, retryAfter: .seconds(1))
         try await withConsole(MockConsoleConfiguration(analyses: analyses, faults: faults)) { console, client in
             // A full bucket: three requests at once pass (one of them a list request), the
             // fourth finds it empty.
@@ -47,8 +48,8 @@ import S1MockConsole
             #expect(try limited.errorCode() == 4_290_010)
             #expect(try await get(client, console.listURL("limit=5")).status == 429)
             #expect(console.rateLimitedRequests == 2)
-            // A token comes back every quarter second.
-            try await Task.sleep(for: .milliseconds(400))
+            // A token comes back after 2 s.
+            try await Task.sleep(for: .milliseconds(2100))
             #expect(try await get(client, console.analysisURL(analyses.threatId(3))).status == 200)
             // Without Retry-After when configured so.
             var quiet = faults
