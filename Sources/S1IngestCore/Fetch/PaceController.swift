@@ -623,6 +623,11 @@ public struct PacingSchedule: Sendable {
         return true
     }
 
+    /// Whether `reservation` still holds (no pace change or pause voided it).
+    public func isCurrent(_ reservation: Reservation) -> Bool {
+        reservation.generation == generation
+    }
+
     /// ``reserve(at:)`` and ``begin(_:at:)`` in one, for a caller that does not wait
     /// (tests): the start to use.
     public mutating func nextStart(at now: Double) -> Double {

@@ -49,20 +49,28 @@ public actor RequestThrottle {
     /// `CancellationError` when `stop` is requested (or the task cancelled) during the wait.
     @discardableResult
     public func acquire(stop: StopRequest? = nil) async throws -> ContinuousClock.Instant {
+        var reservation = schedule.reserve(at: seconds(now()))
         while true {
-            let reservation = schedule.reserve(at: seconds(now()))
             let start = instant(reservation.start)
-            if start > now() {
+            let current = now()
+            if start > current {
+                // In slices of at most a quarter second: when the pace changes or a pause
+                // begins meanwhile, a reservation made far ahead is made again at once.
+                let wake = min(start, current + .milliseconds(250))
                 if let stop {
-                    guard await stop.sleep(until: start) else { throw CancellationError() }
+                    guard await stop.sleep(until: wake) else { throw CancellationError() }
                 } else {
-                    try await Task.sleep(until: start, clock: .continuous)
+                    try await Task.sleep(until: wake, clock: .continuous)
                 }
+                try Task.checkCancellation()
+                if !schedule.isCurrent(reservation) { reservation = schedule.reserve(at: seconds(now())) }
+                continue
             }
             try Task.checkCancellation()
             // Other requests ran meanwhile: when the pace fell or a pause began, the
             // reservation is void and is made again.
             if schedule.begin(reservation, at: seconds(now())) { return start }
+            reservation = schedule.reserve(at: seconds(now()))
         }
     }
 
