@@ -29,14 +29,17 @@
 ///    Time paused is left out of rates where the bucket cannot have kept its tokens, so a
 ///    pause does not drive the measurement down.
 /// 3. **Cruise.** The pace creeps up: a step every half second (and at least
-///    ``Tuning/cruiseStepRequests`` requests) of 0.25%, doubled after every two steps without
-///    a 429 (0.25, 0.5, 1, 2, ...%, at most ``Tuning/maximumStep``), back to 0.25% after any
-///    429. 429s up to ``Tuning/toleratedShare`` (1%) of accepted requests are tolerated: each
-///    nudges the pace 2% down and pauses no one. So the pace settles where the console starts
-///    to refuse, about `B`, with 429s at well under 1% and no pauses; a budget that grew is
-///    found within seconds (the steps double), one that shrank by the next signal. The fixed
-///    point: under `B` there are no 429s and the pace rises; over it 429s (beyond the burst)
-///    come at `pace − B` per second and push it down, faster than it rises.
+///    ``Tuning/cruiseStepRequests`` requests) of 0.5%, doubled after every two steps without
+///    a 429 (at most ``Tuning/nearStep``, 2%, within 30% of the measurement, and
+///    ``Tuning/maximumStep`` beyond it: a budget that grew is found within seconds), back to
+///    0.5% after a step with a 429. After a tight measurement it stays just under it for
+///    ``Tuning/holdSeconds`` before probing above. 429s up to ``Tuning/toleratedShare`` (1%)
+///    of accepted requests are tolerated: they pause no one, and the first anchors a tight
+///    measurement, which the next 429s beyond the tolerance complete (a few more are let
+///    through for it on a fast console). The fixed point: under `B` a token bucket answers
+///    no 429 and the pace rises; over it 429s come at `pace − B` per second once the burst is
+///    spent, and they measure `B` exactly, so one decrease lands at 98% of `B`: the pace
+///    stays between 98% and 100% of `B`, with 429s under 1% of requests.
 /// 4. **Random 429s are not a budget.** The first few decreases are tested: for a moment the
 ///    pace drops to ``Tuning/noiseTestShare`` of what it was, where a token bucket answers no
 ///    429 at all. 429s that keep arriving at about the same share do not depend on the pace:
@@ -110,7 +113,8 @@ public struct PaceController: Sendable {
         public var nearStep = 0.02
         /// 429s up to this share of accepted requests are tolerated ...
         public var toleratedShare = 0.01
-        /// ... and each lowers the pace by this share.
+        /// ... and each lowers the pace by this share (0: not at all; the pace then stays
+        /// where it is, at the edge, and the 429s beyond the tolerance measure the budget).
         public var toleratedNudge = 0.0
         /// A decrease is tested for noise only when the 429 share before it was between the
         /// tolerated share and this.
@@ -153,8 +157,8 @@ public struct PaceController: Sendable {
     public let cap: Double?
     /// The pace now, requests per second.
     public private(set) var pace: Double
-    /// The console's budget as last measured (requests per second), raised to any pace held
-    /// without trouble since; nil before the first measurement.
+    /// The console's budget as last measured (requests per second), or as learned on an
+    /// earlier run; nil before either.
     public private(set) var estimate: Double?
     /// The share of 429s learned to be independent of the pace (0 when none seen).
     public private(set) var noiseShare = 0.0
@@ -318,8 +322,8 @@ public struct PaceController: Sendable {
         }
         edgeCount += 1
         if phase != .startup, credit >= 1 {
-            // Tolerated: the pace is at the edge. Nudge it down (once per overshoot) and
-            // remember when the bucket was empty, for a tight measurement.
+            // Tolerated: the pace is at the edge. Remember when the bucket was empty, for a
+            // tight measurement (and nudge the pace down once per overshoot, if tuned to).
             credit -= 1
             if anchor == nil { anchor = (now, acceptedTotal) }
             if tuning.toleratedNudge > 0, startedAt >= lastNudge {
