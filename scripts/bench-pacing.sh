@@ -40,8 +40,11 @@ ids() {  # $1 count -> file of the mock's IDs (seed 2026: first ID 1311010474425
     [ -s "$work/ids-$1.txt" ] || python3 -c "import sys; [print(1311010474425970168 + i * 7919) for i in range(int(sys.argv[1]))]" "$1" >"$work/ids-$1.txt"
     echo "$work/ids-$1.txt"
 }
-ingest() {  # $1 database, $2 ids file, $3 concurrency -> summary JSON in $work/summary.json
-    "$bin" ingest --quiet --json --db "$1" --console "$mock_url" --ids "$2" --concurrency "$3" --max-attempts 20 >"$work/summary.json" || true
+ingest() {  # $1 database, $2 ids file, $3 concurrency, [more ingest options] -> summary JSON in $work/summary.json
+    local database=$1 ids=$2 concurrency=$3
+    shift 3
+    "$bin" ingest --quiet --json --db "$database" --console "$mock_url" --ids "$ids" --concurrency "$concurrency" --max-attempts 20 "$@" \
+        >"$work/summary.json" || true
 }
 report() {  # $1 label, $2 budget (or "-"), $3 summary file, [$4 IDs/s of a clean run] -> one table row
     python3 - "$1" "$2" "$3" "${4:-}" <<'PY'
@@ -75,6 +78,13 @@ for budget in ${ROWS:-5 25 100 500}; do
         rm -f "$work"/pacing.sqlite*
         ingest "$work/pacing.sqlite" "$(ids "$count")" "$concurrency"
         report "budget $budget, $header, C=$concurrency" "$budget" "$work/summary.json"
+        if [ "$budget" -ge 200 ] && [ "$retry_after" = 1 ]; then
+            # For reference: the same console with its budget given (--rate), i.e. what this
+            # machine sustains at that rate while it is this busy.
+            rm -f "$work"/pacing.sqlite*
+            ingest "$work/pacing.sqlite" "$(ids "$count")" "$concurrency" --rate "$budget"
+            report "budget $budget, $header, C=$concurrency, told --rate $budget (reference)" "$budget" "$work/summary.json"
+        fi
         if [ "${WARM:-1}" = 1 ] && [ "$budget" = 100 ] && [ "$retry_after" = 1 ]; then
             # The same console again, same database: it starts from the budget it learned.
             ingest "$work/pacing.sqlite" "$(ids "$count")" "$concurrency"

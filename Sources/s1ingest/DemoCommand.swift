@@ -91,7 +91,8 @@ struct MockConsoleCommand: AsyncParsableCommand {
     @Option(help: "Retry-After seconds on 429s (rate limit and random ones); 0 for no header.")
     var retryAfter = 1
 
-    @Option(help: ArgumentHelp("Answer this share of analysis requests 429 at random, whatever the rate (0-1).", valueName: "share"))
+    @Option(name: .customLong("random-429"),
+            help: ArgumentHelp("Answer this share of analysis requests 429 at random, whatever the rate (0-1).", valueName: "share"))
     var random429: Double = 0
 
     func validate() throws {
