@@ -181,8 +181,10 @@ public struct PaceController: Sendable {
     private var lastSignal: Double?
     private var acceptedSinceSignal = 0
     private var pausedSinceSignal = 0.0
-    /// A tolerated 429 since the last pause or decrease: when, and `acceptedTotal` then.
-    private var anchor: (time: Double, accepted: Int)?
+    /// A tolerated 429 since the last pause or decrease: when, `acceptedTotal` and
+    /// `startedTotal` then, and the pace.
+    private var anchor: (time: Double, accepted: Int, started: Int, pace: Double)?
+    private var startedTotal = 0
     /// 429s let pass after the credit ran out, to let a tight measurement span long enough.
     private var deferred = 0
     /// 429s that were not noise, and their count when the current cruise step began.
@@ -283,6 +285,11 @@ public struct PaceController: Sendable {
         }
     }
 
+    /// A request started (at the pace given by ``currentPace(at:)``).
+    public mutating func started() {
+        startedTotal += 1
+    }
+
     /// The client was paused (on a `Retry-After`) for `seconds`.
     public mutating func paused(seconds: Double) {
         guard seconds > 0 else { return }
@@ -325,7 +332,7 @@ public struct PaceController: Sendable {
             // Tolerated: the pace is at the edge. Remember when the bucket was empty, for a
             // tight measurement (and nudge the pace down once per overshoot, if tuned to).
             credit -= 1
-            if anchor == nil { anchor = (now, acceptedTotal) }
+            if anchor == nil { anchor = (now, acceptedTotal, startedTotal, pace) }
             if tuning.toleratedNudge > 0, startedAt >= lastNudge {
                 lastNudge = now
                 pace = max(tuning.minimumPace, pace * (1 - tuning.toleratedNudge))
@@ -357,11 +364,19 @@ public struct PaceController: Sendable {
         // The best measurement: from a tolerated 429 to this one, with no pause and no
         // decrease in between: the bucket was empty at both ends and overdriven all along.
         var measured: Double?
+        let wasTight = tight
         tight = false
         rough = false
-        if let anchor, now - anchor.time >= tuning.minimumTightSeconds, acceptedTotal - anchor.accepted >= tuning.minimumTightRequests {
+        // (Only if the client kept its pace meanwhile: a client that stalled, short of CPU,
+        // let the bucket overflow, and the measurement is then a lower bound.)
+        if let anchor, now - anchor.time >= tuning.minimumTightSeconds, acceptedTotal - anchor.accepted >= tuning.minimumTightRequests,
+           Double(startedTotal - anchor.started) >= 0.95 * anchor.pace * (now - anchor.time) {
             measured = Double(acceptedTotal - anchor.accepted) / (now - anchor.time)
             tight = true
+        } else if let anchor, now - anchor.time >= tuning.minimumTightSeconds, acceptedTotal - anchor.accepted >= tuning.minimumTightRequests {
+            // A lower bound only; and no lower than most of a tight measurement made before.
+            measured = max(Double(acceptedTotal - anchor.accepted) / (now - anchor.time), wasTight ? (estimate ?? 0) * 0.85 : 0)
+            rough = true
         } else if let lastSignal {
             // Since the previous signal: empty to empty too, but the client may have been
             // slower than the budget for a while (a lower bound). Tokens a pause refilled are
@@ -624,6 +639,7 @@ public struct PacingSchedule: Sendable {
     public mutating func begin(_ reservation: Reservation, at now: Double) -> Bool {
         guard reservation.generation == generation else { return false }
         lastBegun = max(lastBegun, reservation.start)
+        controller.started()
         return true
     }
 
@@ -637,6 +653,7 @@ public struct PacingSchedule: Sendable {
     public mutating func nextStart(at now: Double) -> Double {
         let reservation = reserve(at: now)
         lastBegun = max(lastBegun, reservation.start)
+        controller.started()
         return reservation.start
     }
 
