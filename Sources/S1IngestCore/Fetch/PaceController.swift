@@ -160,6 +160,9 @@ public struct PaceController: Sendable {
     /// The console's budget as last measured (requests per second), or as learned on an
     /// earlier run; nil before either.
     public private(set) var estimate: Double?
+    /// The last tight measurement of the budget (requests per second): what a later run
+    /// should start from; nil when none was made.
+    public private(set) var lastTightEstimate: Double?
     /// The share of 429s learned to be independent of the pace (0 when none seen).
     public private(set) var noiseShare = 0.0
     /// 429s seen, of every kind.
@@ -373,6 +376,7 @@ public struct PaceController: Sendable {
            Double(startedTotal - anchor.started) >= 0.95 * anchor.pace * (now - anchor.time) {
             measured = Double(acceptedTotal - anchor.accepted) / (now - anchor.time)
             tight = true
+            lastTightEstimate = measured
         } else if let anchor, now - anchor.time >= tuning.minimumTightSeconds, acceptedTotal - anchor.accepted >= tuning.minimumTightRequests {
             // A lower bound only; and no lower than most of a tight measurement made before.
             measured = max(Double(acceptedTotal - anchor.accepted) / (now - anchor.time), wasTight ? (estimate ?? 0) * 0.85 : 0)

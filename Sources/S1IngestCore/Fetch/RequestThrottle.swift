@@ -41,7 +41,10 @@ public actor RequestThrottle {
     /// What the throttle learned and did, for run records and summaries.
     public var report: PacingReport {
         let controller = schedule.controller
-        return PacingReport(pace: controller.pace, budget: controller.estimate, rateLimited: controller.limitedCount,
+        // The budget to remember: the last exact measurement, else the last one (a run's last
+        // seconds, when fewer IDs than workers are left, measure the client, not the console).
+        return PacingReport(pace: controller.pace, budget: controller.lastTightEstimate ?? controller.estimate,
+                            rateLimited: controller.limitedCount,
                             slowdowns: controller.budgetSignals, noiseShare: controller.noiseShare, capped: maxRate != nil)
     }
 
