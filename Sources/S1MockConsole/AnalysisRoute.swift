@@ -5,8 +5,9 @@ extension MockConsoleCore {
     func analysisPlan(threatId: String, method: HTTPMethod, authorized: Bool) -> ResponsePlan {
         let index = analyses.index(of: threatId)
         // One short critical section: count, take the plan and the threat's revision.
-        let (attempt, plan, revision, override) = state.withLock { state in
+        let (attempt, plan, revision, override, withinBudget) = state.withLock { state in
             state.statistics.analysisRequests += 1
+            let withinBudget = !authorized || state.takeToken()
             state.statistics.inFlight += 1
             if state.statistics.inFlight > state.statistics.peakInFlight {
                 state.statistics.peakInFlight = state.statistics.inFlight
@@ -15,7 +16,7 @@ extension MockConsoleCore {
             state.statistics.requestsByThreat[threatId] = attempt
             let revision = index.flatMap { state.revisions[$0] } ?? 0
             let override = index.flatMap { state.updatedAtOverrides[$0] }
-            return (attempt, state.plan, revision, override)
+            return (attempt, state.plan, revision, override, withinBudget)
         }
         let normal = { () -> ResponsePlan.Action in
             guard method == .GET else { return ResponsePlan.notFound("No such endpoint: \(method) analysis") }
@@ -30,6 +31,8 @@ extension MockConsoleCore {
             return ResponsePlan(
                 delayMilliseconds: plan.latencyMilliseconds,
                 action: ResponsePlan.unauthorized("Missing or invalid API token"), isAnalysis: true)
+        } else if !withinBudget, let limit = plan.rateLimit {
+            fault = .tooManyRequests(retryAfter: limit.retryAfter)
         } else if let every = plan.everyRequest {
             fault = every
         } else if attempt <= plan.firstAttempts.count {

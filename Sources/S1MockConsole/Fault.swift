@@ -34,11 +34,31 @@ public enum Fault: Sendable, Equatable {
     case forbidden
 }
 
+/// A console's request budget for the token: a token bucket of `burst` tokens refilled at
+/// `rate` per second; a request that finds it empty is answered 429 (with `retryAfter` when
+/// set) and takes no token.
+public struct TokenBucketLimit: Sendable, Equatable {
+    /// Tokens per second: the budget.
+    public var rate: Double
+    /// The bucket's size: how many requests may come at once after a quiet spell.
+    public var burst: Double
+    /// The `Retry-After` of its 429s; nil for none.
+    public var retryAfter: RetryAfterValue?
+
+    public init(rate: Double, burst: Double = 5, retryAfter: RetryAfterValue? = .seconds(1)) {
+        self.rate = max(rate, 0.001)
+        self.burst = max(burst, 1)
+        self.retryAfter = retryAfter
+    }
+}
+
 /// Which faults the mock console applies, and when.
 ///
 /// For an analysis request, the first match wins, in this order: a missing or wrong token
-/// (401), ``everyRequest``, ``firstAttempts``, ``randomFaults``, ``notFoundIDs`` (404),
-/// then the normal answer. ``latencyMilliseconds`` is added to every response, whatever it is.
+/// (401), ``rateLimit`` (429 when its bucket is empty), ``everyRequest``, ``firstAttempts``,
+/// ``randomFaults``, ``notFoundIDs`` (404), then the normal answer. List requests go
+/// through the same ``rateLimit`` bucket. ``latencyMilliseconds`` is added to every
+/// response, whatever it is.
 public struct FaultPlan: Sendable {
     /// Added before every response (scheduled on the event loop; no thread sleeps).
     public var latencyMilliseconds: Int = 0
@@ -56,6 +76,8 @@ public struct FaultPlan: Sendable {
     public var seed: UInt64 = 1
     /// Applied to every analysis and list request (e.g. `.unauthorized` for a bad-token test).
     public var everyRequest: Fault? = nil
+    /// The token's request budget, shared by analysis and list requests; nil for none.
+    public var rateLimit: TokenBucketLimit? = nil
 
     /// No faults, no latency.
     public init(
@@ -64,7 +86,8 @@ public struct FaultPlan: Sendable {
         firstAttempts: [Fault] = [],
         randomFaults: [(fault: Fault, probability: Double)] = [],
         seed: UInt64 = 1,
-        everyRequest: Fault? = nil
+        everyRequest: Fault? = nil,
+        rateLimit: TokenBucketLimit? = nil
     ) {
         self.latencyMilliseconds = latencyMilliseconds
         self.notFoundIDs = notFoundIDs
@@ -72,6 +95,7 @@ public struct FaultPlan: Sendable {
         self.randomFaults = randomFaults
         self.seed = seed
         self.everyRequest = everyRequest
+        self.rateLimit = rateLimit
     }
 
     /// The random fault, if any, for attempt `attempt` (1-based) of threat `threatId`.

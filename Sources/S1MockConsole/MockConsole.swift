@@ -103,9 +103,13 @@ public final class MockConsole: Sendable {
         try await group.shutdownGracefully()
     }
 
-    /// Replaces the fault plan; requests whose head arrives afterwards use the new one.
+    /// Replaces the fault plan; requests whose head arrives afterwards use the new one. A
+    /// changed rate limit starts with a full bucket.
     public func setFaults(_ plan: FaultPlan) {
-        core.state.withLock { $0.plan = plan }
+        core.state.withLock { state in
+            if state.plan.rateLimit != plan.rateLimit { state.bucket = nil }
+            state.plan = plan
+        }
     }
 
     /// The current fault plan.
@@ -141,6 +145,12 @@ public final class MockConsole: Sendable {
     /// Analysis requests in flight now (see ``peakInFlight``).
     public var inFlight: Int {
         core.state.withLock { $0.statistics.inFlight }
+    }
+
+    /// How many requests (analysis and list) were answered 429 because the rate limit's
+    /// bucket was empty.
+    public var rateLimitedRequests: Int {
+        core.state.withLock { $0.statistics.rateLimited }
     }
 
     /// How many TCP connections were accepted (clients that keep connections alive open few).

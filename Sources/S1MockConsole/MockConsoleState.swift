@@ -11,6 +11,31 @@ struct MockConsoleState: Sendable {
     var clock: Int64?
     /// The list order by (updatedAt, id) with changes applied; nil after a touch.
     var order: [Int]?
+    /// The rate limit's bucket: tokens left when last looked at, and when; nil: full.
+    var bucket: (tokens: Double, at: ContinuousClock.Instant)?
+
+    /// Takes a token from the rate limit's bucket, if there is a limit: false when the
+    /// bucket is empty (the request is to be answered 429).
+    mutating func takeToken(now: ContinuousClock.Instant = .now) -> Bool {
+        guard let limit = plan.rateLimit else { return true }
+        var tokens = limit.burst
+        if let bucket {
+            tokens = min(limit.burst, bucket.tokens + (now - bucket.at).secondsValue * limit.rate)
+        }
+        guard tokens >= 1 else {
+            bucket = (tokens, now)
+            statistics.rateLimited += 1
+            return false
+        }
+        bucket = (tokens - 1, now)
+        return true
+    }
+}
+
+extension Duration {
+    var secondsValue: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
 }
 
 /// Request counters (see the statistics of ``MockConsole``).
@@ -21,4 +46,6 @@ struct MockConsoleStatistics: Sendable {
     var inFlight = 0
     var peakInFlight = 0
     var connectionsAccepted = 0
+    /// Requests answered 429 because the rate limit's bucket was empty.
+    var rateLimited = 0
 }

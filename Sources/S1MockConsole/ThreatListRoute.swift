@@ -14,7 +14,9 @@ extension MockConsoleCore {
     func listPlan(query: Substring, method: HTTPMethod, authorized: Bool) -> ResponsePlan {
         let plan = state.withLock { state in
             state.statistics.listRequests += 1
-            return (latency: state.plan.latencyMilliseconds, every: state.plan.everyRequest)
+            let limited = authorized && !state.takeToken()
+            let every = limited ? state.plan.rateLimit.map { Fault.tooManyRequests(retryAfter: $0.retryAfter) } : state.plan.everyRequest
+            return (latency: state.plan.latencyMilliseconds, every: every)
         }
         guard authorized else {
             return ResponsePlan(delayMilliseconds: plan.latency,

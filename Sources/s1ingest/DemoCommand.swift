@@ -135,10 +135,34 @@ struct MockConsoleCommand: AsyncParsableCommand {
     @Option(help: "Seed of the synthetic analyses.")
     var seed: UInt64 = 2026
 
+    @Option(help: ArgumentHelp("A request budget: a token bucket refilled at this many requests per second (429 when empty).",
+                               valueName: "req_per_s"))
+    var rateLimit: Double?
+
+    @Option(help: "The rate limit's bucket size (requests at once after a quiet spell).")
+    var burst: Double = 5
+
+    @Option(help: "Retry-After seconds on 429s (rate limit and random ones); 0 for no header.")
+    var retryAfter = 1
+
+    @Option(name: .customLong("random-429"),
+            help: ArgumentHelp("Answer this share of analysis requests 429 at random, whatever the rate (0-1).", valueName: "share"))
+    var random429: Double = 0
+
+    func validate() throws {
+        if let rateLimit, !(rateLimit > 0) { throw ValidationError("--rate-limit must be positive") }
+        guard burst >= 1 else { throw ValidationError("--burst must be at least 1") }
+        guard retryAfter >= 0 else { throw ValidationError("--retry-after must be 0 or more") }
+        guard (0...1).contains(random429) else { throw ValidationError("--random-429 must be between 0 and 1") }
+    }
+
     func run() async throws {
+        let header: RetryAfterValue? = retryAfter > 0 ? .seconds(retryAfter) : nil
+        var faults = FaultPlan(latencyMilliseconds: latencyMs)
+        faults.rateLimit = rateLimit.map { TokenBucketLimit(rate: $0, burst: burst, retryAfter: header) }
+        if random429 > 0 { faults.randomFaults = [(.tooManyRequests(retryAfter: header), random429)] }
         let set = SyntheticAnalyses(count: threats, seed: seed, referenceTime: Int(time(nil)))
-        var configuration = MockConsoleConfiguration(analyses: set, token: token,
-                                                     faults: FaultPlan(latencyMilliseconds: latencyMs))
+        var configuration = MockConsoleConfiguration(analyses: set, token: token, faults: faults)
         configuration.port = port
         configuration.threads = threads
         let mock = try await MockConsole.start(configuration)

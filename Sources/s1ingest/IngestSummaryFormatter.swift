@@ -16,6 +16,7 @@ enum IngestSummaryFormatter {
             lines.append("  bad lines  \(c.invalidIds) (not IDs, skipped); duplicates \(summary.duplicateIds) (fetched once)")
         }
         lines.append("  requests   \(c.requests) (\(c.retries) retries)")
+        if let pacing = summary.pacing { lines.append("  pacing     \(PacingFormatter.line(pacing))") }
         if let message = summary.message { lines.append("  \(summary.status.rawValue): \(terminalSafe(message))") }
         for failure in summary.failures.prefix(5) { lines.append("    \(failure.threatId): \(terminalSafe(failure.error))") }
         if summary.failures.count > 5 { lines.append("    ... (`s1ingest queue` lists the most common errors)") }
@@ -24,7 +25,7 @@ enum IngestSummaryFormatter {
 
     static func json(_ summary: IngestSummary, databasePath: String) -> String {
         let c = summary.counts
-        let object: [String: Any] = [
+        var object: [String: Any] = [
             "command": "ingest", "run_id": summary.runId, "status": summary.status.rawValue, "database": databasePath,
             "console": summary.consoleURL, "requested": c.requested, "stored": c.stored, "unchanged": c.unchanged,
             "new": summary.outcomes[.inserted] ?? 0, "replaced": summary.outcomes[.updated] ?? 0,
@@ -34,6 +35,7 @@ enum IngestSummaryFormatter {
             "failures": summary.failures.prefix(100).map { ["threat_id": $0.threatId, "error": $0.error] },
             "s1ingest_version": S1IngestVersion.current,
         ]
+        for (key, value) in PacingFormatter.fields(summary.pacing) { object[key] = value }
         return JSONOutput.line(object)
     }
 }

@@ -69,10 +69,11 @@ struct RunsCommand: ParsableCommand {
         try runReportingErrors {
             let connection = try StoreOpener.openForReading(path: database.path)
             let runs = try RunRecords.recent(connection, limit: limit)
+            let pacing = RunRecords.pacing(connection, runIds: runs.map(\.runId))
             if json {
-                for run in runs { print(RunFormatter.json(run)) }
+                for run in runs { print(RunFormatter.json(run, pacing: pacing[run.runId])) }
             } else {
-                print(RunFormatter.table(runs))
+                print(RunFormatter.table(runs, pacing: pacing))
             }
         }
     }

@@ -103,6 +103,7 @@ enum SyncSummaryFormatter {
             let c = ingest.counts
             lines.append("  drained    run \(ingest.runId): \(c.requested) requested, \(c.stored) stored, \(c.unchanged) unchanged, \(c.notFound) not found, \(c.failed) failed")
             lines.append("  requests   \(c.requests + summary.listRequests) (\(c.retries + summary.listRetries) retries)")
+            if let pacing = ingest.pacing { lines.append("  pacing     \(PacingFormatter.line(pacing))") }
             for failure in ingest.failures.prefix(5) { lines.append("    \(failure.threatId): \(terminalSafe(failure.error))") }
         }
         if summary.behindList > 0 {
@@ -117,7 +118,7 @@ enum SyncSummaryFormatter {
     static func json(_ summary: SyncSummary, databasePath: String) -> String {
         let ingest = summary.ingest
         let c = ingest?.counts ?? RunCounts()
-        let object: [String: Any] = [
+        var object: [String: Any] = [
             "command": "sync", "status": summary.status.rawValue, "database": databasePath, "sync_key": summary.stateKey,
             "run_id": ingest.map { $0.runId as Any } ?? NSNull(),
             "listed_from": summary.listedFrom, "listing_complete": summary.listingComplete, "pages": summary.pages,
@@ -133,6 +134,7 @@ enum SyncSummaryFormatter {
             "failures": (ingest?.failures ?? []).prefix(100).map { ["threat_id": $0.threatId, "error": $0.error] },
             "s1ingest_version": S1IngestVersion.current,
         ]
+        for (key, value) in PacingFormatter.fields(ingest?.pacing) { object[key] = value }
         return JSONOutput.line(object)
     }
 }

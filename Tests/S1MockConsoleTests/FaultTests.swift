@@ -32,6 +32,34 @@ import S1MockConsole
         }
     }
 
+    @Test func aTokenBucketLimitsAnalysisAndListRequestsTogether() async throws {
+        var faults = FaultPlan()
+        // A token every 100 s: no refill during the test, however loaded the machine (the
+        // refill itself is checked on the clock in InternalsTests).
+        faults.rateLimit = TokenBucketLimit(rate: 0.01, burst: 3, retryAfter: .seconds(1))
+        try await withConsole(MockConsoleConfiguration(analyses: analyses, faults: faults)) { console, client in
+            // A full bucket: three requests at once pass (one of them a list request), the
+            // fourth finds it empty.
+            #expect(try await get(client, console.analysisURL(analyses.threatId(1))).status == 200)
+            #expect(try await get(client, console.listURL("limit=5")).status == 200)
+            #expect(try await get(client, console.analysisURL(analyses.threatId(2))).status == 200)
+            let limited = try await get(client, console.analysisURL(analyses.threatId(3)))
+            #expect(limited.status == 429)
+            #expect(limited.headers.first(name: "Retry-After") == "1")
+            #expect(try limited.errorCode() == 4_290_010)
+            #expect(try await get(client, console.listURL("limit=5")).status == 429)
+            #expect(console.rateLimitedRequests == 2)
+            // Without Retry-After when configured so (a new limit starts with a full bucket).
+            var quiet = faults
+            quiet.rateLimit = TokenBucketLimit(rate: 0.01, burst: 1, retryAfter: nil)
+            console.setFaults(quiet)
+            #expect(try await get(client, console.analysisURL(analyses.threatId(4))).status == 200)
+            let bare = try await get(client, console.analysisURL(analyses.threatId(5)))
+            #expect(bare.status == 429)
+            #expect(bare.headers.first(name: "Retry-After") == nil)
+        }
+    }
+
     @Test func retryAfterAsHTTPDate() async throws {
         var faults = FaultPlan()
         faults.firstAttempts = [.tooManyRequests(retryAfter: .httpDate(secondsFromNow: 120)), .tooManyRequests(retryAfter: .raw("soon"))]

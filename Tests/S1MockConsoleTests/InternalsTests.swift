@@ -3,6 +3,19 @@ import Testing
 import S1IngestCore
 
 @Suite struct InternalsTests {
+    @Test func aTokenBucketRefillsAtItsRateUpToItsBurst() {
+        var state = MockConsoleState(plan: FaultPlan(rateLimit: TokenBucketLimit(rate: 4, burst: 2)))
+        let start = ContinuousClock.now
+        var answers: [Bool] = []
+        for offset in [0, 0, 0, 200, 260, 270, 10_000, 10_000, 10_000] {
+            answers.append(state.takeToken(now: start + .milliseconds(offset)))
+        }
+        // Two at once, then empty; a token every 250 ms; a long quiet spell fills it to the
+        // burst, not beyond.
+        #expect(answers == [true, true, false, false, true, false, true, true, false])
+        #expect(state.statistics.rateLimited == 4)
+    }
+
     @Test func timestampsParseAndFormatExactly() {
         #expect(TimestampText.parse("1970-01-01T00:00:00Z") == 0)
         #expect(TimestampText.parse("2021-12-14T20:23:47.249133Z") == 1_639_513_427_249_133)

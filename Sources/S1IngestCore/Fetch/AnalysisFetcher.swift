@@ -74,7 +74,7 @@ public struct AnalysisFetcher: Sendable {
             }
             switch outcome {
             case .success(let analysis):
-                await throttle.succeeded()
+                await throttle.succeeded(requestStarted: requestStarted)
                 counters.success()
                 return FetchOutcome(threatId: threatId, analysis: analysis, attempts: attempt)
             case .failure(let error):
@@ -85,6 +85,8 @@ public struct AnalysisFetcher: Sendable {
                 if case .rateLimited = error {
                     await throttle.rateLimited(retryAfter: retryAfter, fallbackPause: retry.delay(afterAttempt: attempt, retryAfter: nil),
                                               requestStarted: requestStarted)
+                } else if error.status != nil {
+                    await throttle.succeeded(requestStarted: requestStarted)  // answered: it counted against the budget
                 }
                 guard error.isRetryableNow, attempt < retry.maxAttempts, !Task.isCancelled else {
                     let later = error.isRetryable ? retry.laterRunDelay(afterAttempt: attempt, retryAfter: retryAfter) : nil

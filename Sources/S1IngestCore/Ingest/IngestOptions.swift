@@ -29,6 +29,9 @@ public struct IngestOptions: Sendable {
     /// How long requests in flight may go on once the run is stopped (signal, 401/403,
     /// unreachable console) before they are cancelled and their IDs left pending.
     public var stopGrace: Duration = .seconds(5)
+    /// The pacer to share (sync lists and fetches through one per console); nil: the run
+    /// makes its own, starting from the budget learned for the console.
+    public var throttle: RequestThrottle? = nil
 
     public init(databasePath: String, endpoint: ConsoleEndpoint, source: IngestSource,
                 client: ConsoleClientSettings = ConsoleClientSettings(), retry: RetryPolicy = RetryPolicy(),
@@ -87,6 +90,8 @@ public struct IngestSummary: Sendable {
     public var databaseFailed = false
     /// IDs answered with a 3xx redirect (counted in `failed` too).
     public var redirected = 0
+    /// How the run paced its requests (pace, measured budget, 429s).
+    public var pacing: PacingReport?
 
     /// IDs finished per second.
     public var rate: Double { elapsedSeconds > 0 ? Double(counts.stored + counts.unchanged + counts.notFound + counts.failed) / elapsedSeconds : 0 }

@@ -68,8 +68,9 @@ public final class Ingester {
         summary.runId = runId
         summary.counts.requested = total
 
-        let fetcher = AnalysisFetcher(client: client, retry: options.retry,
-                                      throttle: RequestThrottle(maxRate: options.maxRequestsPerSecond))
+        let throttle = options.throttle ?? RequestThrottle(
+            maxRate: options.maxRequestsPerSecond, learnedBudget: ConsolePace.learned(database, console: options.endpoint.baseURL))
+        let fetcher = AnalysisFetcher(client: client, retry: options.retry, throttle: throttle)
         // Workers wait on `halt`: requested by `stop` (a signal) or by an abort (401/403,
         // unreachable console, write failure), so either ends every wait at once. Requests
         // in flight then get `stopGrace` before `cancel` ends them.
@@ -164,6 +165,8 @@ public final class Ingester {
             summary.status = .ok
         }
         try RunRecords.finish(database, runId: runId, status: summary.status, counts: summary.counts, message: summary.message)
+        summary.pacing = await throttle.report
+        try RunRecords.recordPacing(database, runId: runId, console: options.endpoint.baseURL, report: summary.pacing!)
         return summary
     }
 

@@ -50,8 +50,12 @@ public final class Syncer {
             summary.watermark = from
         }
 
+        // One pacer for the console: the listing and the analysis fetches share its budget.
+        let throttle = RequestThrottle(maxRate: options.maxRequestsPerSecond,
+                                       learnedBudget: ConsolePace.learned(database, console: options.endpoint.baseURL))
+
         // 1. List and enqueue, page by page.
-        let listing = try await list(from: from, database: database, stop: stop, summary: &summary)
+        let listing = try await list(from: from, database: database, throttle: throttle, stop: stop, summary: &summary)
         if let failure = listing.failure {
             summary.status = .failed
             summary.message = listing.unreachable ?? "listing threats failed: \(failure)"
@@ -61,6 +65,7 @@ public final class Syncer {
             counts.requests = summary.listRequests
             counts.retries = summary.listRetries
             try RunRecords.finish(database, runId: runId, status: .failed, counts: counts, message: summary.message)
+            try RunRecords.recordPacing(database, runId: runId, console: options.endpoint.baseURL, report: await throttle.report)
         }
         onInfo?("listed \(summary.listed) threats updated since \(from) in \(summary.pages) page(s): \(summary.enqueued) to fetch, \(summary.alreadyStored) already stored")
 
@@ -74,6 +79,7 @@ public final class Syncer {
             ingestOptions.command = "sync"
             ingestOptions.queueLabel = "threat list"
             ingestOptions.stopGrace = options.stopGrace
+            ingestOptions.throttle = throttle
             let ingester = Ingester(options: ingestOptions)
             ingester.onProgress = onProgress
             ingester.onWarning = onWarning
@@ -123,10 +129,10 @@ public final class Syncer {
         var maxSeen: String?
     }
 
-    nonisolated(nonsending) private func list(from watermark: String, database: Database, stop: StopRequest, summary: inout SyncSummary) async throws -> Listing {
+    nonisolated(nonsending) private func list(from watermark: String, database: Database, throttle: RequestThrottle, stop: StopRequest,
+                                              summary: inout SyncSummary) async throws -> Listing {
         let client = try ConsoleClient(endpoint: options.endpoint, settings: options.client)
-        var lister = ThreatLister(client: client, retry: options.retry,
-                                  throttle: RequestThrottle(maxRate: options.maxRequestsPerSecond),
+        var lister = ThreatLister(client: client, retry: options.retry, throttle: throttle,
                                   pageSize: max(1, min(1000, options.pageSize)), siteIds: options.siteIds)
         lister.onRetry = { [onWarning] attempt, error in onWarning?("listing threats: attempt \(attempt) failed (\(error)); retrying") }
         let queue = try IngestQueue(database: database)

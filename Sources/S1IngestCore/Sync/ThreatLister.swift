@@ -58,7 +58,7 @@ struct ThreatLister {
         var attempt = 0
         while true {
             attempt += 1
-            guard (try? await throttle.acquire(stop: stop)) != nil else { return nil }
+            guard let started = try? await throttle.acquire(stop: stop) else { return nil }
             requests += 1
             if attempt > 1 { retries += 1 }
             let result: Result<ThreatListPage, FetchError>
@@ -77,6 +77,7 @@ struct ThreatLister {
             case .failure(let error) where error.status != nil: counters.response(error)
             case .failure(let error): counters.noResponse(error)
             }
+            await pace(result, retryAfter: retryAfter, attempt: attempt, started: started)
             if case .failure = result, let verdict = counters.consoleUnreachable(client.endpoint) {
                 unreachable = verdict
                 return result

@@ -124,17 +124,53 @@ import Testing
         // Four requests in flight all come back 429: one slow-down, not four.
         for start in starts { await throttle.rateLimited(retryAfter: .milliseconds(300), fallbackPause: .zero, requestStarted: start) }
         #expect(await throttle.slowdowns == 1)
-        #expect(await throttle.currentRate == 50)
+        let slowed = try #require(await throttle.currentRate)
+        #expect(slowed < 100 && slowed >= 50, "to just below what was accepted, not to half of it or less")
         let clock = ContinuousClock()
         let before = clock.now
         let next = try await throttle.acquire()
         #expect(next - before >= .milliseconds(280), "every worker waits out the Retry-After")
-        // A 429 for a request started after the slow-down halves the pace again.
-        await throttle.rateLimited(retryAfter: nil, fallbackPause: .milliseconds(1), requestStarted: next)
+        // A lone 429 after the slow-down is tolerated: no pause, no slow-down ...
+        #expect(await throttle.rateLimited(retryAfter: .seconds(5), fallbackPause: .zero, requestStarted: next) == .noise)
+        #expect(await throttle.pauseRemaining == .zero)
+        #expect(await throttle.slowdowns == 1)
+        // ... a stream of them slows it again.
+        var limited = 5
+        while await throttle.slowdowns < 2, limited < 12 {
+            let start = try await throttle.acquire()
+            await throttle.rateLimited(retryAfter: nil, fallbackPause: .milliseconds(1), requestStarted: start)
+            limited += 1
+        }
         #expect(await throttle.slowdowns == 2)
-        #expect(await throttle.currentRate == 25)
-        // Successes raise it again, never above the cap.
-        for _ in 0..<200 { await throttle.succeeded() }
-        #expect(await throttle.currentRate == 100)
+        #expect(try #require(await throttle.currentRate) < slowed)
+        #expect(await throttle.report.rateLimited == limited)
+    }
+
+    @Test func aCapIsAHardCeilingAndIsReached() {
+        // 20 simulated seconds of requests as fast as the schedule allows, under `--rate 25`.
+        var schedule = PacingSchedule(controller: PaceController(cap: 25))
+        var starts: [Double] = []
+        var now = 0.0
+        while now < 20 {
+            let start = schedule.nextStart(at: now)
+            starts.append(start)
+            schedule.accepted(startedAt: start, at: start + 0.05)
+            now = start
+        }
+        var most = 0
+        for (index, start) in starts.enumerated() {
+            most = max(most, starts[index...].prefix { $0 < start + 1 }.count)
+        }
+        #expect(most <= 25, "never more than R requests in a second")
+        #expect(Double(starts.count) / 20 >= 0.98 * 25)
+    }
+
+    @Test func aLearnedBudgetIsWhereTheNextRunStarts() {
+        let fresh = PaceController(cap: nil)
+        let resumed = PaceController(cap: nil, learned: 80)
+        #expect(fresh.pace == fresh.tuning.initialPace)
+        #expect(resumed.pace >= 0.9 * 80 && resumed.pace < 80)
+        // A cap still wins.
+        #expect(PaceController(cap: 20, learned: 80).pace == 20)
     }
 }
