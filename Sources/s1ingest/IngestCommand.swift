@@ -149,7 +149,7 @@ enum IngestRunner {
                 try await ingester.run(stop: stop)
             } metrics: { summary, started, duration in
                 RunMetrics(command: options.command, console: options.endpoint.baseURL, startedAt: started, durationSeconds: duration,
-                           status: summary.status, counts: RunMetrics.counts(summary.counts))
+                           status: summary.status, counts: RunMetrics.counts(summary.counts, pacing: summary.pacing))
             }
         }
         signals.release()

@@ -39,8 +39,8 @@ struct MetricsOption: ParsableArguments {
 
 extension RunMetrics {
     /// An ingest's (or a sync drain's) counts.
-    static func counts(_ counts: RunCounts) -> [String: Int] {
+    static func counts(_ counts: RunCounts, pacing: PacingReport?) -> [String: Int] {
         ["stored": counts.stored, "unchanged": counts.unchanged, "not_found": counts.notFound, "failed": counts.failed,
-         "requests": counts.requests, "retries": counts.retries]
+         "requests": counts.requests, "retries": counts.retries, "rate_limited": pacing?.rateLimited ?? 0]
     }
 }

@@ -67,7 +67,7 @@ struct SyncCommand: AsyncParsableCommand {
             try await metrics.measuring(command: "sync", console: endpoint.baseURL, databasePath: database.path) {
                 try await syncer.run(stop: stop)
             } metrics: { summary, started, duration in
-                var counts = RunMetrics.counts(summary.ingest?.counts ?? RunCounts())
+                var counts = RunMetrics.counts(summary.ingest?.counts ?? RunCounts(), pacing: summary.ingest?.pacing)
                 counts["requests", default: 0] += summary.listRequests
                 counts["retries", default: 0] += summary.listRetries
                 counts["listed"] = summary.listed

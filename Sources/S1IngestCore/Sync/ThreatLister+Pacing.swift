@@ -1,7 +1,7 @@
 extension ThreatLister {
     /// Tells the throttle (shared with the analysis fetches) how a list request went: a 429
     /// slows and pauses every request of the console, any other answer counts as accepted.
-    func pace(_ result: Result<ThreatListPage, FetchError>, retryAfter: Duration?, attempt: Int, started: ContinuousClock.Instant) async {
+    nonisolated(nonsending) func pace(_ result: Result<ThreatListPage, FetchError>, retryAfter: Duration?, attempt: Int, started: ContinuousClock.Instant) async {
         switch result {
         case .success:
             await throttle.succeeded(requestStarted: started)
