@@ -57,7 +57,7 @@ import Testing
     func unbalancedPrettyArrayElementIsCutAtTheNextElement(chunkSize: Int) throws {
         let scratch = try Scratch()
         let items = try readAll(try scratch.file("a.json", Self.prettyArrayWithUnbalancedElement), chunkSize: chunkSize)
-        #expect(items.map(\.location.index) == [0, 1, 2, 3])
+        try #require(items.map(\.location.index) == [0, 1, 2, 3])
         #expect(items.map(\.location.line) == [2, 5, 8, 11])
         #expect(items.allSatisfy { $0.text != nil }, "\(items)")
         #expect(items[1].text == "{\n    \"data\": {\"threatInfo\": {\"threatId\": \"2\"}\n  }")
