@@ -31,9 +31,6 @@ public struct DecodeProblem: Error, Sendable, CustomStringConvertible {
 /// Decoding is lenient about content and strict only about what makes a document unusable:
 /// not JSON, not an object, no `threatInfo.threatId`.
 public enum AnalysisDecoder {
-    /// Longest accepted threat ID; real ones have 18 to 19 digits.
-    static let maxThreatIdLength = 64
-
     /// Parses `bytes` and returns every analysis in it, with a problem for each part that
     /// could not be used.
     public static func decode(bytes: [UInt8], location: DocumentLocation) -> [Result<DecodedAnalysis, DecodeProblem>] {
@@ -104,10 +101,25 @@ public enum AnalysisDecoder {
         guard let idValue = threatInfo["threatId"], let threatId = identifierText(idValue) else {
             return .failure(DecodeProblem(location: location, reason: "threatInfo.threatId is missing, null or empty"))
         }
-        guard threatId.utf8.count <= maxThreatIdLength, threatId.utf8.allSatisfy({ $0 > 0x20 && $0 != 0x7F }) else {
-            return .failure(DecodeProblem(location: location, reason: "threatInfo.threatId is not a usable ID"))
+        if let reason = threatIdProblem(threatId) {
+            return .failure(DecodeProblem(location: location, reason: "threatInfo.threatId is not a usable ID (\(reason))"))
         }
         return .success(DecodedAnalysis(threatId: threatId, data: data, body: body, location: location))
+    }
+
+    /// Why `id` is not a threat ID, by the rule `ingest` applies to its ID list (digits only,
+    /// at most `ThreatIDList.maxDigits`), or nil when it is one. A string's escapes are
+    /// decoded first, so `"\u0031"` is `1`, and a lone surrogate (`"\ud800"`, decoded as
+    /// U+FFFD) is refused rather than allowed to make two IDs one. The ID itself is not
+    /// quoted: it may be anything, a token included.
+    static func threatIdProblem(_ id: String) -> String? {
+        guard id.utf8.allSatisfy({ $0 &- UInt8(ascii: "0") < 10 }) else {
+            return "digits only, at most \(ThreatIDList.maxDigits)"
+        }
+        guard id.utf8.count <= ThreatIDList.maxDigits else {
+            return "\(id.utf8.count) digits, at most \(ThreatIDList.maxDigits)"
+        }
+        return nil
     }
 
     /// An ID sent as a string or as a JSON number, as text; nil when absent or empty.

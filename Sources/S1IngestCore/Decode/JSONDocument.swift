@@ -9,19 +9,31 @@ public final class JSONDocument: @unchecked Sendable {
         case null, `false`, `true`, number, string, array, object
     }
 
+    /// One value on the tape: 12 bytes, so the tape of even a document made only of tiny
+    /// values (`[0,0,0,...]`, a value every 2 bytes) is at most 6 times its size.
     struct Node {
-        var kind: Kind
-        /// For strings: contains a backslash escape.
-        var escaped: Bool
-        /// Strings: first byte after the opening quote. Others: first byte of the value.
-        var start: Int32
+        /// Bits 0-27: strings, the first byte after the opening quote; others, the first byte
+        /// of the value. Bits 28-30: the kind. Bit 31: a string with a backslash escape.
+        var packed: UInt32
         /// Strings: the closing quote. Others: one past the last byte.
         var end: Int32
         /// The tape index just past this node's subtree (its next sibling).
         var next: Int32
-        /// Arrays: elements; objects: members. Scalars: 0.
-        var count: Int32
+
+        init(kind: Kind, escaped: Bool, start: Int32, end: Int32, next: Int32) {
+            packed = UInt32(start) | UInt32(kind.rawValue) << 28 | (escaped ? 1 << 31 : 0)
+            self.end = end
+            self.next = next
+        }
+
+        var kind: Kind { Kind(rawValue: UInt8(truncatingIfNeeded: packed >> 28) & 7).unsafelyUnwrapped }
+        /// For strings: contains a backslash escape.
+        var escaped: Bool { packed & (1 << 31) != 0 }
+        var start: Int32 { Int32(bitPattern: packed & JSONDocument.maxBytes) }
     }
+
+    /// Largest document: byte offsets take 28 bits of a node.
+    static let maxBytes: UInt32 = (1 << 28) - 1
 
     /// The document's bytes (exactly the input slice it was parsed from).
     public let bytes: [UInt8]
@@ -30,8 +42,12 @@ public final class JSONDocument: @unchecked Sendable {
     /// Parses `bytes` as one JSON value, allowing surrounding white space only.
     public init(bytes: [UInt8], maxDepth: Int = 256) throws(JSONParseError) {
         self.bytes = bytes
+        // Every value but the first follows a byte of its own ('[', '{', ',' or ':') and has one
+        // at least, so a document has at most bytes/2 + 1 values: reserved once, the tape never
+        // grows by copying (which held the old and the doubled new one at once), and only the
+        // nodes written are touched.
         var tape: [Node] = []
-        tape.reserveCapacity(bytes.count / 12 + 8)
+        tape.reserveCapacity(bytes.count / 2 + 1)
         try bytes.withUnsafeBufferPointer { buffer throws(JSONParseError) in
             var parser = JSONParser(input: buffer, maxDepth: maxDepth)
             try parser.parseDocument(into: &tape)

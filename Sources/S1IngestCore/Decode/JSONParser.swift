@@ -10,7 +10,7 @@ struct JSONParser {
     }
 
     mutating func parseDocument(into tape: inout [JSONDocument.Node]) throws(JSONParseError) {
-        guard input.count < Int(Int32.max) else { throw error("document larger than 2 GiB") }
+        guard input.count <= Int(JSONDocument.maxBytes) else { throw error("document larger than 256 MiB") }
         skipWhitespace()
         if position == input.count { throw error(input.isEmpty ? "empty document" : "no JSON value, only white space") }
         try parseValue(into: &tape, depth: 0)
@@ -38,9 +38,8 @@ struct JSONParser {
     mutating func parseObject(into tape: inout [JSONDocument.Node], depth: Int) throws(JSONParseError) {
         guard depth <= maxDepth else { throw error("nesting deeper than \(maxDepth) levels") }
         let index = tape.count
-        tape.append(.init(kind: .object, escaped: false, start: Int32(position), end: 0, next: 0, count: 0))
+        tape.append(.init(kind: .object, escaped: false, start: Int32(position), end: 0, next: 0))
         position += 1
-        var count: Int32 = 0
         skipWhitespace()
         if position < input.count, input[position] == UInt8(ascii: "}") {
             position += 1
@@ -56,7 +55,6 @@ struct JSONParser {
                 position += 1
                 skipWhitespace()
                 try parseValue(into: &tape, depth: depth)
-                count += 1
                 skipWhitespace()
                 guard position < input.count else { throw error("unexpected end of input inside an object (truncated document?)") }
                 let byte = input[position]
@@ -67,15 +65,13 @@ struct JSONParser {
         }
         tape[index].end = Int32(position)
         tape[index].next = Int32(tape.count)
-        tape[index].count = count
     }
 
     mutating func parseArray(into tape: inout [JSONDocument.Node], depth: Int) throws(JSONParseError) {
         guard depth <= maxDepth else { throw error("nesting deeper than \(maxDepth) levels") }
         let index = tape.count
-        tape.append(.init(kind: .array, escaped: false, start: Int32(position), end: 0, next: 0, count: 0))
+        tape.append(.init(kind: .array, escaped: false, start: Int32(position), end: 0, next: 0))
         position += 1
-        var count: Int32 = 0
         skipWhitespace()
         if position < input.count, input[position] == UInt8(ascii: "]") {
             position += 1
@@ -83,7 +79,6 @@ struct JSONParser {
             while true {
                 skipWhitespace()
                 try parseValue(into: &tape, depth: depth)
-                count += 1
                 skipWhitespace()
                 guard position < input.count else { throw error("unexpected end of input inside an array (truncated document?)") }
                 let byte = input[position]
@@ -94,7 +89,6 @@ struct JSONParser {
         }
         tape[index].end = Int32(position)
         tape[index].next = Int32(tape.count)
-        tape[index].count = count
     }
 
     mutating func parseString(into tape: inout [JSONDocument.Node]) throws(JSONParseError) {
@@ -116,7 +110,7 @@ struct JSONParser {
             position += 1
         }
         if nonASCII { try validateUTF8(from: start, to: position) }
-        tape.append(.init(kind: .string, escaped: escaped, start: Int32(start), end: Int32(position), next: Int32(tape.count + 1), count: 0))
+        tape.append(.init(kind: .string, escaped: escaped, start: Int32(start), end: Int32(position), next: Int32(tape.count + 1)))
         position += 1  // closing quote
     }
 
@@ -186,7 +180,7 @@ struct JSONParser {
             guard position < input.count, isDigit(input[position]) else { throw error("invalid number: exponent digits expected") }
             while position < input.count, isDigit(input[position]) { position += 1 }
         }
-        tape.append(.init(kind: .number, escaped: false, start: Int32(start), end: Int32(position), next: Int32(tape.count + 1), count: 0))
+        tape.append(.init(kind: .number, escaped: false, start: Int32(start), end: Int32(position), next: Int32(tape.count + 1)))
     }
 
     mutating func parseLiteral(_ literal: StaticString, kind: JSONDocument.Kind, into tape: inout [JSONDocument.Node]) throws(JSONParseError) {
@@ -197,7 +191,7 @@ struct JSONParser {
             throw error("unexpected \(describe(input[position]))")
         }
         position += count
-        tape.append(.init(kind: kind, escaped: false, start: Int32(start), end: Int32(position), next: Int32(tape.count + 1), count: 0))
+        tape.append(.init(kind: kind, escaped: false, start: Int32(start), end: Int32(position), next: Int32(tape.count + 1)))
     }
 
     // MARK: Helpers

@@ -42,7 +42,7 @@ public struct JSONValue {
     func member(_ key: [UInt8], hint: inout Int32) -> JSONValue? {
         let tape = document.tape
         let object = tape[Int(index)]
-        guard object.kind == .object, object.count > 0 else { return nil }
+        guard object.kind == .object, object.next > index + 1 else { return nil }
         return document.bytes.withUnsafeBytes { bytes -> JSONValue? in
             key.withUnsafeBytes { key -> JSONValue? in
                 let first = index + 1
@@ -85,7 +85,7 @@ public struct JSONValue {
     public var elements: [JSONValue] {
         guard kind == .array else { return [] }
         var result: [JSONValue] = []
-        result.reserveCapacity(Int(node.count))
+        result.reserveCapacity(count)
         var elementIndex = index + 1
         let end = node.next
         while elementIndex < end {
@@ -108,7 +108,28 @@ public struct JSONValue {
     }
 
     /// Elements of an array or members of an object.
-    public var count: Int { Int(node.count) }
+    public var count: Int {
+        let node = self.node
+        let tape = document.tape
+        var count = 0
+        switch node.kind {
+        case .array:
+            var element = index + 1
+            while element < node.next {
+                count += 1
+                element = tape[Int(element)].next
+            }
+        case .object:
+            var key = index + 1
+            while key < node.next {
+                count += 1
+                key = tape[Int(key + 1)].next
+            }
+        default:
+            break
+        }
+        return count
+    }
 
     /// The decoded string, for a JSON string.
     public var string: String? {

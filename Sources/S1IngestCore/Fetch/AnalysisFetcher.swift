@@ -106,18 +106,21 @@ public struct AnalysisFetcher: Sendable {
         func detail() -> String { response.errorDetail(redactingTokenOf: endpoint) }
         switch response.status {
         case 200:
-            let location = DocumentLocation(source: url, line: 1)
-            guard let first = AnalysisDecoder.decode(bytes: response.body, location: location).first else {
-                return .failure(.malformedBody("empty body"))
-            }
-            switch first {
-            case .failure(let problem):
-                return .failure(.malformedBody(endpoint.redactingToken(in: problem.reason)))
-            case .success(let analysis):
-                guard analysis.threatId == threatId else {
-                    return .failure(.malformedBody(endpoint.redactingToken(in: "the console answered with threat \(analysis.threatId)")))
+            // One large body at a time is decoded: its nodes are freed before the next one's.
+            return DecodeGate.large.run(bytes: response.body.count) { () -> Result<FlattenedAnalysis, FetchError> in
+                let location = DocumentLocation(source: url, line: 1)
+                guard let first = AnalysisDecoder.decode(bytes: response.body, location: location).first else {
+                    return .failure(.malformedBody("empty body"))
                 }
-                return .success(AnalysisFlattener.flatten(analysis, ingestedAt: ingestedAt))
+                switch first {
+                case .failure(let problem):
+                    return .failure(.malformedBody(endpoint.redactingToken(in: problem.reason)))
+                case .success(let analysis):
+                    guard analysis.threatId == threatId else {
+                        return .failure(.malformedBody(endpoint.redactingToken(in: "the console answered with threat \(analysis.threatId)")))
+                    }
+                    return .success(AnalysisFlattener.flatten(analysis, ingestedAt: ingestedAt))
+                }
             }
         case 300...399: return .failure(response.redirect(redactingTokenOf: endpoint))
         case 401: return .failure(.unauthorized(detail: detail()))

@@ -36,11 +36,14 @@ struct ConsoleResponse: Sendable {
     let status: Int
     let headers: HTTPHeaders
     let body: [UInt8]
+    /// For a large body: its turn at the `LargeBodyGate`, given back with the response.
+    let permit: LargeBodyPermit?
 
-    init(status: Int, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8]) {
+    init(status: Int, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8], permit: LargeBodyPermit? = nil) {
         self.status = status
         self.headers = headers
         self.body = body
+        self.permit = permit
     }
 
     /// A 3xx answer: its status and `Location`, without credentials, query or the token.
@@ -137,9 +140,13 @@ public final class ConsoleClient: Sendable {
             if let length = response.headers.first(name: "Content-Length").flatMap(Int.init), length > settings.maxResponseBytes {
                 return .failure(.tooLarge(limit: settings.maxResponseBytes))
             }
+            // One large body at a time is read and decoded (see LargeBodyGate).
+            let announced = response.headers.first(name: "Content-Length").flatMap(Int.init) ?? 0
+            let permit = await LargeBodyGate.shared.permit(forBodyOf: announced)
+            if announced >= LargeBodyGate.shared.threshold && permit == nil { return .failure(.stopped) }
             let buffer = try await response.body.collect(upTo: settings.maxResponseBytes)
             return .success(ConsoleResponse(status: Int(response.status.code), headers: response.headers,
-                                            body: Array(buffer.readableBytesView)))
+                                            body: Array(buffer.readableBytesView), permit: permit))
         } catch {
             if Task.isCancelled { return .failure(.stopped) }
             return .failure(Self.classify(error, limit: settings.maxResponseBytes).redacted(by: endpoint))

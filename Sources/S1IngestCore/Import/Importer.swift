@@ -56,6 +56,7 @@ public final class Importer {
     /// Runs the import. Throws only for failures of the database itself (it cannot be
     /// opened, migrated or written); bad inputs are counted in the summary and skipped.
     nonisolated(nonsending) public func run() async throws -> ImportSummary {
+        LargeAllocations.returnToSystemWhenFreed()
         let clock = ContinuousClock()
         let started = clock.now
         let database = try StoreOpener.openForWriting(path: options.databasePath)

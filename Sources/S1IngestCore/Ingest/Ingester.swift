@@ -18,6 +18,7 @@ public final class Ingester {
     /// while analyses are written, end up in the summary's status and message (and the run
     /// record, as far as the database still takes it).
     nonisolated(nonsending) public func run(stop: StopRequest = StopRequest()) async throws -> IngestSummary {
+        LargeAllocations.returnToSystemWhenFreed()
         let clock = ContinuousClock()
         let started = clock.now
         let database = try StoreOpener.openForWriting(path: options.databasePath)

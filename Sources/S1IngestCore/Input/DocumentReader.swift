@@ -8,10 +8,17 @@ import Darwin
 /// the largest document, never the input's size.
 ///
 /// Accepted layouts, detected from the start of the input (a UTF-8 BOM is skipped):
-/// - newline-delimited JSON: a first line that opens an object and goes on (`{"data":...`)
-///   makes every non-blank line one document, so a broken line costs only itself;
+/// - newline-delimited JSON: a first line that holds a complete JSON object
+///   (`{"data":...}`) makes every non-blank line one document, so a broken line costs only
+///   itself;
 /// - a top-level JSON array: each element is one document (`file[index]`);
-/// - one or more pretty-printed JSON values one after another.
+/// - one or more pretty-printed JSON values one after another (also a compact document whose
+///   first line does not close it).
+///
+/// An array element or value whose brackets do not balance (a closer missing or of the wrong
+/// kind, an unterminated string) is cut where the next element starts, recognised by the
+/// start the broken one has (`{` and its first member name, same indentation), so one broken
+/// element costs only itself; the piece goes to the decoder, which reports it.
 /// What a document means (a body, a Swimlane action output, ...) is the decoder's business.
 public final class DocumentReader {
     /// Documents larger than this are reported and skipped, so one runaway value cannot
@@ -29,6 +36,9 @@ public final class DocumentReader {
         var scalar = false
     }
 
+    /// How a value scan ended (so far).
+    enum ScanResult { case incomplete, complete, broken }
+
     private let source: ByteSource
     private let maxDocumentBytes: Int
     private let chunkSize: Int
@@ -40,6 +50,8 @@ public final class DocumentReader {
     private var mode = Mode.start
     private var arrayIndex = 0
     private var scan = ScanState()
+    /// The closers (`}` or `]`) the open containers of the value being scanned expect.
+    private var closers: [UInt8] = []
     private var oversized = false
     private var pending: InputItem?
 
@@ -97,20 +109,44 @@ public final class DocumentReader {
         return nil
     }
 
-    /// True when the first line opens an object and carries more on the same line.
+    /// True when the first line holds a complete JSON object: `{` ... its matching `}` before
+    /// the first newline. A pretty-printed or wrapped document is read as one value instead.
     private func firstLineLooksLikeNDJSON() throws(InputError) -> Bool {
         guard buffer[position] == UInt8(ascii: "{") else { return false }
-        var index = position + 1
+        var index = position
+        var depth = 0
+        var inString = false
+        var escape = false
         while true {
             while index < buffer.count {
-                switch buffer[index] {
-                case UInt8(ascii: "\n"): return false
-                case 0x20, 0x09, 0x0D: index += 1
-                default: return true
+                let byte = buffer[index]
+                index += 1
+                if byte == UInt8(ascii: "\n") { return false }
+                if inString {
+                    if escape {
+                        escape = false
+                    } else if byte == UInt8(ascii: "\\") {
+                        escape = true
+                    } else if byte == UInt8(ascii: "\"") {
+                        inString = false
+                    }
+                    continue
+                }
+                switch byte {
+                case UInt8(ascii: "\""): inString = true
+                case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1
+                case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                    depth -= 1
+                    if depth == 0 { return true }
+                default: break
                 }
             }
             if atEnd { return false }
+            // A first line this long is no pretty-printed document; either way it is too large.
+            if index - position > maxDocumentBytes { return true }
+            let before = position
             try fill()
+            index -= before - position
         }
     }
 
@@ -210,28 +246,49 @@ public final class DocumentReader {
     private func scanDocument(location: DocumentLocation) throws(InputError) -> InputItem {
         documentStart = position
         scan = ScanState()
-        while !scanValue() {
+        closers.removeAll(keepingCapacity: true)
+        var result = scanValue()
+        while result == .incomplete {
             if buffer.count - documentStart > maxDocumentBytes {
                 oversized = true
                 buffer.removeSubrange(documentStart..<buffer.count)
                 position = documentStart
             }
-            if atEnd {
-                oversized = false
-                mode = .finished
-                return .problem(location: location, reason: "document is incomplete at the end of the input (truncated file?)")
-            }
+            if atEnd { break }
             try fill()
+            result = scanValue()
         }
-        if oversized {
-            oversized = false
-            return .problem(location: location, reason: "document larger than \(maxDocumentBytes >> 20) MiB, skipped")
+        let wasOversized = oversized
+        oversized = false
+        if result == .complete {
+            if wasOversized { return .problem(location: location, reason: "document larger than \(maxDocumentBytes >> 20) MiB, skipped") }
+            return .document(bytes: Array(buffer[documentStart..<position]), location: location)
         }
+        // Unbalanced, or still open at the end of the input: cut it where the next element
+        // starts, so the ones after it are read as usual.
+        let brokenOffset = position - documentStart
+        if !wasOversized, let cut = try findNextElement() {
+            var end = cut.pieceEnd
+            while end > documentStart, isWhitespace(buffer[end - 1]) { end -= 1 }
+            let piece = Array(buffer[documentStart..<end])
+            line = location.line + countNewlines(from: documentStart, to: cut.resume)
+            position = cut.resume
+            return .document(bytes: piece, location: location)
+        }
+        if result == .incomplete {
+            mode = .finished
+            if wasOversized { return .problem(location: location, reason: "document larger than \(maxDocumentBytes >> 20) MiB and incomplete, skipped") }
+            return .problem(location: location, reason: "document is incomplete at the end of the input (truncated file?)")
+        }
+        // A closer of the wrong kind and no next element found: the value ends before it.
+        position = documentStart + brokenOffset
+        if wasOversized { return .problem(location: location, reason: "document larger than \(maxDocumentBytes >> 20) MiB, skipped") }
         return .document(bytes: Array(buffer[documentStart..<position]), location: location)
     }
 
-    /// Advances `position` through the value; true once it is complete.
-    private func scanValue() -> Bool {
+    /// Advances `position` through the value: `.complete` once it is, `.broken` at a closer
+    /// that does not match its opener (left unconsumed).
+    private func scanValue() -> ScanResult {
         var state = scan
         defer { scan = state }
         while position < buffer.count {
@@ -245,7 +302,7 @@ public final class DocumentReader {
                     state.escape = true
                 } else if byte == UInt8(ascii: "\"") {
                     state.inString = false
-                    if state.depth == 0 { return true }
+                    if state.depth == 0 { return .complete }
                 }
                 continue
             }
@@ -258,7 +315,8 @@ public final class DocumentReader {
                 case UInt8(ascii: ","), UInt8(ascii: "]"), UInt8(ascii: "}"), UInt8(ascii: "["), UInt8(ascii: "{"),
                      0x20, 0x0A, 0x0D, 0x09:
                     if byte == UInt8(ascii: "\n") { line -= 1 }
-                    return position > documentStart || consumeStray()
+                    if position == documentStart { consumeStray() }
+                    return .complete
                 default:
                     position += 1
                     continue
@@ -267,22 +325,94 @@ public final class DocumentReader {
             position += 1
             switch byte {
             case UInt8(ascii: "\""): state.inString = true
-            case UInt8(ascii: "{"), UInt8(ascii: "["): state.depth += 1
+            case UInt8(ascii: "{"):
+                state.depth += 1
+                closers.append(UInt8(ascii: "}"))
+            case UInt8(ascii: "["):
+                state.depth += 1
+                closers.append(UInt8(ascii: "]"))
             case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                guard closers.last == byte else {
+                    position -= 1
+                    return .broken
+                }
+                closers.removeLast()
                 state.depth -= 1
-                if state.depth <= 0 { return true }
+                if state.depth == 0 { return .complete }
             default: break
             }
         }
         // At the end of the input a scalar ends there too.
-        return atEnd && state.scalar && position > documentStart
+        return atEnd && state.scalar && position > documentStart ? .complete : .incomplete
+    }
+
+    /// Where the element after a broken one (at `documentStart`) starts: the next `{` that
+    /// opens with the same bytes as the broken one up to its first member name (indentation
+    /// included), after a `,` in an array, at the start of a line or after a `}` otherwise.
+    /// Returns where the broken piece ends and where reading resumes; nil when none is
+    /// found before the end of the input or within the largest document size.
+    private func findNextElement() throws(InputError) -> (pieceEnd: Int, resume: Int)? {
+        guard let prefix = elementPrefix() else { return nil }
+        var index = documentStart + 1
+        var lastSignificant: UInt8 = 0
+        var lastSignificantAt = documentStart
+        var atLineStart = false
+        while true {
+            while index < buffer.count {
+                let byte = buffer[index]
+                if byte == UInt8(ascii: "{") {
+                    if index + prefix.count > buffer.count && !atEnd { break }  // read more first
+                    if buffer[index...].starts(with: prefix) {
+                        if mode == .array && lastSignificant == UInt8(ascii: ",") { return (lastSignificantAt, lastSignificantAt) }
+                        if mode == .values && (atLineStart || lastSignificant == UInt8(ascii: "}")) { return (index, index) }
+                    }
+                }
+                switch byte {
+                case 0x0A: atLineStart = true
+                case 0x20, 0x09, 0x0D: break
+                default:
+                    lastSignificant = byte
+                    lastSignificantAt = index
+                    atLineStart = false
+                }
+                index += 1
+            }
+            if atEnd || buffer.count - documentStart > maxDocumentBytes { return nil }
+            let before = documentStart
+            try fill()
+            index -= before - documentStart
+            lastSignificantAt -= before - documentStart
+        }
+    }
+
+    /// The start of the value at `documentStart` up to the end of its first member name
+    /// (`{"data"`, or `{` + newline + indentation + `"data"`); nil for anything else.
+    private func elementPrefix() -> [UInt8]? {
+        guard documentStart < buffer.count, buffer[documentStart] == UInt8(ascii: "{") else { return nil }
+        var index = documentStart + 1
+        while index < buffer.count, isWhitespace(buffer[index]) { index += 1 }
+        guard index < buffer.count, buffer[index] == UInt8(ascii: "\"") else { return nil }
+        index += 1
+        while index < buffer.count, index - documentStart < 256 {
+            switch buffer[index] {
+            case UInt8(ascii: "\\"), 0x0A: return nil
+            case UInt8(ascii: "\""): return Array(buffer[documentStart...index])
+            default: index += 1
+            }
+        }
+        return nil
+    }
+
+    private func countNewlines(from start: Int, to end: Int) -> Int {
+        var count = 0
+        for index in start..<end where buffer[index] == 0x0A { count += 1 }
+        return count
     }
 
     /// A stray `}` or `]` where a value should start: take it as a one-byte value, so the
     /// decoder reports it instead of the reader looping.
-    private func consumeStray() -> Bool {
+    private func consumeStray() {
         position += 1
-        return true
     }
 
     // MARK: Buffer

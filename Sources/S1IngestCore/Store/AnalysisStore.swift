@@ -4,7 +4,8 @@ public enum StoreOutcome: String, Sendable, CaseIterable {
     case inserted
     /// A stored threat replaced by a different version; its child rows were replaced.
     case updated
-    /// The same body as the one stored: nothing rewritten.
+    /// The same analysis as the one stored (the same JSON, however it is formatted): nothing
+    /// rewritten, the raw body kept as first received.
     case unchanged
     /// Older (`threatInfo.updatedAt`) than the version stored: kept the stored one.
     case stale
@@ -22,6 +23,7 @@ public final class AnalysisStore {
     private let deleteThreatChildren: [Statement]
     private let deleteAgentChildren: [Statement]
     private let lookup: Statement
+    private let storedBody: Statement
     private let touch: Statement
     /// What this writer last stored per agent: fingerprints of `agentRealtimeInfo` and of
     /// its interfaces. Committed state, and the open batch's on top.
@@ -55,6 +57,7 @@ public final class AnalysisStore {
             SELECT t.updated_at, r.body = ?2 FROM threats t LEFT JOIN raw_analyses r ON r.threat_id = t.threat_id
             WHERE t.threat_id = ?1
             """)
+        storedBody = try database.prepare("SELECT body FROM raw_analyses WHERE threat_id = ?1")
         touch = try database.prepare("UPDATE threats SET last_ingested_at = ?2 WHERE threat_id = ?1")
     }
 
@@ -96,7 +99,11 @@ public final class AnalysisStore {
             guard try lookup.step() else { return nil }
             return (lookup.string(0), !lookup.isNull(1) && lookup.int64(1) == 1)
         }
-        if let (storedUpdatedAt, sameBody) = stored {
+        if let (storedUpdatedAt, sameBytes) = stored {
+            // Other bytes may still be the same analysis (other white space, escapes or member
+            // order, e.g. the body inside a Swimlane output): compared as JSON, only when the
+            // update times agree (they differ for every real new version). A rebuild replaces all.
+            let sameBody = try !rebuilding && (sameBytes || (analysis.updatedAt == storedUpdatedAt && sameAnalysisStored(analysis)))
             if !rebuilding && (sameBody || isOlder(analysis.updatedAt, than: storedUpdatedAt)) {
                 try touch.run([.text(analysis.threatId), .text(ingestedAt)])
                 return sameBody ? .unchanged : .stale
@@ -133,6 +140,16 @@ public final class AnalysisStore {
             pendingAgents[agentId] = AgentState(agent: analysis.agentFingerprint, interfaces: analysis.interfacesFingerprint)
         }
         return outcome
+    }
+
+    /// True when the stored raw body is the same JSON as `analysis`'s, formatting aside.
+    private func sameAnalysisStored(_ analysis: FlattenedAnalysis) throws -> Bool {
+        defer { storedBody.reset() }
+        storedBody.bind(analysis.threatId, at: 1)
+        guard try storedBody.step(), !storedBody.isNull(0) else { return false }
+        guard let stored = storedBody.withText(0, { try? JSONDocument(bytes: Array($0)) }),
+              let incoming = analysis.withBody({ try? JSONDocument(bytes: Array($0)) }) else { return false }
+        return stored.root.isEquivalent(to: incoming.root)
     }
 
     /// Rows per multi-row INSERT; more are split into several statements.
