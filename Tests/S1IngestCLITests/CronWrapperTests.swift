@@ -38,8 +38,12 @@ import Testing
     }
 
     func setUp(_ directory: TemporaryDirectory, envFile: String) throws -> [String: String] {
-        let fake = directory.path("fake-s1ingest")
-        try Self.fake.write(toFile: fake, atomically: true, encoding: .utf8)
+        // Written here, then copied by `cp`: a process another test forks at that moment
+        // inherits only the first file's descriptor, so running the copy never meets
+        // "Text file busy" (exit 126).
+        let source = directory.path("fake-s1ingest.txt"), fake = directory.path("fake-s1ingest")
+        try Self.fake.write(toFile: source, atomically: false, encoding: .utf8)
+        _ = try runProcess("/bin/cp", [source, fake])
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: fake)
         let env = directory.url.appendingPathComponent(envFile)
         try FileManager.default.createDirectory(at: env.deletingLastPathComponent(), withIntermediateDirectories: true)
