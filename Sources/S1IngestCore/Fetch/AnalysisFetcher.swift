@@ -15,6 +15,9 @@ public struct FetchOutcome: Sendable {
     /// Set when nothing has reached the console yet and connections keep failing: the
     /// run should give up on the console (with this message); the ID stays as it was.
     public let consoleUnreachable: String?
+    /// True when a 429's wait was handed to the run's deferred fetches: the ID is fetched
+    /// again once it is over, and its worker takes other IDs meanwhile.
+    public var deferred = false
 
     init(threatId: String, analysis: FlattenedAnalysis? = nil, error: FetchError? = nil, attempts: Int,
          retryDelay: Duration? = nil, stopped: Bool = false, consoleUnreachable: String? = nil) {
@@ -46,11 +49,16 @@ public struct AnalysisFetcher: Sendable {
     /// Fetches, decodes and flattens `threatId`, retrying what is retryable. Waits (pacing,
     /// back-off) end early when `stop` is requested, and a request in flight ends when
     /// `cancel` is; the outcome is then `stopped`.
+    ///
+    /// With `deferrals`, a 429's wait (its `Retry-After`, else the back-off) is not slept
+    /// here: the ID goes to `deferrals` with its attempts so far and the outcome is
+    /// `deferred`, so the worker fetches other IDs meanwhile. A 429 that is the console's own
+    /// trouble, not the budget, then costs one request its wait instead of a worker.
     public func fetch(_ threatId: String, ingestedAt: String, stop: StopRequest = StopRequest(),
-                      cancel: StopRequest? = nil) async -> FetchOutcome {
+                      cancel: StopRequest? = nil, attemptsSoFar: Int = 0, deferrals: DeferredFetches? = nil) async -> FetchOutcome {
         let endpoint = client.endpoint
         let url = endpoint.analysisURL(threatId: threatId)
-        var attempt = 0
+        var attempt = attemptsSoFar
         while true {
             let requestStarted: ContinuousClock.Instant
             do {
@@ -92,7 +100,14 @@ public struct AnalysisFetcher: Sendable {
                     let later = error.isRetryable ? retry.laterRunDelay(afterAttempt: attempt, retryAfter: retryAfter) : nil
                     return FetchOutcome(threatId: threatId, error: error, attempts: attempt, retryDelay: later)
                 }
-                guard await stop.sleep(for: retry.delay(afterAttempt: attempt, retryAfter: retryAfter)) else {
+                let wait = retry.delay(afterAttempt: attempt, retryAfter: retryAfter)
+                if case .rateLimited = error, let deferrals, wait >= .milliseconds(100) {
+                    deferrals.add(threatId, attempts: attempt, due: .now + wait)
+                    var outcome = FetchOutcome(threatId: threatId, error: error, attempts: attempt)
+                    outcome.deferred = true
+                    return outcome
+                }
+                guard await stop.sleep(for: wait) else {
                     return FetchOutcome(threatId: threatId, error: error, attempts: attempt, stopped: true)
                 }
             }
@@ -134,6 +149,40 @@ public struct AnalysisFetcher: Sendable {
 }
 
 import Synchronization
+
+/// Threat IDs whose next attempt waits for a time (a 429's `Retry-After`), shared by a
+/// run's fetch workers: whichever worker is free fetches one once it is due.
+public final class DeferredFetches: Sendable {
+    private let items = Mutex<[(id: String, attempts: Int, due: ContinuousClock.Instant)]>([])
+
+    public init() {}
+
+    func add(_ id: String, attempts: Int, due: ContinuousClock.Instant) {
+        items.withLock { $0.append((id, attempts, due)) }
+    }
+
+    /// An ID whose time has come, with its attempts so far; nil when none is due.
+    func takeDue() -> (id: String, attempts: Int)? {
+        let now = ContinuousClock.now
+        return items.withLock { items in
+            guard let index = items.indices.filter({ items[$0].due <= now }).min(by: { items[$0].due < items[$1].due }) else { return nil }
+            let item = items.remove(at: index)
+            return (item.id, item.attempts)
+        }
+    }
+
+    /// The ID due first, once it is due; nil when there is none, or when `stop` is
+    /// requested while it waits (the ID then stays as it is in the queue).
+    func next(stop: StopRequest) async -> (id: String, attempts: Int)? {
+        let first = items.withLock { items -> (id: String, attempts: Int, due: ContinuousClock.Instant)? in
+            guard let index = items.indices.min(by: { items[$0].due < items[$1].due }) else { return nil }
+            return items.remove(at: index)
+        }
+        guard let first else { return nil }
+        guard await stop.sleep(until: first.due) else { return nil }
+        return (first.id, first.attempts)
+    }
+}
 
 /// Request statistics shared by the fetch workers (and the threat listing), and the
 /// verdict that the console cannot be reached at all.

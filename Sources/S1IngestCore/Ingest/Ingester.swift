@@ -89,6 +89,7 @@ public final class Ingester {
         let concurrency = max(1, options.client.concurrency)
         let ingestedAt = currentTimestamp()
         let board = ProgressBoard(total: total, started: started)
+        let deferrals = DeferredFetches()
         let ticker = onProgress.map { report in
             Task {
                 while !Task.isCancelled {
@@ -105,7 +106,7 @@ public final class Ingester {
             for _ in 0..<concurrency {
                 group.addTask {
                     await Self.work(fetcher: fetcher, ids: idChannel, results: results, abort: abort, halt: halt, cancel: cancel,
-                                    concurrency: concurrency, ingestedAt: ingestedAt)
+                                    deferrals: deferrals, concurrency: concurrency, ingestedAt: ingestedAt)
                 }
             }
             await group.waitForAll()
@@ -197,13 +198,23 @@ public final class Ingester {
 
     /// One fetch worker: takes IDs until there are none, fetches each, hands on the outcome.
     static func work(fetcher: AnalysisFetcher, ids: BoundedChannel<String>, results: BoundedChannel<FetchOutcome>,
-                     abort: AbortReason, halt: StopRequest, cancel: StopRequest, concurrency: Int, ingestedAt: String) async {
-        while let id = await ids.receive() {
+                     abort: AbortReason, halt: StopRequest, cancel: StopRequest, deferrals: DeferredFetches, concurrency: Int,
+                     ingestedAt: String) async {
+        // IDs whose 429 wait is over come first; once the channel is done, the deferred IDs
+        // are waited for. A worker that defers an ID goes on looping, so none is left behind.
+        func nextID() async -> (id: String, attempts: Int)? {
+            if let due = deferrals.takeDue() { return due }
+            if let id = await ids.receive() { return (id, 0) }
+            return await deferrals.next(stop: halt)
+        }
+        while let (id, attemptsSoFar) = await nextID() {
             // IDs still in the channel, and IDs whose fetch the halt cut short, stay as they
             // are in the queue for the next run.
             if halt.isRequested { return }
-            let outcome = await fetcher.fetch(id, ingestedAt: ingestedAt, stop: halt, cancel: cancel)
+            let outcome = await fetcher.fetch(id, ingestedAt: ingestedAt, stop: halt, cancel: cancel, attemptsSoFar: attemptsSoFar,
+                                              deferrals: deferrals)
             if outcome.stopped { return }
+            if outcome.deferred { continue }
             if let message = outcome.consoleUnreachable {
                 abort.set(message)
                 ids.finish()
