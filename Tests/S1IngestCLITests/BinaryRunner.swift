@@ -103,10 +103,13 @@ struct BackgroundRun: @unchecked Sendable {
     let stdoutPath: String
     let stderrPath: String
 
-    static func start(_ arguments: [String], environment: [String: String], directory: TemporaryDirectory, name: String) throws -> BackgroundRun {
+    /// `executable` is the s1ingest binary unless given (e.g. a launcher that runs it).
+    static func start(_ arguments: [String], environment: [String: String], directory: TemporaryDirectory, name: String,
+                      executable: URL = BinaryRunner.executable, currentDirectory: URL? = nil) throws -> BackgroundRun {
         let process = Process()
-        process.executableURL = BinaryRunner.executable
+        process.executableURL = executable
         process.arguments = arguments
+        if let currentDirectory { process.currentDirectoryURL = currentDirectory }
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "S1INGEST_DB")
         for (key, value) in environment { env[key] = value }

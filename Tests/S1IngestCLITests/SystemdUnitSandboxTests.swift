@@ -240,34 +240,18 @@ struct Sandbox {
         let binary = command[0] == "/usr/local/bin/s1ingest" ? BinaryRunner.executable.path : command[0]
         arguments += [binary] + command.dropFirst()
 
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: helper)
-        process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        for (key, value) in unit.environment { env[key] = value }
+        var env = unit.environment
         for (key, value) in environment { env[key] = value }
         env["S1INGEST_DB"] = database
-        process.environment = env
-        process.currentDirectoryURL = directory.url
-        let name = UUID().uuidString
-        let out = directory.path("\(name).out"), err = directory.path("\(name).err")
-        FileManager.default.createFile(atPath: out, contents: nil)
-        FileManager.default.createFile(atPath: err, contents: nil)
-        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: err))
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let deadline = Date().addingTimeInterval(180)
-        while process.isRunning, Date() < deadline { try? await Task.sleep(for: .milliseconds(20)) }
-        if process.isRunning {
-            process.terminate()
+        let run = try BackgroundRun.start(arguments, environment: env, directory: directory, name: UUID().uuidString,
+                                          executable: URL(fileURLWithPath: helper), currentDirectory: directory.url)
+        guard await run.wait(seconds: 180) != nil else {
+            run.process.terminate()
             throw SandboxError("\(command.joined(separator: " ")) still running after 180 s")
         }
-        let killed = process.terminationReason == .uncaughtSignal
-        return Run(status: killed ? -1 : process.terminationStatus,
-                   signal: killed ? process.terminationStatus : nil,
-                   stdout: (try? String(contentsOfFile: out, encoding: .utf8)) ?? "",
-                   stderr: (try? String(contentsOfFile: err, encoding: .utf8)) ?? "")
+        let killed = run.process.terminationReason == .uncaughtSignal
+        return Run(status: killed ? -1 : run.process.terminationStatus, signal: killed ? run.process.terminationStatus : nil,
+                   stdout: run.stdout, stderr: run.stderr)
     }
 
     func expectSuccess(_ run: Run, _ command: [String], sourceLocation: SourceLocation = #_sourceLocation) throws {
