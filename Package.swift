@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "s1ingest", targets: ["s1ingest"]),
         .library(name: "S1IngestCore", targets: ["S1IngestCore"]),
+        .library(name: "S1JSON", targets: ["S1JSON"]),
         .library(name: "S1MockConsole", targets: ["S1MockConsole"]),
     ],
     dependencies: [
@@ -38,12 +39,19 @@ let package = Package(
             capability: .buildTool(),
             dependencies: ["MigrationEmbedder"]
         ),
-        // The library core: input -> fetch -> decode -> flatten -> store -> report/export.
+        // The pipeline, one target per stage; dependencies run one way, down the pipeline
+        // (ARCHITECTURE.md draws the graph and says which target owns what).
+        // JSON: a strict parser that keeps exact bytes, values, equivalence, the one escaper.
+        .target(name: "S1JSON"),
+        // Time, durations, the stop request, bounded channels: used by every stage.
+        .target(name: "S1Common"),
+        // The model: reading documents, decoding analyses, flattening them into rows (no SQL).
+        .target(name: "S1Model", dependencies: ["S1JSON", "S1Common"]),
+        // The console client: requests, retries, deadlines, pacing, listing.
         .target(
-            name: "S1IngestCore",
+            name: "S1Console",
             dependencies: [
-                "CSQLite",
-                "CSQLiteSupport",
+                "S1Common", "S1JSON", "S1Model",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -52,15 +60,35 @@ let package = Package(
                 .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "NIOHTTPCompression", package: "swift-nio-extras"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
-            ],
+            ]
+        ),
+        // The SQLite store: every SQL string of the write path and every SQLite type.
+        .target(
+            name: "S1SQLite",
+            dependencies: ["S1Common", "S1JSON", "S1Model", "CSQLite", "CSQLiteSupport"],
             plugins: ["EmbedMigrations"]
+        ),
+        // The pipelines: import, ingest, sync, rebuild, check, metrics.
+        .target(
+            name: "S1Pipeline",
+            dependencies: [
+                "S1Common", "S1JSON", "S1Model", "S1Console", "S1SQLite",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
+        // Reading the database: query, canned reports, the HTML report, exports.
+        .target(name: "S1Report", dependencies: ["S1Common", "S1JSON", "S1Model", "S1SQLite", "CSQLite"]),
+        // One import for programs and tests: re-exports every target above.
+        .target(
+            name: "S1IngestCore",
+            dependencies: ["S1JSON", "S1Common", "S1Model", "S1Console", "S1SQLite", "S1Pipeline", "S1Report"]
         ),
         // A SentinelOne console look-alike over real HTTP/1.1, for the demo and tests.
         .target(
             name: "S1MockConsole",
             dependencies: [
-                "S1IngestCore",
+                "S1Common",
+                "S1JSON",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -85,7 +113,7 @@ let package = Package(
         // Tests mirror the source folders: input, decode, flatten, store, import, fetch, ...
         .testTarget(
             name: "S1IngestCoreTests",
-            dependencies: ["S1IngestCore", "S1MockConsole"],
+            dependencies: ["S1IngestCore", "S1MockConsole", "CSQLite", "CSQLiteSupport"],
             resources: [.copy("Fixtures")]
         ),
         // The mock console over real loopback HTTP.
@@ -93,19 +121,22 @@ let package = Package(
             name: "S1MockConsoleTests",
             dependencies: [
                 "S1MockConsole",
+                "S1IngestCore",
+                "CSQLite",
+                "CSQLiteSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
         // Views, export, query and report.
         .testTarget(
             name: "S1ReportTests",
-            dependencies: ["S1IngestCore", "S1MockConsole", .product(name: "CSV", package: "CSV.swift")]
+            dependencies: ["S1IngestCore", "S1MockConsole", "CSQLite", "CSQLiteSupport", .product(name: "CSV", package: "CSV.swift")]
         ),
         // The real s1ingest binary, run as a process. `swift test` builds it; no dependency
         // on the executable target, whose -static-stdlib would reach the test bundle's link.
         .testTarget(
             name: "S1IngestCLITests",
-            dependencies: ["S1IngestCore", "S1MockConsole"],
+            dependencies: ["S1IngestCore", "S1MockConsole", "CSQLite", "CSQLiteSupport"],
             // A C helper the sandbox tests compile and run themselves (needs libseccomp-dev).
             exclude: ["Support/seccomp-exec.c"]
         ),

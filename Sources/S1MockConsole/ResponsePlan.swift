@@ -1,4 +1,5 @@
-import S1IngestCore
+import S1Common
+import S1JSON
 import NIOHTTP1
 
 /// What the connection handler does for one request: wait, then act.

@@ -291,5 +291,6 @@ extension String {
 }
 
 import Foundation
-import S1IngestCore
+import S1Common
+import S1JSON
 import Synchronization

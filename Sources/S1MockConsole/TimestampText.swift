@@ -1,4 +1,5 @@
-import S1IngestCore
+import S1Common
+import S1JSON
 /// Exact (integer) conversions between ISO-8601 text and microseconds since 1970, so that
 /// timestamps from query parameters and from bodies compare as times, not as text.
 enum TimestampText {
@@ -21,7 +22,7 @@ enum TimestampText {
               let month = digits(5, 2), bytes[7] == UInt8(ascii: "-"), let day = digits(8, 2),
               (1...12).contains(month), (1...31).contains(day)
         else { return nil }
-        let days = S1IngestCore.daysFromCivil(year: year, month: month, day: day)
+        let days = S1Common.daysFromCivil(year: year, month: month, day: day)
         if bytes.count == 10 { return days * 86_400_000_000 }
         guard bytes.count >= 20,
               [UInt8(ascii: "T"), UInt8(ascii: "t"), UInt8(ascii: " ")].contains(bytes[10]),

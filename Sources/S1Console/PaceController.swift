@@ -1,0 +1,692 @@
+import S1Common
+import S1JSON
+import S1Model
+/// Finds how many requests per second a console accepts from this token, without being told,
+/// and keeps the client at it. A pure value: every call says what time it is (seconds, from
+/// any origin), so tests drive it with a simulated clock and a simulated console;
+/// ``RequestThrottle`` runs it on the real one.
+///
+/// What it assumes about the console: a token bucket per token (a budget of `B` requests per
+/// second, a burst of `b`) answering 429 when the bucket is empty; and perhaps, besides, 429s
+/// that have nothing to do with the client's rate.
+///
+/// How it works, and why it converges:
+///
+/// 1. **Start-up** (TCP's slow start, in requests per second). From ``Tuning/initialPace``
+///    the pace doubles every ``Tuning/startupDoublingRequests`` accepted requests, but not
+///    faster than every ``Tuning/startupDoublingSeconds``, and stays within
+///    ``Tuning/startupHeadroom`` times the accepted rate (a client held back by its
+///    concurrency does not run away). The first 429 ends it, at most one doubling (plus the
+///    burst) past the budget. A run that learned a budget before skips this: it starts just
+///    below that budget and cruises (3.).
+/// 2. **Measure, then decrease to just below the measurement** (not by half). A 429 means the
+///    bucket was empty when that request arrived. Between two such moments, with the client
+///    sending faster than the budget all along, the bucket accepted exactly `B × elapsed`
+///    requests. So when a budget signal follows a tolerated 429 with no pause or decrease in
+///    between, `accepted / elapsed` is `B` itself ("tight"). Failing that, the rate accepted
+///    since the previous signal (a lower bound: the bucket may have overflowed while the
+///    client was slower) or, at the end of start-up, the accepted rate of the last quarter
+///    second stands in. The pace becomes ``Tuning/backoff`` (98%) of it, lowered by at least
+///    3% and at most by half. The whole client pauses (for `Retry-After`), and 429s for
+///    requests started before the decrease belong to the same overshoot: they count once.
+///    Time paused is left out of rates where the bucket cannot have kept its tokens, so a
+///    pause does not drive the measurement down.
+/// 3. **Cruise.** The pace creeps up: a step every half second (and at least
+///    ``Tuning/cruiseStepRequests`` requests) of 0.5%, doubled after every two steps without
+///    a 429 (at most ``Tuning/nearStep``, 2%, within 30% of the measurement, and
+///    ``Tuning/maximumStep`` beyond it: a budget that grew is found within seconds), back to
+///    0.5% after a step with a 429. After a tight measurement it stays just under it for
+///    ``Tuning/holdSeconds`` before probing above. 429s up to ``Tuning/toleratedShare`` (1%)
+///    of accepted requests are tolerated: they pause no one, and the first anchors a tight
+///    measurement, which the next 429s beyond the tolerance complete (a few more are let
+///    through for it on a fast console). The fixed point: under `B` a token bucket answers
+///    no 429 and the pace rises; over it 429s come at `pace − B` per second once the burst is
+///    spent, and they measure `B` exactly, so one decrease lands at 98% of `B`: the pace
+///    stays between 98% and 100% of `B`, with 429s under 1% of requests.
+/// 4. **Random 429s are not a budget.** The first few decreases are tested: for a moment the
+///    pace drops to ``Tuning/noiseTestShare`` of what it was, where a token bucket answers no
+///    429 at all. 429s that keep arriving at about the same share do not depend on the pace:
+///    the decrease is undone, and that share is learned as noise. From then on 429s up to
+///    about twice the noise share change nothing and pause no one.
+///
+/// A user's cap (`--rate`) is a hard ceiling: the pace starts there and never exceeds it.
+public struct PaceController: Sendable {
+    /// What a 429 was taken for.
+    public enum Verdict: Sendable, Equatable {
+        /// A budget signal: the pace was lowered; the whole client should pause.
+        case budget
+        /// For a request started before the last decrease: the same overshoot, already acted
+        /// on. The client may extend its pause.
+        case sameOvershoot
+        /// Tolerated (a few 429s at the edge of the budget) or noise (429s that do not depend
+        /// on the pace): only that request waits.
+        case noise
+    }
+
+    /// The controller's constants.
+    public struct Tuning: Sendable {
+        /// The first pace when nothing was learned before.
+        public var initialPace = 10.0
+        /// The slowest pace.
+        public var minimumPace = 0.5
+        /// The fastest pace without a cap.
+        public var maximumPace = 100_000.0
+        /// Start-up doubles the pace every this many accepted requests ...
+        public var startupDoublingRequests = 10.0
+        /// ... but not faster than every this many seconds.
+        public var startupDoublingSeconds = 0.25
+        /// The pace stays below this multiple of the accepted rate while it grows.
+        public var startupHeadroom = 2.5
+        /// A learned budget is resumed at this share of it.
+        public var resumeShare = 0.95
+        /// The pace after a budget signal: this share of the measured budget.
+        public var backoff = 0.98
+        /// One budget signal lowers the pace to no less than this share of it ...
+        public var maximumDecreaseFactor = 0.5
+        /// ... and to no more than this share of it.
+        public var minimumDecreaseFactor = 0.97
+        /// A measurement needs this much time ...
+        public var minimumSpanSeconds = 0.5
+        /// ... and this many accepted requests.
+        public var minimumSpanRequests = 6
+        /// A tight measurement needs this much time and this many accepted requests.
+        public var minimumTightSeconds = 0.25
+        public var minimumTightRequests = 10
+        /// 429s beyond the tolerated ones let pass to get there.
+        public var deferredLimit = 20
+        /// With at least this many accepted since the last signal, a measurement leaves the
+        /// time paused out (a burst refilled by the pause hardly counts against so many).
+        public var pauseFreeSpanRequests = 200
+        /// After a tight measurement the pace stays just under it this long before probing
+        /// above it (for a budget that grew).
+        public var holdSeconds = 30.0
+        /// ... and a budget learned on an earlier run this long.
+        public var resumeHoldSeconds = 5.0
+        /// After a budget signal, cruising resumes after this long.
+        public var settleSeconds = 2.0
+        /// A cruise step lasts at least this long ...
+        public var cruiseStepSeconds = 0.5
+        /// ... and this many requests.
+        public var cruiseStepRequests = 10.0
+        /// The first cruise step, doubled after every two steps without a 429 ...
+        public var firstStep = 0.005
+        /// ... up to this ...
+        public var maximumStep = 0.16
+        /// ... or this, within 20% of a measured budget.
+        public var nearStep = 0.02
+        /// 429s up to this share of accepted requests are tolerated ...
+        public var toleratedShare = 0.01
+        /// ... and each lowers the pace by this share (0: not at all; the pace then stays
+        /// where it is, at the edge, and the 429s beyond the tolerance measure the budget).
+        public var toleratedNudge = 0.0
+        /// A decrease is tested for noise only when the 429 share before it was between the
+        /// tolerated share and this.
+        public var noiseShareLimit = 0.2
+        /// Answers watched after a decrease, at least ...
+        public var noiseTestResponses = 20
+        /// ... at this share of the pace before it.
+        public var noiseTestShare = 0.8
+        /// Decreases tested for noise (more once noise is seen).
+        public var noiseTests = 2
+
+        public init() {}
+    }
+
+    private enum Phase: Sendable, Equatable {
+        case startup
+        /// Creeping up: the step, when the current step began (or begins, after a signal),
+        /// and how many steps in a row saw no 429.
+        case cruising(step: Double, since: Double, clean: Int)
+    }
+
+    /// What a decrease changed, to undo it when the 429s turn out to be noise.
+    private struct NoiseTest: Sendable {
+        package var phase: Phase
+        package var pace: Double
+        package var estimate: Double?
+        package var lastSignal: Double?
+        package var acceptedSinceSignal: Int
+        package var pausedSinceSignal: Double
+        package var shareBefore: Double
+        package var started: Double
+        /// The pace to take when the test says budget.
+        package var target: Double
+        package var responses = 0
+        package var limited = 0
+    }
+
+    public let tuning: Tuning
+    /// The user's cap, requests per second; nil for none.
+    public let cap: Double?
+    /// The pace now, requests per second.
+    public private(set) var pace: Double
+    /// The console's budget as last measured (requests per second), or as learned on an
+    /// earlier run; nil before either.
+    public private(set) var estimate: Double?
+    /// The last tight measurement of the budget (requests per second): what a later run
+    /// should start from; nil when none was made.
+    public private(set) var lastTightEstimate: Double?
+    /// The share of 429s learned to be independent of the pace (0 when none seen).
+    public private(set) var noiseShare = 0.0
+    /// 429s seen, of every kind.
+    public private(set) var limitedCount = 0
+    /// 429s taken as budget signals (each lowered the pace and paused the client).
+    public private(set) var budgetSignals = 0
+    /// Decreases undone because the 429s turned out to be noise.
+    public private(set) var undoneDecreases = 0
+
+    private var phase: Phase = .startup
+    private var acceptedTotal = 0
+    /// When the pace last grew in start-up.
+    private var lastGrowth: Double?
+    /// Requests started before this were sent at a pace since lowered (by a signal) ...
+    private var lastDecrease = -Double.infinity
+    /// ... or nudged down (by a tolerated 429).
+    private var lastNudge = -Double.infinity
+    /// The last budget signal; what was accepted and how long the client was paused since.
+    private var lastSignal: Double?
+    private var acceptedSinceSignal = 0
+    private var pausedSinceSignal = 0.0
+    /// A tolerated 429 since the last pause or decrease: when, `acceptedTotal` and
+    /// `startedTotal` then, and the pace.
+    private var anchor: (time: Double, accepted: Int, started: Int, pace: Double)?
+    private var startedTotal = 0
+    /// 429s let pass after the credit ran out, to let a tight measurement span long enough.
+    private var deferred = 0
+    /// 429s that were not noise, and their count when the current cruise step began.
+    private var edgeCount = 0
+    private var edgeAtStep = 0
+    /// Whether `estimate` came from a tight measurement (and when), or from a rough one
+    /// (mostly a pause, or a guess at the end of start-up).
+    private var tight = false
+    private var measuredAt: Double?
+    private var rough = false
+    private var test: NoiseTest?
+    private var testsLeft: Int
+    /// Tolerated 429s in hand (earned per accepted request, at most one).
+    private var credit = 0.0
+    private var window = RateWindow()
+    private var acceptedTimes = RecentTimes()
+
+    /// A controller capped at `cap` (nil for none), resuming from a `learned` budget when
+    /// there is one.
+    public init(cap: Double?, learned: Double? = nil, tuning: Tuning = Tuning()) {
+        self.tuning = tuning
+        self.cap = cap.map { max($0, tuning.minimumPace) }
+        self.testsLeft = tuning.noiseTests
+        // With a cap, start at it (the user knows the console's budget, or wants less);
+        // else just below the budget learned before, else at `initialPace`.
+        var start = self.cap ?? tuning.initialPace
+        if let learned, learned.isFinite, learned > 0, learned * tuning.resumeShare < start || self.cap == nil {
+            start = max(tuning.minimumPace, learned * tuning.resumeShare)
+            // Held like a tight measurement, just under it, but only for `resumeHoldSeconds`
+            // before probing (the budget may have grown since).
+            estimate = learned
+            tight = true
+            measuredAt = tuning.resumeHoldSeconds - tuning.holdSeconds
+            phase = .cruising(step: tuning.firstStep, since: 0, clean: 0)
+        }
+        self.pace = start
+    }
+
+    /// True when the pace is pinned at the user's cap.
+    public var isAtCap: Bool { cap.map { pace >= $0 } ?? false }
+
+    /// The pace to space requests by at `now`.
+    public mutating func currentPace(at now: Double) -> Double {
+        // A client held back by something else (its concurrency, its retries' waits) does
+        // not let the pace run away from what it achieves.
+        if !isAtCap, test == nil, let rate = window.acceptedRate(at: now, span: phase == .startup ? 1.0 : 2.0), rate > 0 {
+            pace = min(pace, max(tuning.initialPace, rate * tuning.startupHeadroom, estimate ?? 0))
+        }
+        return pace
+    }
+
+    /// The request started at `startedAt` was answered at `now`, and not with a 429: any
+    /// answer the console counted against the budget (2xx, 404, ...).
+    public mutating func accepted(startedAt: Double, at now: Double) {
+        acceptedTotal += 1
+        acceptedSinceSignal += 1
+        credit = min(1, credit + tuning.toleratedShare)
+        window.add(accepted: true, at: now)
+        acceptedTimes.add(now)
+        if var running = test, startedAt >= running.started {
+            running.responses += 1
+            test = running
+            finishTestIfDue(at: now)
+        }
+        guard test == nil, !isAtCap else { return }
+        switch phase {
+        case .startup:
+            guard startedAt >= lastDecrease else { break }
+            let last = lastGrowth ?? now
+            let growth = min(ln2 / tuning.startupDoublingRequests, ln2 / tuning.startupDoublingSeconds * max(0, now - last))
+            raise(to: pace * exp(growth))
+            lastGrowth = now
+        case .cruising(let step, let since, let clean):
+            guard now - since >= max(tuning.cruiseStepSeconds, tuning.cruiseStepRequests / pace) else { break }
+            if edgeCount == edgeAtStep {
+                // A clean step (noise aside). Near a tight measurement of the budget the pace
+                // creeps (a plateau, as CUBIC's near its last maximum); elsewhere the steps
+                // double after every two clean ones, to catch up or to find a budget that grew
+                // (by at most 2% a step within 30% of the measurement, so an overshoot costs
+                // few 429s: the first is tolerated and anchors a tight measurement).
+                let measured = estimate ?? 0
+                let plateau = tight && pace >= measured * 0.99 && pace <= measured * 1.05
+                let doubled = !plateau && clean + 1 >= 2
+                let largest = estimate != nil && pace < measured * 1.3 ? tuning.nearStep : tuning.maximumStep
+                let next = plateau ? tuning.firstStep : doubled ? min(step * 2, largest) : min(step, largest)
+                phase = .cruising(step: next, since: now, clean: doubled ? 0 : clean + 1)
+                var target = pace * (1 + next)
+                // Catching up stops short of the measurement, then creeps over it, but not
+                // for `holdSeconds` after a tight one: that was the budget, exactly.
+                if !rough, pace < measured * 0.99 { target = min(target, measured * 0.995) }
+                if tight, let measuredAt, now - measuredAt < tuning.holdSeconds { target = min(target, measured * 0.995) }
+                raise(to: target)
+            } else {
+                phase = .cruising(step: tuning.firstStep, since: now, clean: 0)
+                raise(to: pace * (1 + tuning.firstStep))
+            }
+            edgeAtStep = edgeCount
+        }
+    }
+
+    /// A request started (at the pace given by ``currentPace(at:)``).
+    public mutating func started() {
+        startedTotal += 1
+    }
+
+    /// The client was paused (on a `Retry-After`) for `seconds`.
+    public mutating func paused(seconds: Double) {
+        guard seconds > 0 else { return }
+        anchor = nil
+        pausedSinceSignal += seconds
+        window.pause(seconds)
+    }
+
+    /// The request started at `startedAt` was answered 429 at `now`.
+    public mutating func limited(startedAt: Double, at now: Double) -> Verdict {
+        limitedCount += 1
+        window.add(accepted: false, at: now)
+        if var running = test, startedAt >= running.started {
+            running.responses += 1
+            running.limited += 1
+            test = running
+            // More 429s at the lower pace than before it: still over a budget, not noise.
+            if running.limited >= 2,
+               Double(running.limited) / Double(running.responses) > 1.5 * running.shareBefore + 1 / Double(running.responses) {
+                pace = running.target
+                test = nil
+                return decrease(at: now)
+            }
+            switch finishTestIfDue(at: now) {
+            case .noise?, nil: return .noise  // noise, or still watching: this request waits, the client does not
+            default: break  // a budget after all: judge this 429 as any other
+            }
+        }
+        if startedAt < lastDecrease { return .sameOvershoot }
+        if noiseShare > 0 {
+            // Only clearly more than the noise is a budget signal: twice its share and then
+            // some. And with noise about, every signal is tested again.
+            let (responses, limited) = window.counts(at: now, buckets: 16)
+            let expected = noiseShare * Double(responses)
+            if Double(limited) <= 2 * expected + 3 * expected.squareRoot() + 2 { return .noise }
+            testsLeft = max(testsLeft, 1)
+        }
+        edgeCount += 1
+        if phase != .startup, credit >= 1 {
+            // Tolerated: the pace is at the edge. Remember when the bucket was empty, for a
+            // tight measurement (and nudge the pace down once per overshoot, if tuned to).
+            credit -= 1
+            if anchor == nil { anchor = (now, acceptedTotal, startedTotal, pace) }
+            if tuning.toleratedNudge > 0, startedAt >= lastNudge {
+                lastNudge = now
+                pace = max(tuning.minimumPace, pace * (1 - tuning.toleratedNudge))
+            }
+            return .noise
+        }
+        // (Not for a slow console, where each 429 weighs more than the measurement is worth.)
+        if phase != .startup, let anchor, Double(deferred) < min(Double(tuning.deferredLimit), pace / 20),
+           now - anchor.time < tuning.minimumTightSeconds || acceptedTotal - anchor.accepted < tuning.minimumTightRequests {
+            // Over the edge since the anchor: a few more 429s buy a tight measurement.
+            deferred += 1
+            return .noise
+        }
+        return decrease(at: now)
+    }
+
+    // MARK: Internals
+
+    private mutating func raise(to next: Double) {
+        var value = min(next, tuning.maximumPace)
+        if let cap { value = min(value, cap) }
+        pace = max(pace, value)
+    }
+
+    private mutating func decrease(at now: Double) -> Verdict {
+        budgetSignals += 1
+        let (responses, limited) = window.counts(at: now)
+        let share = responses > 0 ? Double(limited) / Double(responses) : 1
+        // The best measurement: from a tolerated 429 to this one, with no pause and no
+        // decrease in between: the bucket was empty at both ends and overdriven all along.
+        var measured: Double?
+        let wasTight = tight
+        tight = false
+        rough = false
+        // (Only if the client kept its pace meanwhile: a client that stalled, short of CPU,
+        // let the bucket overflow, and the measurement is then a lower bound.)
+        if let anchor, now - anchor.time >= tuning.minimumTightSeconds, acceptedTotal - anchor.accepted >= tuning.minimumTightRequests,
+           Double(startedTotal - anchor.started) >= 0.95 * anchor.pace * (now - anchor.time) {
+            measured = Double(acceptedTotal - anchor.accepted) / (now - anchor.time)
+            tight = true
+            lastTightEstimate = measured
+        } else if let anchor, now - anchor.time >= tuning.minimumTightSeconds, acceptedTotal - anchor.accepted >= tuning.minimumTightRequests {
+            // A lower bound only; and no lower than most of a tight measurement made before.
+            measured = max(Double(acceptedTotal - anchor.accepted) / (now - anchor.time), wasTight ? (estimate ?? 0) * 0.85 : 0)
+            rough = true
+        } else if let lastSignal {
+            // Since the previous signal: empty to empty too, but the client may have been
+            // slower than the budget for a while (a lower bound). Tokens a pause refilled are
+            // either spent after it and counted (a bucket bigger than `budget × pause`) or
+            // lost (a small one): with many accepted since, the pause's refill (a burst)
+            // hardly counts, so it is left out; with few, it is kept in unless it is most of
+            // the span, when the geometric middle of the two is taken.
+            let span = now - lastSignal
+            let unpaused = span - pausedSinceSignal
+            let accepted = Double(acceptedSinceSignal)
+            if acceptedSinceSignal >= tuning.pauseFreeSpanRequests, unpaused >= tuning.minimumSpanSeconds {
+                measured = accepted / unpaused
+            } else if span >= tuning.minimumSpanSeconds, acceptedSinceSignal >= tuning.minimumSpanRequests {
+                rough = pausedSinceSignal > span * 0.25
+                measured = rough ? (accepted / span * accepted / max(unpaused, span * 0.1)).squareRoot() : accepted / span
+            }
+        }
+        // Nothing accepted lately to go by (a cap far over the budget): halve.
+        if measured == nil { rough = true }
+        let base = measured ?? min(pace, recentAcceptedRate(at: now) ?? pace * tuning.maximumDecreaseFactor)
+        let snapshot = NoiseTest(phase: phase, pace: pace, estimate: estimate, lastSignal: lastSignal, acceptedSinceSignal: acceptedSinceSignal,
+                                 pausedSinceSignal: pausedSinceSignal, shareBefore: share, started: now, target: 0)
+        pace = max(tuning.minimumPace, min(pace * tuning.minimumDecreaseFactor, max(pace * tuning.maximumDecreaseFactor, base * tuning.backoff)))
+        estimate = base
+        measuredAt = now
+        lastSignal = now
+        acceptedSinceSignal = 0
+        pausedSinceSignal = 0
+        lastDecrease = now
+        lastNudge = now
+        anchor = nil
+        deferred = 0
+        credit = 1
+        // After a rough measurement, catch up in bigger steps from the start.
+        phase = .cruising(step: rough ? tuning.nearStep : tuning.firstStep, since: now + tuning.settleSeconds, clean: 0)
+        edgeAtStep = edgeCount
+        // Only a decrease to below a measured budget can tell noise from a budget (after a
+        // guess, the lower pace may still be over it, and its 429s go on).
+        // Nor one held above the measurement (a decrease is at most a halving).
+        if let measured, pace <= measured * tuning.backoff * 1.001 { startNoiseTest(snapshot, at: now) } else { test = nil }
+        return .budget
+    }
+
+    /// The first few decreases are tested for noise (noise shows at once; a console that only
+    /// ever limits by budget does not pay for the test forever): for a moment the pace goes
+    /// well below the budget, where a token bucket answers no 429 at all. Only with enough
+    /// answers in the last four seconds to compare shares (below about ten accepted requests
+    /// a second, no test: a slow console's noise is taken for a budget), and only for a
+    /// share above the tolerated one (below it, noise is tolerated anyway).
+    private mutating func startNoiseTest(_ snapshot: NoiseTest, at now: Double) {
+        test = nil
+        let (responses, limited) = window.counts(at: now, buckets: 16)
+        guard testsLeft > 0, responses - limited >= 40 else { return }
+        let share = Double(limited) / Double(responses)
+        guard share > tuning.toleratedShare, share <= tuning.noiseShareLimit else { return }
+        testsLeft -= 1
+        var running = snapshot
+        running.shareBefore = share
+        running.target = pace
+        test = running
+        pace = max(tuning.minimumPace, min(pace, snapshot.pace * tuning.noiseTestShare))
+    }
+
+    /// Ends the noise test once enough answers came: 429s at about the share before the
+    /// decrease mean it was noise, and the decrease is undone.
+    @discardableResult
+    private mutating func finishTestIfDue(at now: Double) -> Verdict? {
+        guard let running = test else { return nil }
+        let needed = max(tuning.noiseTestResponses, min(3 * tuning.noiseTestResponses, Int((3 / max(running.shareBefore, 0.01)).rounded(.up))))
+        guard running.responses >= needed else { return nil }
+        test = nil
+        let share = Double(running.limited) / Double(running.responses)
+        guard running.limited >= 2, share >= 0.5 * running.shareBefore, share <= 1.5 * running.shareBefore + 0.02,
+              share <= tuning.noiseShareLimit else {
+            // A budget: what 429s remain at the lower pace are all the noise there can be.
+            if noiseShare > 0 { noiseShare = 0.5 * noiseShare + 0.5 * share }
+            pace = max(pace, running.target)
+            return .budget
+        }
+        let learned = max(share, running.shareBefore)
+        noiseShare = noiseShare == 0 ? learned : 0.7 * noiseShare + 0.3 * learned
+        budgetSignals -= 1
+        undoneDecreases += 1
+        phase = running.phase
+        if case .cruising(let step, _, let clean) = phase { phase = .cruising(step: step, since: now, clean: clean) }
+        pace = running.pace
+        // What was measured before may have been noise too: measure afresh.
+        estimate = nil
+        tight = false
+        lastSignal = running.lastSignal
+        acceptedSinceSignal += running.acceptedSinceSignal
+        pausedSinceSignal += running.pausedSinceSignal
+        lastDecrease = -Double.infinity
+        lastGrowth = now
+        return .noise
+    }
+
+    /// Accepted answers per second over the last quarter second or dozen answers, whichever
+    /// is longer.
+    private func recentAcceptedRate(at now: Double) -> Double? {
+        acceptedTimes.rate(at: now, minimumSeconds: 0.25, minimumCount: 12)
+    }
+}
+
+private let ln2 = 0.693_147_180_559_945_3
+
+/// The last 256 receipt times, for rates over the last moment.
+package struct RecentTimes: Sendable {
+    private var times = [Double](repeating: 0, count: 256)
+    private var count = 0
+    private var next = 0
+
+    package mutating func add(_ time: Double) {
+        times[next] = time
+        next = (next + 1) % times.count
+        count = min(count + 1, times.count)
+    }
+
+    /// Events per second over the newest ones spanning at least `minimumSeconds` and
+    /// `minimumCount` events (nil with fewer than `minimumCount`).
+    package func rate(at now: Double, minimumSeconds: Double, minimumCount: Int) -> Double? {
+        guard count >= minimumCount else { return nil }
+        var taken = 0
+        var oldest = now
+        while taken < count {
+            let time = times[(next - 1 - taken + times.count * 2) % times.count]
+            if taken >= minimumCount && now - time > minimumSeconds { break }
+            oldest = time
+            taken += 1
+        }
+        let seconds = max(now - oldest, 1e-3)
+        return Double(taken) / max(seconds, minimumSeconds * 0.5)
+    }
+}
+
+package struct RateWindow: Sendable {
+    private static let bucketSeconds = 0.25
+    private static let bucketCount = 16
+    private var accepted = [Int](repeating: 0, count: bucketCount)
+    private var limited = [Int](repeating: 0, count: bucketCount)
+    private var paused = [Double](repeating: 0, count: bucketCount)
+    private var newest = 0
+    private var newestIndex = 0
+    private var first: Double?
+
+    private mutating func advance(to now: Double) -> Int {
+        if first == nil { first = now }
+        let index = Int(((now - first!) / Self.bucketSeconds).rounded(.down))
+        if index > newestIndex {
+            let steps = min(index - newestIndex, Self.bucketCount)
+            for _ in 0..<steps {
+                newest = (newest + 1) % Self.bucketCount
+                accepted[newest] = 0
+                limited[newest] = 0
+                paused[newest] = 0
+            }
+            newestIndex = index
+        }
+        return newest
+    }
+
+    package mutating func add(accepted isAccepted: Bool, at now: Double) {
+        let slot = advance(to: now)
+        if isAccepted { accepted[slot] += 1 } else { limited[slot] += 1 }
+    }
+
+    package mutating func pause(_ seconds: Double) {
+        guard first != nil else { return }
+        paused[newest] += seconds
+    }
+
+    /// Responses and 429s in the last `rateWindowSeconds`-ish (8 buckets).
+    package mutating func counts(at now: Double, buckets: Int = 8) -> (responses: Int, limited: Int) {
+        _ = advance(to: now)
+        var responses = 0, limitedSum = 0
+        for offset in 0..<min(buckets, Self.bucketCount) {
+            let slot = (newest - offset + Self.bucketCount) % Self.bucketCount
+            responses += accepted[slot] + limited[slot]
+            limitedSum += limited[slot]
+        }
+        return (responses, limitedSum)
+    }
+
+    /// Accepted requests per unpaused second over the last `span` seconds; nil until that
+    /// much time has been seen.
+    package mutating func acceptedRate(at now: Double, span: Double) -> Double? {
+        guard let first else { return nil }
+        _ = advance(to: now)
+        let buckets = min(Self.bucketCount, max(1, Int((span / Self.bucketSeconds).rounded())))
+        let seen = min(buckets, newestIndex + 1)
+        guard now - first >= 0.5 else { return nil }
+        var count = 0, pausedSum = 0.0
+        for offset in 0..<seen {
+            let slot = (newest - offset + Self.bucketCount) % Self.bucketCount
+            count += accepted[slot]
+            pausedSum += paused[slot]
+        }
+        // The newest bucket is partly elapsed.
+        let elapsedInNewest = now - first - Double(newestIndex) * Self.bucketSeconds
+        let seconds = Double(seen - 1) * Self.bucketSeconds + elapsedInNewest - pausedSum
+        return seconds > 0.1 ? Double(count) / seconds : nil
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The schedule the whole client keeps: requests spaced by the controller's pace, and a
+/// pause after a 429 the controller takes for a budget signal. Times in seconds from any
+/// origin, like ``PaceController``; ``RequestThrottle`` runs it on the real clock.
+///
+/// A request reserves a start time, waits for it, then begins (``begin(_:at:)``). When the
+/// pace falls or a pause starts meanwhile, reservations made before are void and are made
+/// again: otherwise up to `concurrency` requests reserved at the old pace would still go out
+/// at it after the console said no.
+public struct PacingSchedule: Sendable {
+    /// A reserved start.
+    public struct Reservation: Sendable, Equatable {
+        public let start: Double
+        package let generation: Int
+    }
+
+    public private(set) var controller: PaceController
+    private var nextSlot = -Double.infinity
+    private var lastBegun = -Double.infinity
+    private var generation = 0
+    private var reservedPace = Double.infinity
+    public private(set) var pausedUntil = -Double.infinity
+
+    private mutating func renew(pace: Double) {
+        generation += 1
+        nextSlot = max(lastBegun + 1 / pace, pausedUntil)
+    }
+
+    public init(controller: PaceController) {
+        self.controller = controller
+    }
+
+    /// Reserves the next start, asked at `now`. Starts are at least `1 / pace` apart, so
+    /// under a cap `R` no second holds more than `R` of them (rounded up).
+    public mutating func reserve(at now: Double) -> Reservation {
+        let pace = controller.currentPace(at: now)
+        if pace > reservedPace * 1.25 || pace < reservedPace * 0.8 {
+            // The pace moved a lot (start-up growth): reservations made at the old one are
+            // made again, so the queue of waiting requests moves at the new pace.
+            if reservedPace.isFinite { renew(pace: pace) }
+            reservedPace = pace
+        }
+        let start = max(now, nextSlot, pausedUntil)
+        // A hair more than 1/pace, so rounding never puts R + 1 starts in a second.
+        nextSlot = start + (1 / pace) * (1 + 1e-9)
+        return Reservation(start: start, generation: generation)
+    }
+
+    /// At `now` (at or after its start), the request with `reservation` begins: true, unless
+    /// the pace fell or a pause began since it was made; then reserve again.
+    public mutating func begin(_ reservation: Reservation, at now: Double) -> Bool {
+        guard reservation.generation == generation else { return false }
+        lastBegun = max(lastBegun, reservation.start)
+        controller.started()
+        return true
+    }
+
+    /// Whether `reservation` still holds (no pace change or pause voided it).
+    public func isCurrent(_ reservation: Reservation) -> Bool {
+        reservation.generation == generation
+    }
+
+    /// ``reserve(at:)`` and ``begin(_:at:)`` in one, for a caller that does not wait
+    /// (tests): the start to use.
+    public mutating func nextStart(at now: Double) -> Double {
+        let reservation = reserve(at: now)
+        lastBegun = max(lastBegun, reservation.start)
+        controller.started()
+        return reservation.start
+    }
+
+    public mutating func accepted(startedAt: Double, at now: Double) {
+        controller.accepted(startedAt: startedAt, at: now)
+    }
+
+    /// A 429 at `now` for the request started at `startedAt`: the controller's verdict, and
+    /// for anything but noise a pause of every request for `pause` seconds from now.
+    @discardableResult
+    public mutating func limited(startedAt: Double, pause: Double, at now: Double) -> PaceController.Verdict {
+        let before = controller.pace
+        let verdict = controller.limited(startedAt: startedAt, at: now)
+        var changed = controller.pace < before
+        if verdict != .noise {
+            let until = now + max(0, pause)
+            if until > pausedUntil {
+                controller.paused(seconds: until - max(pausedUntil, now))
+                pausedUntil = until
+                changed = true
+            }
+        }
+        if changed {
+            renew(pace: controller.pace)
+            reservedPace = controller.pace
+        }
+        return verdict
+    }
+}

@@ -1,0 +1,188 @@
+import S1Common
+import S1JSON
+import S1Model
+import S1Console
+import S1SQLite
+/// Settings for one `s1ingest import`.
+public struct ImportOptions: Sendable {
+    /// The SQLite file, created and migrated when needed.
+    public var databasePath: String
+    /// Files to read; `-` is standard input.
+    public var inputs: [String]
+    /// Most analyses per committed transaction.
+    public var batchSize: Int
+    /// Longest time between commits, so a long import's progress is durable.
+    public var commitInterval: Duration
+    /// Larger documents are reported and skipped.
+    public var maxDocumentBytes: Int
+
+    public init(databasePath: String, inputs: [String], batchSize: Int = 4000, commitInterval: Duration = .seconds(2),
+                maxDocumentBytes: Int = DocumentReader.defaultMaxDocumentBytes) {
+        self.databasePath = databasePath
+        self.inputs = inputs
+        self.batchSize = batchSize
+        self.commitInterval = commitInterval
+        self.maxDocumentBytes = maxDocumentBytes
+    }
+}
+
+/// A snapshot for progress displays.
+public struct ImportProgress: Sendable {
+    public let documentsRead: Int
+    public let analysesFound: Int
+    public let stored: Int
+    public let problems: Int
+    public let bytesRead: Int
+    public let elapsedSeconds: Double
+}
+
+/// Reads analyses already on disk into the database: input -> decode -> flatten -> store.
+///
+/// Two stages run at once: one task reads, parses and flattens; the caller's task is the
+/// one database writer. A bounded channel between them keeps memory flat.
+public final class Importer {
+    public let options: ImportOptions
+    /// Called about twice a second while importing.
+    public var onProgress: ((ImportProgress) -> Void)?
+    /// Called for every problem as it is found.
+    public var onProblem: ((ImportProblem) -> Void)?
+
+    public init(options: ImportOptions) {
+        self.options = options
+    }
+
+    /// What the reading stage hands to the writer.
+    package enum Event: Sendable {
+        case document(bytes: Int)
+        case analysis(FlattenedAnalysis)
+        case problem(ImportProblem)
+    }
+
+    /// Runs the import. Throws only for failures of the database itself (it cannot be
+    /// opened, migrated or written); bad inputs are counted in the summary and skipped.
+    nonisolated(nonsending) public func run() async throws -> ImportSummary {
+        LargeAllocations.returnToSystemWhenFreed()
+        let clock = ContinuousClock()
+        let started = clock.now
+        let database = try StoreOpener.openForWriting(path: options.databasePath)
+        let store = try AnalysisStore(database: database)
+        let checkpointer = try WALCheckpointer(writer: database)
+        defer { checkpointer.stop() }
+        let ingestedAt = currentTimestamp()
+        let channel = BoundedChannel<[Event]>(capacity: 8)
+        let options = self.options
+        async let reading: Void = Self.read(options, ingestedAt: ingestedAt, into: channel)
+
+        var summary = ImportSummary()
+        do {
+            try await write(from: channel, to: store, checkpointer: checkpointer, ingestedAt: ingestedAt, summary: &summary, started: started)
+        } catch {
+            channel.finish()
+            await reading
+            throw error
+        }
+        await reading
+        // The last checkpoint is part of the import's time: the data is in the database file.
+        checkpointer.stop()
+        summary.rowCounts = try store.rowCounts()
+        summary.elapsedSeconds = (clock.now - started).seconds
+        return summary
+    }
+
+    // MARK: The writer (the caller's task)
+
+    nonisolated(nonsending) private func write(from channel: BoundedChannel<[Event]>, to store: AnalysisStore,
+                                               checkpointer: WALCheckpointer, ingestedAt: String,
+                       summary: inout ImportSummary, started: ContinuousClock.Instant) async throws {
+        let clock = ContinuousClock()
+        var inBatch = 0
+        var batchStarted = clock.now
+        var lastProgress = started
+        try store.beginBatch()
+        do {
+            while let events = await channel.receive() {
+                for event in events {
+                    switch event {
+                    case .document(let bytes):
+                        summary.documentsRead += 1
+                        summary.bytesRead += bytes
+                    case .problem(let problem):
+                        summary.record(problem)
+                        onProblem?(problem)
+                    case .analysis(let analysis):
+                        summary.analysesFound += 1
+                        // Any error here ends the import and rolls the batch back: a threat's rows
+                        // land whole or not at all (the decoder has already refused bad input).
+                        let outcome = try store.store(analysis, ingestedAt: ingestedAt)
+                        summary.outcomes[outcome, default: 0] += 1
+                        inBatch += 1
+                    }
+                }
+                let now = clock.now
+                if inBatch >= options.batchSize || (inBatch > 0 && now - batchStarted >= options.commitInterval) {
+                    try store.commitBatch()
+                    checkpointer.commitDone()
+                    try store.beginBatch()
+                    inBatch = 0
+                    batchStarted = now
+                }
+                if let onProgress, now - lastProgress > .milliseconds(500) {
+                    lastProgress = now
+                    onProgress(ImportProgress(
+                        documentsRead: summary.documentsRead, analysesFound: summary.analysesFound, stored: summary.stored,
+                        problems: summary.problemCount, bytesRead: summary.bytesRead, elapsedSeconds: (now - started).seconds))
+                }
+            }
+            try store.commitBatch()
+        } catch {
+            store.rollbackBatch()
+            throw error
+        }
+    }
+
+    // MARK: The reading stage (its own task)
+
+    /// Reads every input, parses and flattens, and sends events in small batches.
+    package static func read(_ options: ImportOptions, ingestedAt: String, into channel: BoundedChannel<[Event]>) async {
+        var pending: [Event] = []
+        pending.reserveCapacity(64)
+        func flush() async -> Bool {
+            defer { pending.removeAll(keepingCapacity: true) }
+            return await channel.send(pending)
+        }
+        defer { channel.finish() }
+        for input in options.inputs {
+            let name = input == "-" ? "stdin" : input
+            let reader: DocumentReader
+            do {
+                reader = try DocumentReader(path: input, maxDocumentBytes: options.maxDocumentBytes)
+            } catch {
+                pending.append(.problem(ImportProblem(location: name, reason: "\(error)")))
+                continue
+            }
+            do {
+                while let item = try reader.next() {
+                    switch item {
+                    case .problem(let location, let reason):
+                        pending.append(.document(bytes: 0))
+                        pending.append(.problem(ImportProblem(location: location.description, reason: reason)))
+                    case .document(let bytes, let location):
+                        pending.append(.document(bytes: bytes.count))
+                        for result in AnalysisDecoder.decode(bytes: bytes, location: location) {
+                            switch result {
+                            case .failure(let problem):
+                                pending.append(.problem(ImportProblem(location: problem.location.description, reason: problem.reason)))
+                            case .success(let analysis):
+                                pending.append(.analysis(AnalysisFlattener.flatten(analysis, ingestedAt: ingestedAt)))
+                            }
+                        }
+                    }
+                    if pending.count >= 64, !(await flush()) { return }
+                }
+            } catch {
+                pending.append(.problem(ImportProblem(location: name, reason: "\(error)")))
+            }
+        }
+        _ = await flush()
+    }
+}

@@ -1,0 +1,104 @@
+import S1Common
+import S1JSON
+import S1Model
+import S1SQLite
+/// A ready-made report: one read-only SQL statement over the reporting views, taking the
+/// `ReportFilter` parameters (?1 since, ?2 site, ?3 limit).
+public struct CannedReport: Sendable {
+    /// The name `s1ingest report NAME` takes.
+    public let name: String
+    /// A heading for people.
+    public let title: String
+    /// True when `limit` applies (the "top N" reports).
+    public let limited: Bool
+    public let sql: String
+
+    /// The result of running a report.
+    public struct Result: Sendable {
+        public let report: CannedReport
+        public let columns: [String]
+        public let rows: [[SQLValue]]
+    }
+
+    /// Runs the report on a read-only database.
+    public func run(on reader: ReadOnlyDatabase, filter: ReportFilter) throws -> Result {
+        let statement = try reader.prepare(sql)
+        let rows = try statement.rows(filter.parameters(limited: limited))
+        return Result(report: self, columns: statement.columnNames, rows: rows)
+    }
+
+    /// The report called `name`.
+    public static func named(_ name: String) throws -> CannedReport {
+        guard let report = all.first(where: { $0.name == name }) else {
+            throw ReportingError.unknownReport(name: name, valid: all.map(\.name))
+        }
+        return report
+    }
+
+    /// Threats in scope: the `--since` and `--site` conditions on `threat_overview AS o`.
+    package static let scope = "(?1 IS NULL OR o.created_at >= ?1) AND (?2 IS NULL OR o.site_name = ?2 OR o.site_id = ?2)"
+
+    public static let topClassifications = CannedReport(
+        name: "top-classifications", title: "Top classifications", limited: true,
+        sql: """
+            SELECT coalesce(o.classification, '(none)') AS classification, count(*) AS threats,
+                   round(100.0 * count(*) / sum(count(*)) OVER (), 1) AS percent,
+                   sum(o.is_resolved = 0) AS open
+            FROM threat_overview AS o WHERE \(scope)
+            GROUP BY 1 ORDER BY threats DESC, classification LIMIT ?3
+            """)
+
+    public static let unresolvedBySite = CannedReport(
+        name: "unresolved-by-site", title: "Unresolved threats by site", limited: true,
+        sql: """
+            SELECT coalesce(o.site_name, '(none)') AS site, count(*) AS open_threats,
+                   sum(o.incident_status = 'unresolved') AS unresolved,
+                   sum(o.incident_status = 'in_progress') AS in_progress,
+                   count(DISTINCT o.agent_id) AS agents
+            FROM threat_overview AS o WHERE o.is_resolved = 0 AND \(scope)
+            GROUP BY o.site_id ORDER BY open_threats DESC, site LIMIT ?3
+            """)
+
+    public static let topAgents = CannedReport(
+        name: "top-agents", title: "Agents with the most threats", limited: true,
+        sql: """
+            SELECT coalesce(o.agent_computer_name, o.agent_id, '(none)') AS agent, o.agent_id,
+                   o.site_name AS site, count(*) AS threats, sum(o.is_resolved = 0) AS open,
+                   max(o.created_at) AS last_seen_at
+            FROM threat_overview AS o WHERE \(scope)
+            GROUP BY o.agent_id ORDER BY threats DESC, open DESC, agent LIMIT ?3
+            """)
+
+    public static let mitigationFailureRate = CannedReport(
+        name: "mitigation-failure-rate", title: "Mitigation failure rate by action", limited: true,
+        sql: """
+            SELECT coalesce(m.action, '(none)') AS action, count(*) AS actions,
+                   sum(m.status = 'success' AND coalesce(m.actions_failed, 0) = 0) AS succeeded,
+                   sum(m.status = 'failed' OR coalesce(m.actions_failed, 0) > 0) AS failed,
+                   round(100.0 * sum(m.status = 'failed' OR coalesce(m.actions_failed, 0) > 0) / count(*), 1) AS failure_rate_percent
+            FROM mitigations AS m JOIN threat_overview AS o ON o.threat_id = m.threat_id WHERE \(scope)
+            GROUP BY 1 ORDER BY failure_rate_percent DESC, action LIMIT ?3
+            """)
+
+    public static let topTechniques = CannedReport(
+        name: "top-techniques", title: "Top MITRE ATT&CK techniques", limited: true,
+        sql: """
+            SELECT x.name AS technique, x.tactic, count(DISTINCT x.threat_id) AS threats, count(*) AS occurrences
+            FROM indicator_techniques AS x JOIN threat_overview AS o ON o.threat_id = x.threat_id
+            WHERE x.name IS NOT NULL AND \(scope)
+            GROUP BY x.name, x.tactic ORDER BY threats DESC, occurrences DESC, technique, x.tactic LIMIT ?3
+            """)
+
+    public static let threatsPerDay = CannedReport(
+        name: "threats-per-day", title: "New threats per day (UTC)", limited: false,
+        sql: """
+            SELECT substr(o.created_at, 1, 10) AS day, count(*) AS threats, sum(o.is_resolved = 0) AS open
+            FROM threat_overview AS o WHERE o.created_at IS NOT NULL AND \(scope)
+            GROUP BY day ORDER BY day LIMIT ?3
+            """)
+
+    /// Every canned report, in the order `s1ingest report` prints them.
+    public static let all: [CannedReport] = [
+        topClassifications, unresolvedBySite, topAgents, mitigationFailureRate, topTechniques, threatsPerDay,
+    ]
+}

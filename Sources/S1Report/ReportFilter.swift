@@ -1,0 +1,35 @@
+import S1Common
+import S1JSON
+import S1Model
+import S1SQLite
+/// Which threats a report covers: created at or after `since`, on site `site`, top `limit` rows.
+public struct ReportFilter: Sendable, Equatable {
+    /// The lower bound on `created_at`: a date `YYYY-MM-DD`, or a time in the stored form
+    /// (`YYYY-MM-DDTHH:MM:SS.ffffffZ`), so text comparison is time comparison.
+    public let since: String?
+    /// A site name or site ID.
+    public let site: String?
+    /// Rows of each "top" report; `nil` for all.
+    public let limit: Int?
+
+    /// Reads `since` with `TimeGrammar`, as every command does: a duration back from `now`
+    /// (`7d`, `24h`) or a time (`2024-11-01`, `2024-11-01T08:00Z`, `...+02:00`).
+    public init(since: String? = nil, site: String? = nil, limit: Int? = 10, now: Double? = nil) throws {
+        do {
+            // A date stays `YYYY-MM-DD`: it sorts before every time of that day, and reads as given.
+            self.since = try since.map { text in
+                let bound = try TimeGrammar.since(text, now: now ?? wallClockSeconds())
+                return text.utf8.count == 10 ? text : bound
+            }
+        } catch {
+            throw ReportingError.invalidSince(since ?? "")
+        }
+        self.site = site
+        self.limit = limit
+    }
+
+    /// The three parameters every canned report's SQL takes: ?1 since, ?2 site, ?3 limit.
+    package func parameters(limited: Bool) -> [SQLValue] {
+        [since.sqlValue, site.sqlValue, .integer(limited ? Int64(limit ?? -1) : -1)]
+    }
+}

@@ -1,0 +1,136 @@
+import S1Common
+import S1JSON
+import S1Model
+/// The durable queue of threat IDs to fetch (`ingest_queue`), in the same database as the
+/// analyses. Writes go through the one writer's connection; each ID is marked done in the
+/// transaction that stores its analysis, so a crash can never lose or double an analysis.
+public final class IngestQueue {
+    /// The states an ID moves through.
+    public enum State: String, Sendable, CaseIterable {
+        case pending, done, notFound = "not_found", failed
+    }
+
+    package let database: Database
+    private let enqueueStatement: Statement
+    private let doneStatement: Statement
+    private let failedStatement: Statement
+
+    public init(database: Database) throws {
+        self.database = database
+        enqueueStatement = try database.prepare("""
+            INSERT INTO ingest_queue (threat_id, state, attempts, retryable, enqueued_at, updated_at, run_id)
+            VALUES (?1, 'pending', 0, 1, ?2, ?2, ?3)
+            ON CONFLICT (threat_id) DO UPDATE SET state = 'pending', attempts = 0, last_error = NULL, retryable = 1,
+                next_attempt_at = NULL, updated_at = ?2, run_id = ?3
+            WHERE state <> 'pending' OR run_id IS NOT ?3
+            """)
+        doneStatement = try database.prepare("""
+            UPDATE ingest_queue SET state = 'done', attempts = ?2, last_status = 200, last_error = NULL,
+                next_attempt_at = NULL, updated_at = ?3, run_id = ?4 WHERE threat_id = ?1
+            """)
+        failedStatement = try database.prepare("""
+            UPDATE ingest_queue SET state = ?2, attempts = ?3, last_status = ?4, last_error = ?5, retryable = ?6,
+                next_attempt_at = ?7, updated_at = ?8, run_id = ?9 WHERE threat_id = ?1
+            """)
+    }
+
+    /// The queue of a database opened read-only, for `counts` and `topErrors`.
+    public convenience init(readingFrom database: Database) throws {
+        try self.init(database: database)
+    }
+
+    /// Adds `ids` as pending (IDs already there become pending again), in one transaction.
+    public func enqueue(_ ids: [String], runId: Int64?) throws {
+        let now = currentTimestamp()
+        try database.immediateTransaction {
+            for id in ids { try enqueueStatement.run([.text(id), .text(now), runId.map { .integer($0) } ?? .null]) }
+        }
+    }
+
+    /// Marks `id` done; call inside the transaction that stores its analysis.
+    public func markDone(_ id: String, attempts: Int, runId: Int64?, at now: String) throws {
+        try doneStatement.run([.text(id), .integer(Int64(attempts)), .text(now), runId.map { .integer($0) } ?? .null])
+    }
+
+    /// Records a failed ID: `not_found` for 404, else `failed` (retryable or not).
+    public func markFailed(_ id: String, failure: QueueFailure, attempts: Int, nextAttemptAt: String?, runId: Int64?, at now: String) throws {
+        let state: State = failure.notFound ? .notFound : .failed
+        try failedStatement.run([
+            .text(id), .text(state.rawValue), .integer(Int64(attempts)), failure.status.map { .integer(Int64($0)) } ?? .null,
+            .text(failure.message), .integer(failure.retryable ? 1 : 0), nextAttemptAt.map { .text($0) } ?? .null,
+            .text(now), runId.map { .integer($0) } ?? .null,
+        ])
+    }
+
+    /// How many IDs are in each state.
+    public func counts() throws -> [(state: String, count: Int)] {
+        try database.query("SELECT state, count(*) FROM ingest_queue GROUP BY state ORDER BY state")
+            .map { ($0[0].textValue ?? "", Int($0[1].integerValue ?? 0)) }
+    }
+
+    /// The most common errors of failed IDs.
+    public func topErrors(limit: Int = 5) throws -> [(error: String, count: Int)] {
+        try database.query("""
+            SELECT last_error, count(*) AS n FROM ingest_queue WHERE state IN ('failed', 'not_found') AND last_error IS NOT NULL
+            GROUP BY last_error ORDER BY n DESC, last_error LIMIT ?
+            """, [.integer(Int64(limit))]).map { ($0[0].textValue ?? "", Int($0[1].integerValue ?? 0)) }
+    }
+
+    /// Which IDs a run works on.
+    public enum Selection: Sendable {
+        /// The IDs this run enqueued that are still pending.
+        case run(Int64)
+        /// Every pending ID, and failed IDs whose failure was retryable and whose time has come.
+        case drain
+    }
+
+    /// A page of IDs to fetch, after `after` in ID order (keyset paging keeps memory flat).
+    package static func page(_ database: Database, selection: Selection, after: String, limit: Int, now: String) throws -> [String] {
+        switch selection {
+        case .run(let runId):
+            return try database.query("""
+                SELECT threat_id FROM ingest_queue WHERE state = 'pending' AND run_id = ?1 AND threat_id > ?2
+                ORDER BY threat_id LIMIT ?3
+                """, [.integer(runId), .text(after), .integer(Int64(limit))]).compactMap { $0.first?.textValue }
+        case .drain:
+            return try database.query("""
+                SELECT threat_id FROM ingest_queue
+                WHERE (state = 'pending' OR (state = 'failed' AND retryable = 1 AND (next_attempt_at IS NULL OR next_attempt_at <= ?3)))
+                  AND threat_id > ?1
+                ORDER BY threat_id LIMIT ?2
+                """, [.text(after), .integer(Int64(limit)), .text(now)]).compactMap { $0.first?.textValue }
+        }
+    }
+
+    /// How many IDs `selection` covers now.
+    package static func count(_ database: Database, selection: Selection, now: String) throws -> Int {
+        switch selection {
+        case .run(let runId):
+            return Int(try database.scalar("SELECT count(*) FROM ingest_queue WHERE state = 'pending' AND run_id = ?", [.integer(runId)]).integerValue ?? 0)
+        case .drain:
+            return Int(try database.scalar("""
+                SELECT count(*) FROM ingest_queue
+                WHERE state = 'pending' OR (state = 'failed' AND retryable = 1 AND (next_attempt_at IS NULL OR next_attempt_at <= ?))
+                """, [.text(now)]).integerValue ?? 0)
+        }
+    }
+}
+
+/// Why fetching an ID failed, as the queue records it.
+public struct QueueFailure: Sendable, Equatable {
+    /// The console answered 404: the ID becomes `not_found`, else `failed`.
+    public var notFound: Bool
+    /// The HTTP status, when there was an answer.
+    public var status: Int?
+    /// What went wrong, for `last_error`.
+    public var message: String
+    /// Whether `ingest --queue` tries it again.
+    public var retryable: Bool
+
+    public init(notFound: Bool, status: Int?, message: String, retryable: Bool) {
+        self.notFound = notFound
+        self.status = status
+        self.message = message
+        self.retryable = retryable
+    }
+}
