@@ -62,26 +62,28 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
+        // The storage boundary: the protocols a backend implements and the records they keep.
+        .target(name: "S1Storage", dependencies: ["S1Common", "S1Model"]),
         // The SQLite store: every SQL string of the write path and every SQLite type.
         .target(
             name: "S1SQLite",
-            dependencies: ["S1Common", "S1JSON", "S1Model", "CSQLite", "CSQLiteSupport"],
+            dependencies: ["S1Common", "S1JSON", "S1Model", "S1Storage", "CSQLite", "CSQLiteSupport"],
             plugins: ["EmbedMigrations"]
         ),
         // The pipelines: import, ingest, sync, rebuild, check, metrics.
         .target(
             name: "S1Pipeline",
             dependencies: [
-                "S1Common", "S1JSON", "S1Model", "S1Console", "S1SQLite",
+                "S1Common", "S1JSON", "S1Model", "S1Console", "S1Storage",
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         // Reading the database: query, canned reports, the HTML report, exports.
-        .target(name: "S1Report", dependencies: ["S1Common", "S1JSON", "S1Model", "S1SQLite", "CSQLite"]),
+        .target(name: "S1Report", dependencies: ["S1Common", "S1JSON", "S1Model", "S1Storage", "S1SQLite", "CSQLite"]),
         // One import for programs and tests: re-exports every target above.
         .target(
             name: "S1IngestCore",
-            dependencies: ["S1JSON", "S1Common", "S1Model", "S1Console", "S1SQLite", "S1Pipeline", "S1Report"]
+            dependencies: ["S1JSON", "S1Common", "S1Model", "S1Console", "S1Storage", "S1SQLite", "S1Pipeline", "S1Report"]
         ),
         // A SentinelOne console look-alike over real HTTP/1.1, for the demo and tests.
         .target(

@@ -7,3 +7,4 @@
 @_exported import S1Pipeline
 @_exported import S1Report
 @_exported import S1SQLite
+@_exported import S1Storage

@@ -1,8 +1,8 @@
+import S1Storage
 import S1Common
 import S1JSON
 import S1Model
 import S1Console
-import S1SQLite
 /// A document or input that could not be imported, and why.
 public struct ImportProblem: Sendable, CustomStringConvertible {
     /// `file:line`, `file[index] (line N)`, or the file name for whole-file failures.

@@ -1,8 +1,8 @@
+import S1Storage
 import S1Common
 import S1JSON
 import S1Model
 import S1Console
-import S1SQLite
 /// Settings for one `s1ingest import`.
 public struct ImportOptions: Sendable {
     /// The SQLite file, created and migrated when needed.
@@ -42,13 +42,16 @@ public struct ImportProgress: Sendable {
 /// one database writer. A bounded channel between them keeps memory flat.
 public final class Importer {
     public let options: ImportOptions
+    /// Where the analyses go (`options.databasePath` opened by a backend).
+    public let provider: any StoreProvider
     /// Called about twice a second while importing.
     public var onProgress: ((ImportProgress) -> Void)?
     /// Called for every problem as it is found.
     public var onProblem: ((ImportProblem) -> Void)?
 
-    public init(options: ImportOptions) {
+    public init(options: ImportOptions, store provider: any StoreProvider) {
         self.options = options
+        self.provider = provider
     }
 
     /// What the reading stage hands to the writer.
@@ -64,10 +67,7 @@ public final class Importer {
         LargeAllocations.returnToSystemWhenFreed()
         let clock = ContinuousClock()
         let started = clock.now
-        let database = try StoreOpener.openForWriting(path: options.databasePath)
-        let store = try AnalysisStore(database: database)
-        let checkpointer = try WALCheckpointer(writer: database)
-        defer { checkpointer.stop() }
+        let store = try provider.openForWriting()
         let ingestedAt = currentTimestamp()
         let channel = BoundedChannel<[Event]>(capacity: 8)
         let options = self.options
@@ -75,7 +75,7 @@ public final class Importer {
 
         var summary = ImportSummary()
         do {
-            try await write(from: channel, to: store, checkpointer: checkpointer, ingestedAt: ingestedAt, summary: &summary, started: started)
+            try await write(from: channel, to: store, ingestedAt: ingestedAt, summary: &summary, started: started)
         } catch {
             channel.finish()
             await reading
@@ -83,7 +83,7 @@ public final class Importer {
         }
         await reading
         // The last checkpoint is part of the import's time: the data is in the database file.
-        checkpointer.stop()
+        store.finishWriting()
         summary.rowCounts = try store.rowCounts()
         summary.elapsedSeconds = (clock.now - started).seconds
         return summary
@@ -91,8 +91,7 @@ public final class Importer {
 
     // MARK: The writer (the caller's task)
 
-    nonisolated(nonsending) private func write(from channel: BoundedChannel<[Event]>, to store: AnalysisStore,
-                                               checkpointer: WALCheckpointer, ingestedAt: String,
+    nonisolated(nonsending) private func write(from channel: BoundedChannel<[Event]>, to store: any Store, ingestedAt: String,
                        summary: inout ImportSummary, started: ContinuousClock.Instant) async throws {
         let clock = ContinuousClock()
         var inBatch = 0
@@ -121,7 +120,6 @@ public final class Importer {
                 let now = clock.now
                 if inBatch >= options.batchSize || (inBatch > 0 && now - batchStarted >= options.commitInterval) {
                     try store.commitBatch()
-                    checkpointer.commitDone()
                     try store.beginBatch()
                     inBatch = 0
                     batchStarted = now

@@ -1,8 +1,8 @@
+import S1Storage
 import S1Common
 import S1JSON
 import S1Model
 import S1Console
-import S1SQLite
 /// Where a run's threat IDs come from.
 public enum IngestSource: Sendable {
     /// A file of IDs, one per line (`-` for standard input).

@@ -1,8 +1,8 @@
+import S1Storage
 import S1Common
 import S1JSON
 import S1Model
 import S1Console
-import S1SQLite
 /// Fetches threat analyses from the console and stores them: IDs are enqueued durably,
 /// a bounded pool of workers fetches them (retries, pacing), and the one writer stores
 /// each analysis and marks its ID done in the same transaction.
@@ -13,8 +13,12 @@ public final class Ingester {
     /// Called for things a person should see at once (bad ID lines, IDs given up on).
     public var onWarning: ((String) -> Void)?
 
-    public init(options: IngestOptions) {
+    /// Where the analyses go (`options.databasePath` opened by a backend).
+    public let provider: any StoreProvider
+
+    public init(options: IngestOptions, store provider: any StoreProvider) {
         self.options = options
+        self.provider = provider
     }
 
     /// Runs to the end (or to `stop`). Throws only when the database cannot be opened or the
@@ -23,20 +27,20 @@ public final class Ingester {
     /// while analyses are written, end up in the summary's status and message (and the run
     /// record, as far as the database still takes it).
     nonisolated(nonsending) public func run(stop: StopRequest = StopRequest()) async throws -> IngestSummary {
+        let store = try provider.openForWriting()
+        return try await run(on: store, stop: stop)
+    }
+
+    /// Runs on a store the caller opened (`sync` lists and drains over one store).
+    nonisolated(nonsending) func run(on store: any Store, stop: StopRequest) async throws -> IngestSummary {
         LargeAllocations.returnToSystemWhenFreed()
         let clock = ContinuousClock()
         let started = clock.now
-        let database = try StoreOpener.openForWriting(path: options.databasePath)
-        let store = try AnalysisStore(database: database)
-        let queue = try IngestQueue(database: database)
-        // Checkpoints run on a thread of their own, as for `import`, not inside the writer's commits.
-        let checkpointer = try WALCheckpointer(writer: database)
-        defer { checkpointer.stop() }
         var summary = IngestSummary()
         summary.consoleURL = options.endpoint.baseURL
 
-        try RunRecords.closeAbandoned(database)
-        let selection: IngestQueue.Selection
+        try store.closeAbandonedRuns()
+        let selection: QueueSelection
         let sourceLabel: String
         var ids: [String] = []
         switch options.source {
@@ -59,14 +63,14 @@ public final class Ingester {
         let runId: Int64
         let total: Int
         do {
-            runId = try RunRecords.start(database, command: options.command, source: sourceLabel, console: options.endpoint.baseURL)
+            runId = try store.startRun(command: options.command, source: sourceLabel, console: options.endpoint.baseURL)
             if case .queue = options.source {
                 selection = .drain
             } else {
-                try queue.enqueue(ids, runId: runId)
+                try store.enqueue(ids, runId: runId)
                 selection = .run(runId)
             }
-            total = try IngestQueue.count(database, selection: selection, now: currentTimestamp())
+            total = try store.queueCount(selection, now: currentTimestamp())
         } catch {
             await client.shutdown()
             throw error
@@ -75,7 +79,7 @@ public final class Ingester {
         summary.counts.requested = total
 
         let throttle = options.throttle ?? RequestThrottle(
-            maxRate: options.maxRequestsPerSecond, learnedBudget: ConsolePace.learned(database, console: options.endpoint.baseURL))
+            maxRate: options.maxRequestsPerSecond, learnedBudget: store.learnedPace(console: options.endpoint.baseURL))
         let fetcher = AnalysisFetcher(client: client, retry: options.retry, throttle: throttle)
         // Workers wait on `halt`: requested by `stop` (a signal) or by an abort (401/403,
         // unreachable console, write failure), so either ends every wait at once. Requests
@@ -90,7 +94,7 @@ public final class Ingester {
         // A halt ends the hand-out of IDs at once, also while the feeder waits for room.
         let closeIds = halt.onRequest { idChannel.finish() }
         defer { halt.removeObserver(closeIds) }
-        let path = options.databasePath
+        let pages = try store.queuePages(selection, now: currentTimestamp())
         let concurrency = max(1, options.client.concurrency)
         let ingestedAt = currentTimestamp()
         let board = ProgressBoard(total: total, started: started)
@@ -107,7 +111,7 @@ public final class Ingester {
         defer { ticker?.cancel() }
 
         async let producing: Void = withTaskGroup(of: Void.self) { group in
-            group.addTask { await Self.feed(path: path, selection: selection, into: idChannel, halt: halt, abort: abort) }
+            group.addTask { await Self.feed(pages, into: idChannel, halt: halt, abort: abort) }
             for _ in 0..<concurrency {
                 group.addTask {
                     await Self.work(fetcher: fetcher, ids: idChannel, results: results, abort: abort, halt: halt, cancel: cancel,
@@ -119,7 +123,7 @@ public final class Ingester {
         }
 
         do {
-            try await write(results: results, store: store, queue: queue, checkpointer: checkpointer, runId: runId,
+            try await write(results: results, store: store, runId: runId,
                             summary: &summary, fetcher: fetcher, board: board)
         } catch {
             // The database failed (disk full, I/O error): what was committed stays, the rest
@@ -138,10 +142,10 @@ public final class Ingester {
             summary.message = message
             summary.databaseFailed = true
             do {
-                try RunRecords.finish(database, runId: runId, status: .failed, counts: summary.counts, message: message)
+                try store.finishRun(runId, status: .failed, counts: summary.counts, message: message)
             } catch {
-                // A full disk takes not even this row: the lock file keeps it for the next run.
-                RunLock.leaveFailureNote(databasePath: options.databasePath, runId: runId, message: message)
+                // A full disk takes not even this row: the store keeps it elsewhere for the next run.
+                store.leaveFailureNote(runId: runId, message: message)
                 onWarning?("the database cannot take the run's record either (\(error)); the next run records it")
             }
             return summary
@@ -171,33 +175,31 @@ public final class Ingester {
         } else {
             summary.status = .ok
         }
-        try RunRecords.finish(database, runId: runId, status: summary.status, counts: summary.counts, message: summary.message)
+        try store.finishRun(runId, status: summary.status, counts: summary.counts, message: summary.message)
         summary.pacing = await throttle.report
-        try RunRecords.recordPacing(database, runId: runId, console: options.endpoint.baseURL, pacing: RunPacing(summary.pacing!))
+        try store.recordPacing(runId, console: options.endpoint.baseURL, pacing: RunPacing(summary.pacing!))
         return summary
     }
 
     // MARK: Stages
 
-    /// Pages IDs out of the queue through its own read connection and hands them to the
-    /// workers, until the queue is drained or `halt` is requested.
-    package static func feed(path: String, selection: IngestQueue.Selection, into ids: BoundedChannel<String>,
-                     halt: StopRequest, abort: AbortReason) async {
+    /// Pages IDs out of the queue (the store reads them beside the writer) and hands them to
+    /// the workers, until the queue is drained or `halt` is requested.
+    package static func feed(_ pages: any QueuePager, into ids: BoundedChannel<String>, halt: StopRequest, abort: AbortReason) async {
         defer { ids.finish() }
-        guard let reader = try? Database(path: path, mode: .readOnly) else {
-            abort.set("cannot open \(path) to read the queue")
-            return
-        }
-        let now = currentTimestamp()
-        var after = ""
         while !halt.isRequested {
-            guard let page = try? IngestQueue.page(reader, selection: selection, after: after, limit: 1000, now: now),
-                  let last = page.last else { return }
+            let page: [String]
+            do {
+                page = try pages.next(limit: 1000)
+            } catch {
+                abort.set("cannot read the queue: \(error)")
+                return
+            }
+            if page.isEmpty { return }
             for id in page {
                 if halt.isRequested { return }
                 guard await ids.send(id) else { return }
             }
-            after = last
         }
     }
 
@@ -245,8 +247,8 @@ public final class Ingester {
     /// The one writer: stores analyses, records failures, commits in batches. The run
     /// record's counts are updated in each commit, so a killed run shows what it stored. On
     /// a database error the summary's counts are left at what was committed.
-    nonisolated(nonsending) private func write(results: BoundedChannel<FetchOutcome>, store: AnalysisStore, queue: IngestQueue,
-                                               checkpointer: WALCheckpointer, runId: Int64, summary: inout IngestSummary,
+    nonisolated(nonsending) private func write(results: BoundedChannel<FetchOutcome>, store: any Store, runId: Int64,
+                                               summary: inout IngestSummary,
                                                fetcher: AnalysisFetcher, board: ProgressBoard) async throws {
         let clock = ContinuousClock()
         var inBatch = 0
@@ -262,13 +264,13 @@ public final class Ingester {
                     let timestamp = formatTimestamp(secondsSince1970: wallClock)
                     if let analysis = outcome.analysis {
                         let result = try store.store(analysis, ingestedAt: timestamp)
-                        try queue.markDone(outcome.threatId, attempts: outcome.attempts, runId: runId, at: timestamp)
+                        try store.markDone(outcome.threatId, attempts: outcome.attempts, runId: runId, at: timestamp)
                         summary.outcomes[result, default: 0] += 1
                         if result == .inserted || result == .updated { summary.counts.stored += 1 } else { summary.counts.unchanged += 1 }
                     } else if let error = outcome.error {
                         // `ingest --queue` leaves a retryable failure alone until its back-off is over.
                         let nextAttemptAt = outcome.retryDelay.map { formatTimestamp(secondsSince1970: wallClock + $0.seconds) }
-                        try queue.markFailed(outcome.threatId, failure: QueueFailure(error), attempts: outcome.attempts, nextAttemptAt: nextAttemptAt,
+                        try store.markFailed(outcome.threatId, failure: QueueFailure(error), attempts: outcome.attempts, nextAttemptAt: nextAttemptAt,
                                              runId: runId, at: timestamp)
                         if error == .notFound { summary.counts.notFound += 1 } else { summary.counts.failed += 1 }
                         if case .redirected = error { summary.redirected += 1 }
@@ -284,11 +286,10 @@ public final class Ingester {
                         let requests = fetcher.counters.snapshot
                         counts.requests = requests.requests
                         counts.retries = requests.retries
-                        try RunRecords.updateCounts(store.database, runId: runId, counts: counts)
+                        try store.updateRun(runId, counts: counts)
                     }
                     try store.commitBatch()
                     committed = (summary.counts, summary.outcomes, summary.failures.count)
-                    checkpointer.commitDone()
                     inBatch = 0
                     batchStarted = now
                     if next == nil { return }

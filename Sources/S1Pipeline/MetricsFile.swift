@@ -1,8 +1,8 @@
+import S1Storage
 import S1Common
 import S1JSON
 import S1Model
 import S1Console
-import S1SQLite
 import Foundation
 import Prometheus
 
@@ -42,7 +42,8 @@ public struct RunMetrics: Sendable {
 public enum MetricsFile {
     package static let statuses: [RunStatus] = [.ok, .partial, .failed, .aborted]
 
-    public static func write(_ run: RunMetrics, to path: String, databasePath: String?, now: Double = Date().timeIntervalSince1970) throws {
+    public static func write(_ run: RunMetrics, to path: String, store provider: (any StoreProvider)?,
+                             now: Double = Date().timeIntervalSince1970) throws {
         let registry = PrometheusCollectorRegistry()
         let labels = [("command", run.command), ("console", run.console)]
         registry.makeGauge(name: "s1ingest_last_run_start_timestamp_seconds", labels: labels,
@@ -59,7 +60,7 @@ public enum MetricsFile {
                                help: "The last run's counts by outcome (stored, unchanged, not_found, failed, requests, retries, rate_limited, deleted).")
                 .set(to: Double(count))
         }
-        let database = databasePath.flatMap { try? StoreOpener.openForReading(path: $0) }
+        let database = provider.flatMap { try? $0.openForReading() }
         // From the run records when the command keeps them (the same value whatever this run did),
         // else this run's end when it succeeded, else what the file said before.
         if let lastSuccess = database.flatMap({ lastSuccess($0, run) })
@@ -70,15 +71,16 @@ public enum MetricsFile {
                 .set(lastSuccess)
         }
         if let database {
-            let states = (try? database.query("SELECT state, count(*) FROM ingest_queue GROUP BY state")) ?? []
-            var byState = Dictionary(uniqueKeysWithValues: ["pending", "done", "not_found", "failed"].map { ($0, 0) })
-            for row in states { byState[row[0].textValue ?? "", default: 0] = Int(row[1].integerValue ?? 0) }
+            let states = (try? database.queueCounts()) ?? []
+            var byState = Dictionary(uniqueKeysWithValues: QueueState.allCases.map { ($0.rawValue, 0) })
+            for row in states { byState[row.state, default: 0] = row.count }
             for (state, count) in byState.sorted(by: { $0.key < $1.key }) {
                 registry.makeGauge(name: "s1ingest_queue_ids", labels: [("state", state)], help: "Threat IDs in the durable queue by state.")
                     .set(to: Double(count))
             }
-            for row in (try? database.query("SELECT console, watermark FROM sync_state")) ?? [] {
-                guard let key = row[0].textValue, let watermark = row[1].textValue.flatMap(normalizedTimestamp),
+            for row in (try? database.watermarks()) ?? [] {
+                let key = row.key
+                guard let watermark = normalizedTimestamp(row.watermark),
                       let seconds = wholeSecondsSince1970(watermark) else { continue }
                 registry.makeGauge(name: "s1ingest_watermark_age_seconds", labels: [("sync", key)],
                                    help: "How far the sync watermark (threatInfo.updatedAt) is behind now.")
@@ -89,10 +91,8 @@ public enum MetricsFile {
     }
 
     /// The end of the newest ok or partial run of this command and console.
-    package static func lastSuccess(_ database: Database, _ run: RunMetrics) -> Double? {
-        guard let ended = try? database.query("""
-            SELECT max(ended_at) FROM ingest_runs WHERE command = ?1 AND coalesce(console, '') = ?2 AND status IN ('ok', 'partial')
-            """, [.text(run.command), .text(run.console)]).first?.first?.textValue,
+    package static func lastSuccess(_ database: any StoreRecords, _ run: RunMetrics) -> Double? {
+        guard let ended = database.lastSuccess(command: run.command, console: run.console),
               let normalized = normalizedTimestamp(ended), let seconds = wholeSecondsSince1970(normalized) else { return nil }
         return Double(seconds)
     }

@@ -1,8 +1,8 @@
+import S1Storage
 import S1Common
 import S1JSON
 import S1Model
 import S1Console
-import S1SQLite
 /// Settings for one `s1ingest rebuild`.
 public struct RebuildOptions: Sendable {
     public var databasePath: String
@@ -55,67 +55,57 @@ public enum Rebuilder {
     /// The run record's message prefix that marks how far a rebuild got.
     package static let progressPrefix = "rebuilt up to "
 
-    public static func run(_ options: RebuildOptions, onProgress: ((Int, Int) -> Void)? = nil) throws -> RebuildSummary {
+    public static func run(_ options: RebuildOptions, store provider: any StoreProvider,
+                           onProgress: ((Int, Int) -> Void)? = nil) throws -> RebuildSummary {
         let clock = ContinuousClock()
         let started = clock.now
-        let database = try StoreOpener.openForWriting(path: options.databasePath)
-        try RunRecords.closeAbandoned(database)
-        let store = try AnalysisStore(database: database)
+        let store = try provider.openForWriting()
+        try store.closeAbandonedRuns()
         store.rebuilding = true
         var summary = RebuildSummary()
         summary.rowsBefore = Dictionary(uniqueKeysWithValues: try store.rowCounts().map { ($0.table, $0.rows) })
 
         var cursor: Int64 = 0
-        if options.threatIds == nil, !options.restart, let last = try RunRecords.recent(database, limit: 20).first(where: { $0.command == "rebuild" }),
+        if options.threatIds == nil, !options.restart, let last = try store.recentRuns(limit: 20).first(where: { $0.command == "rebuild" }),
            last.status == .aborted || last.status == .failed, let message = last.message, message.hasPrefix(progressPrefix),
            let point = Int64(message.dropFirst(progressPrefix.count + "raw body row ".count).prefix { $0.isNumber }) {
             cursor = point
             summary.resumedAfter = point
         }
-        let total = Int(try database.scalar("SELECT count(*) FROM raw_analyses").integerValue ?? 0)
+        let total = try store.rawBodyCount()
         let source = options.threatIds.map { "\($0.count) threat(s)" } ?? (cursor == 0 ? "raw bodies" : "raw bodies, resumed")
-        summary.runId = try RunRecords.start(database, command: "rebuild", source: source, console: nil)
+        summary.runId = try store.startRun(command: "rebuild", source: source, console: nil)
         var counts = RunCounts()
         counts.requested = options.threatIds?.count ?? total
 
-        let page = try database.prepare("""
-            SELECT r.threat_id, r.body, r.source, r.ingested_at, t.last_ingested_at, r.rowid FROM raw_analyses r
-            JOIN threats t ON t.threat_id = r.threat_id WHERE r.rowid > ?1 ORDER BY r.rowid LIMIT ?2
-            """)
-        let one = try database.prepare("""
-            SELECT r.threat_id, r.body, r.source, r.ingested_at, t.last_ingested_at, r.rowid FROM raw_analyses r
-            JOIN threats t ON t.threat_id = r.threat_id WHERE r.threat_id = ?1
-            """)
-        let keep = try database.prepare("UPDATE raw_analyses SET source = ?2, ingested_at = ?3 WHERE threat_id = ?1")
         var pending = options.threatIds?[...]
         do {
             while true {
-                let rows: [[SQLValue]]
+                let rows: [RawBody]
                 if var ids = pending {
                     let batch = ids.prefix(options.batchSize)
                     ids = ids.dropFirst(batch.count)
                     pending = ids
-                    var found: [[SQLValue]] = []
+                    var found: [RawBody] = []
                     for id in batch {
-                        if let row = try one.rows([.text(id)]).first { found.append(row) } else { summary.missing.append(id) }
+                        if let row = try store.rawBody(threatId: id) { found.append(row) } else { summary.missing.append(id) }
                     }
                     if batch.isEmpty { break }
                     rows = found
                 } else {
-                    rows = try page.rows([.integer(cursor), .integer(Int64(options.batchSize))])
+                    rows = try store.rawBodies(after: cursor, limit: options.batchSize)
                     if rows.isEmpty { break }
                 }
                 try store.beginBatch()
                 for row in rows {
-                    guard let threatId = row[0].textValue, let body = row[1].textValue else { continue }
-                    let rawSource = row[2].textValue
-                    let storedAt = row[3].textValue ?? currentTimestamp()
-                    let lastIngestedAt = row[4].textValue ?? storedAt
+                    let threatId = row.threatId
+                    let storedAt = row.ingestedAt ?? currentTimestamp()
+                    let lastIngestedAt = row.lastIngestedAt ?? storedAt
                     let location = DocumentLocation(source: "raw_analyses[\(threatId)]", line: 1)
-                    switch AnalysisDecoder.decode(bytes: Array(body.utf8), location: location).first {
+                    switch AnalysisDecoder.decode(bytes: row.body, location: location).first {
                     case .success(let analysis)? where analysis.threatId == threatId:
                         _ = try store.store(AnalysisFlattener.flatten(analysis, ingestedAt: lastIngestedAt), ingestedAt: lastIngestedAt)
-                        try keep.run([.text(threatId), rawSource.map { .text($0) } ?? .null, .text(storedAt)])
+                        try store.keepRawMetadata(threatId: threatId, source: row.source, ingestedAt: storedAt)
                         summary.rebuilt += 1
                     case .success(let analysis)?:
                         summary.skipped.append("\(threatId): the raw body is the analysis of threat \(analysis.threatId)")
@@ -124,13 +114,13 @@ public enum Rebuilder {
                     case nil:
                         summary.skipped.append("\(threatId): empty raw body")
                     }
-                    cursor = row[5].integerValue ?? cursor
+                    cursor = row.position
                 }
                 counts.stored = summary.rebuilt
                 counts.failed = summary.skipped.count + summary.missing.count
-                try RunRecords.updateCounts(database, runId: summary.runId, counts: counts)
+                try store.updateRun(summary.runId, counts: counts)
                 if options.threatIds == nil {
-                    try RunRecords.setMessage(database, runId: summary.runId, message: progressPrefix + "raw body row \(cursor)")
+                    try store.setRunMessage(summary.runId, message: progressPrefix + "raw body row \(cursor)")
                 }
                 try store.commitBatch()
                 onProgress?(summary.rebuilt, counts.requested)
@@ -138,7 +128,7 @@ public enum Rebuilder {
         } catch {
             store.rollbackBatch()
             summary.status = .failed
-            try? RunRecords.finish(database, runId: summary.runId, status: .failed, counts: counts,
+            try? store.finishRun(summary.runId, status: .failed, counts: counts,
                                    message: progressPrefix + "raw body row \(cursor); failed: \(error)")
             throw error
         }
@@ -147,7 +137,7 @@ public enum Rebuilder {
         summary.elapsedSeconds = (clock.now - started).seconds
         let message = summary.skipped.isEmpty && summary.missing.isEmpty ? nil
             : "\(summary.skipped.count) raw bodies could not be decoded, \(summary.missing.count) IDs have none"
-        try RunRecords.finish(database, runId: summary.runId, status: summary.status, counts: counts, message: message)
+        try store.finishRun(summary.runId, status: summary.status, counts: counts, message: message)
         return summary
     }
 }

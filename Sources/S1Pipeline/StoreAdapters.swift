@@ -1,8 +1,8 @@
+import S1Storage
 import S1Common
 import S1JSON
 import S1Model
 import S1Console
-import S1SQLite
 /// How the pipelines' console types are recorded by the store.
 extension QueueFailure {
     /// The queue's record of a fetch that gave up with `error`.

@@ -1,8 +1,8 @@
+import S1Storage
 import S1Common
 import S1JSON
 import S1Model
 import S1Console
-import S1SQLite
 /// Settings for one `s1ingest sync`.
 public struct SyncOptions: Sendable {
     public var databasePath: String

@@ -1,8 +1,8 @@
+import S1Storage
 import S1Common
 import S1JSON
 import S1Model
 import S1Console
-import S1SQLite
 /// What a sync did.
 public struct SyncSummary: Sendable {
     /// How the whole sync ended: a listing failure is `failed`, else the drain's status.

@@ -1,8 +1,8 @@
+import S1Storage
 import S1Common
 import S1JSON
 import S1Model
 import S1Console
-import S1SQLite
 /// `s1ingest sync`: lists threats updated since the watermark, enqueues the new and changed
 /// ones, drains the queue like `ingest --queue`, then moves the watermark — only over
 /// threats whose analyses are committed.
@@ -27,8 +27,12 @@ public final class Syncer {
     /// endpoint does not serve yet.
     package var reviseListedItem: ((ListedThreat) -> ListedThreat?)?
 
-    public init(options: SyncOptions) {
+    /// Where the analyses go (`options.databasePath` opened by a backend).
+    public let provider: any StoreProvider
+
+    public init(options: SyncOptions, store provider: any StoreProvider) {
         self.options = options
+        self.provider = provider
     }
 
     nonisolated(nonsending) public func run(stop: StopRequest = StopRequest()) async throws -> SyncSummary {
@@ -36,11 +40,11 @@ public final class Syncer {
         let started = clock.now
         // Held for the whole sync: the listing, the drain (whose connection joins this
         // process's lock) and the watermark.
-        let database = try StoreOpener.openForWriting(path: options.databasePath)
-        try RunRecords.closeAbandoned(database)
+        let store = try provider.openForWriting()
+        try store.closeAbandonedRuns()
         var summary = SyncSummary()
         summary.stateKey = options.stateKey
-        summary.previousWatermark = try SyncState.watermark(database, key: options.stateKey)
+        summary.previousWatermark = try store.watermark(key: options.stateKey)
         summary.watermark = summary.previousWatermark
         let from = options.since?.timestamp(now: now())
             ?? summary.previousWatermark.map { timestamp($0, minusSeconds: options.overlapSeconds) ?? $0 }
@@ -50,27 +54,27 @@ public final class Syncer {
         // killed, the next run starts from the same point (not from a later "7 days ago").
         // This covers nothing yet; it only moves forward from here.
         if summary.previousWatermark == nil {
-            try SyncState.advance(database, key: options.stateKey, to: from, runId: nil)
+            _ = try store.advanceWatermark(key: options.stateKey, to: from, runId: nil)
             // What the summary reports is what is stored, also when nothing is listed.
             summary.watermark = from
         }
 
         // One pacer for the console: the listing and the analysis fetches share its budget.
         let throttle = RequestThrottle(maxRate: options.maxRequestsPerSecond,
-                                       learnedBudget: ConsolePace.learned(database, console: options.endpoint.baseURL))
+                                       learnedBudget: store.learnedPace(console: options.endpoint.baseURL))
 
         // 1. List and enqueue, page by page.
-        let listing = try await list(from: from, database: database, throttle: throttle, stop: stop, summary: &summary)
+        let listing = try await list(from: from, store: store, throttle: throttle, stop: stop, summary: &summary)
         if let failure = listing.failure {
             summary.status = .failed
             summary.message = listing.unreachable ?? "listing threats failed: \(failure)"
             summary.authenticationFailed = failure.endsRun
-            let runId = try RunRecords.start(database, command: "sync", source: "threat list", console: options.endpoint.baseURL)
+            let runId = try store.startRun(command: "sync", source: "threat list", console: options.endpoint.baseURL)
             var counts = RunCounts()
             counts.requests = summary.listRequests
             counts.retries = summary.listRetries
-            try RunRecords.finish(database, runId: runId, status: .failed, counts: counts, message: summary.message)
-            try RunRecords.recordPacing(database, runId: runId, console: options.endpoint.baseURL, pacing: RunPacing(await throttle.report))
+            try store.finishRun(runId, status: .failed, counts: counts, message: summary.message)
+            try store.recordPacing(runId, console: options.endpoint.baseURL, pacing: RunPacing(await throttle.report))
         }
         onInfo?("listed \(summary.listed) threats updated since \(from) in \(summary.pages) page(s): \(summary.enqueued) to fetch, \(summary.alreadyStored) already stored")
 
@@ -85,10 +89,10 @@ public final class Syncer {
             ingestOptions.queueLabel = "threat list"
             ingestOptions.stopGrace = options.stopGrace
             ingestOptions.throttle = throttle
-            let ingester = Ingester(options: ingestOptions)
+            let ingester = Ingester(options: ingestOptions, store: provider)
             ingester.onProgress = onProgress
             ingester.onWarning = onWarning
-            let drained = try await ingester.run(stop: stop)
+            let drained = try await ingester.run(on: store, stop: stop)
             summary.ingest = drained
             if listing.failure == nil || drained.databaseFailed {
                 summary.status = drained.status
@@ -106,12 +110,12 @@ public final class Syncer {
         //    watermark skipped threats in between, so it never moves the watermark.
         let coversGap = summary.previousWatermark.map { from <= $0 } ?? true
         let holdCutoff = formatTimestamp(secondsSince1970: now() - Double(options.behindListHoldSeconds))
-        let plan = try WatermarkTarget(database, listed: listing.toFetch, maxSeen: listing.maxSeen, holdCutoff: holdCutoff)
+        let plan = try WatermarkTarget(store, listed: listing.toFetch, maxSeen: listing.maxSeen, holdCutoff: holdCutoff)
         summary.behindList = plan.behindList.count
         summary.behindListHeld = plan.held.count
         if !plan.behindList.isEmpty { onWarning?(Self.behindListWarning(plan)) }
         if coversGap, let target = plan.target {
-            if try SyncState.advance(database, key: options.stateKey, to: target, runId: summary.ingest?.runId) {
+            if try store.advanceWatermark(key: options.stateKey, to: target, runId: summary.ingest?.runId) {
                 summary.watermarkAdvanced = true
                 summary.watermark = target
                 onInfo?("watermark moved to \(target)")
@@ -134,14 +138,12 @@ public final class Syncer {
         package var maxSeen: String?
     }
 
-    nonisolated(nonsending) private func list(from watermark: String, database: Database, throttle: RequestThrottle, stop: StopRequest,
+    nonisolated(nonsending) private func list(from watermark: String, store: any Store, throttle: RequestThrottle, stop: StopRequest,
                                               summary: inout SyncSummary) async throws -> Listing {
         let client = try ConsoleClient(endpoint: options.endpoint, settings: options.client)
         var lister = ThreatLister(client: client, retry: options.retry, throttle: throttle,
                                   pageSize: max(1, min(1000, options.pageSize)), siteIds: options.siteIds)
         lister.onRetry = { [onWarning] attempt, error in onWarning?("listing threats: attempt \(attempt) failed (\(error)); retrying") }
-        let queue = try IngestQueue(database: database)
-        let storedUpdatedAt = try database.prepare("SELECT updated_at FROM threats WHERE threat_id = ?")
         var listing = Listing()
         var cursor: String?
         var seen = Set<String>()
@@ -169,7 +171,7 @@ public final class Syncer {
                 guard let item = reviseListedItem.map({ $0(listed) }) ?? listed else { continue }
                 summary.listed += 1
                 if listing.maxSeen.map({ item.updatedAt > $0 }) ?? true { listing.maxSeen = item.updatedAt }
-                let stored = try storedUpdatedAt.rows([.text(item.threatId)]).first?.first?.textValue
+                let stored = try store.storedUpdatedAt(threatId: item.threatId)
                 if stored == item.updatedAt {
                     summary.alreadyStored += 1
                     continue
@@ -180,7 +182,7 @@ public final class Syncer {
                 listing.toFetch.append(item)
             }
             if !ids.isEmpty {
-                try queue.enqueue(ids, runId: nil)
+                try store.enqueue(ids, runId: nil)
                 summary.enqueued += ids.count
             }
             guard let next = page.nextCursor, !page.items.isEmpty else {

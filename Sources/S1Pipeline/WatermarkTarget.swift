@@ -1,8 +1,8 @@
+import S1Storage
 import S1Common
 import S1JSON
 import S1Model
 import S1Console
-import S1SQLite
 /// Where the watermark may move once a sync's drain has committed: only over listed threats
 /// whose listed version is stored (or that are gone from the console).
 ///
@@ -26,16 +26,12 @@ package struct WatermarkTarget {
     /// The target for `listed` (the threats this run enqueued), `maxSeen` (the newest listed
     /// `updatedAt`) and `holdCutoff` (threats behind the list whose listed `updatedAt` is at
     /// or after it hold the watermark).
-    package init(_ database: Database, listed: [ListedThreat], maxSeen: String?, holdCutoff: String) throws {
-        let state = try database.prepare("""
-            SELECT q.state, q.retryable, t.threat_id IS NOT NULL, t.updated_at
-            FROM ingest_queue q LEFT JOIN threats t ON t.threat_id = q.threat_id WHERE q.threat_id = ?
-            """)
+    package init(_ store: any SyncStateStore, listed: [ListedThreat], maxSeen: String?, holdCutoff: String) throws {
         var earliestOpen: String?
         for item in listed {
-            guard let row = try state.rows([.text(item.threatId)]).first else { continue }
-            var open = row[0].textValue == "pending" || (row[0].textValue == "failed" && row[1].integerValue == 1)
-            if row[0].textValue == "done", row[2].integerValue == 1, row[3].textValue.map({ $0 < item.updatedAt }) ?? true {
+            guard let row = try store.fetchState(threatId: item.threatId) else { continue }
+            var open = row.state == .pending || (row.state == .failed && row.retryable)
+            if row.state == .done, row.stored, row.storedUpdatedAt.map({ $0 < item.updatedAt }) ?? true {
                 behindList.append(item)
                 if item.updatedAt >= holdCutoff {
                     held.append(item)

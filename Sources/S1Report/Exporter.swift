@@ -1,3 +1,4 @@
+import S1Storage
 import S1Common
 import S1JSON
 import S1Model

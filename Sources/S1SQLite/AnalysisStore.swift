@@ -1,18 +1,7 @@
+import S1Storage
 import S1Common
 import S1JSON
 import S1Model
-/// What storing one analysis did.
-public enum StoreOutcome: String, Sendable, CaseIterable {
-    /// A threat not in the database before.
-    case inserted
-    /// A stored threat replaced by a different version; its child rows were replaced.
-    case updated
-    /// The same analysis as the one stored (the same JSON, however it is formatted): nothing
-    /// rewritten, the raw body kept as first received.
-    case unchanged
-    /// Older (`threatInfo.updatedAt`) than the version stored: kept the stored one.
-    case stale
-}
 
 /// The one writer: stores flattened analyses inside batch transactions. A threat's rows are
 /// never split across transactions, and any error rolls the whole batch back, so each

@@ -1,3 +1,4 @@
+import S1Storage
 import S1Common
 import S1JSON
 import S1Model
@@ -5,10 +6,9 @@ import S1Model
 /// analyses. Writes go through the one writer's connection; each ID is marked done in the
 /// transaction that stores its analysis, so a crash can never lose or double an analysis.
 public final class IngestQueue {
-    /// The states an ID moves through.
-    public enum State: String, Sendable, CaseIterable {
-        case pending, done, notFound = "not_found", failed
-    }
+    public typealias State = QueueState
+    public typealias Selection = QueueSelection
+
 
     package let database: Database
     private let enqueueStatement: Statement
@@ -63,26 +63,23 @@ public final class IngestQueue {
     }
 
     /// How many IDs are in each state.
-    public func counts() throws -> [(state: String, count: Int)] {
+    public func counts() throws -> [(state: String, count: Int)] { try Self.counts(database) }
+
+    static func counts(_ database: Database) throws -> [(state: String, count: Int)] {
         try database.query("SELECT state, count(*) FROM ingest_queue GROUP BY state ORDER BY state")
             .map { ($0[0].textValue ?? "", Int($0[1].integerValue ?? 0)) }
     }
 
     /// The most common errors of failed IDs.
-    public func topErrors(limit: Int = 5) throws -> [(error: String, count: Int)] {
+    public func topErrors(limit: Int = 5) throws -> [(error: String, count: Int)] { try Self.topErrors(database, limit: limit) }
+
+    static func topErrors(_ database: Database, limit: Int) throws -> [(error: String, count: Int)] {
         try database.query("""
             SELECT last_error, count(*) AS n FROM ingest_queue WHERE state IN ('failed', 'not_found') AND last_error IS NOT NULL
             GROUP BY last_error ORDER BY n DESC, last_error LIMIT ?
             """, [.integer(Int64(limit))]).map { ($0[0].textValue ?? "", Int($0[1].integerValue ?? 0)) }
     }
 
-    /// Which IDs a run works on.
-    public enum Selection: Sendable {
-        /// The IDs this run enqueued that are still pending.
-        case run(Int64)
-        /// Every pending ID, and failed IDs whose failure was retryable and whose time has come.
-        case drain
-    }
 
     /// A page of IDs to fetch, after `after` in ID order (keyset paging keeps memory flat).
     package static func page(_ database: Database, selection: Selection, after: String, limit: Int, now: String) throws -> [String] {
@@ -116,21 +113,3 @@ public final class IngestQueue {
     }
 }
 
-/// Why fetching an ID failed, as the queue records it.
-public struct QueueFailure: Sendable, Equatable {
-    /// The console answered 404: the ID becomes `not_found`, else `failed`.
-    public var notFound: Bool
-    /// The HTTP status, when there was an answer.
-    public var status: Int?
-    /// What went wrong, for `last_error`.
-    public var message: String
-    /// Whether `ingest --queue` tries it again.
-    public var retryable: Bool
-
-    public init(notFound: Bool, status: Int?, message: String, retryable: Bool) {
-        self.notFound = notFound
-        self.status = status
-        self.message = message
-        self.retryable = retryable
-    }
-}

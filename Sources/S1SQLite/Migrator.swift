@@ -1,3 +1,4 @@
+import S1Storage
 import S1Common
 import S1JSON
 import S1Model
@@ -33,6 +34,8 @@ public enum MigrationError: Error, CustomStringConvertible, Sendable {
 
 /// Brings a database to the newest schema, one migration per transaction.
 public enum Migrator {
+    public typealias Report = MigrationReport
+
     /// `PRAGMA application_id` of every s1ingest database ("S1IG").
     public static let applicationId = 0x5331_4947
 
@@ -46,11 +49,6 @@ public enum Migrator {
     public static var latestVersion: Int { migrations.last?.version ?? 0 }
 
     /// What `migrate` did.
-    public struct Report: Sendable {
-        public let fromVersion: Int
-        public let toVersion: Int
-        public let applied: [String]
-    }
 
     /// Throws when `migrate` would refuse the database: made by a newer s1ingest, or a
     /// non-empty database s1ingest did not create. Reads only: call it before changing anything.

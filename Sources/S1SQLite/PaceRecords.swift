@@ -1,3 +1,4 @@
+import S1Storage
 import S1Common
 import S1JSON
 import S1Model
@@ -21,18 +22,6 @@ public enum ConsolePace {
     }
 }
 
-/// How a run paced itself (the `pace`, `budget` and `rate_limited` columns of `ingest_runs`).
-public struct RunPacing: Sendable, Equatable {
-    public let pace: Double?
-    public let budget: Double?
-    public let rateLimited: Int
-
-    public init(pace: Double?, budget: Double?, rateLimited: Int) {
-        self.pace = pace
-        self.budget = budget
-        self.rateLimited = rateLimited
-    }
-}
 
 extension RunRecords {
     /// Writes how run `runId` paced itself, and remembers a measured budget for `console`.

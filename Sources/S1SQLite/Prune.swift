@@ -1,3 +1,4 @@
+import S1Storage
 import S1Common
 import S1JSON
 import S1Model
@@ -7,23 +8,8 @@ import S1Model
 /// changed or not) for whole threats, and `raw_analyses.ingested_at` for raw bodies: a
 /// threat the console keeps updating is re-read by every sync and so never ages out.
 public enum Pruner {
-    /// What a prune removed (or, for a dry run, would remove), per table.
-    public struct Report: Sendable, Equatable {
-        public var cutoff: String
-        public var rawOnly: Bool
-        public var dryRun: Bool
-        /// Rows deleted per table, in deletion order.
-        public var deleted: [(table: String, rows: Int)]
+    public typealias Report = PruneReport
 
-        public var total: Int { deleted.reduce(0) { $0 + $1.rows } }
-
-        public func rows(_ table: String) -> Int { deleted.first { $0.table == table }?.rows ?? 0 }
-
-        public static func == (lhs: Report, rhs: Report) -> Bool {
-            lhs.cutoff == rhs.cutoff && lhs.rawOnly == rhs.rawOnly && lhs.dryRun == rhs.dryRun
-                && lhs.deleted.map(\.table) == rhs.deleted.map(\.table) && lhs.deleted.map(\.rows) == rhs.deleted.map(\.rows)
-        }
-    }
 
     /// Deletes raw bodies stored before `cutoff` (`rawOnly`), or whole threats last ingested
     /// before it with every child row, their raw body and their queue entry, and then every

@@ -1,46 +1,7 @@
+import S1Storage
 import S1Common
 import S1JSON
 import S1Model
-/// How a run ended, as recorded in `ingest_runs.status`.
-public enum RunStatus: String, Sendable {
-    case running
-    /// Every requested ID stored.
-    case ok
-    /// Some IDs not found or failed.
-    case partial
-    /// The run could not do its job (authentication, unreachable console, database).
-    case failed
-    /// Stopped by a signal, or found still `running` after its process died.
-    case aborted
-}
-
-/// The counts a run record keeps.
-public struct RunCounts: Sendable, Equatable {
-    public var requested = 0
-    public var stored = 0
-    public var unchanged = 0
-    public var notFound = 0
-    public var failed = 0
-    public var invalidIds = 0
-    public var retries = 0
-    public var requests = 0
-
-    public init() {}
-}
-
-/// One `ingest_runs` row.
-public struct RunRecord: Sendable {
-    public let runId: Int64
-    public let command: String
-    public let source: String
-    public let console: String?
-    public let startedAt: String
-    public let endedAt: String?
-    public let status: RunStatus
-    public let counts: RunCounts
-    public let message: String?
-    public let version: String
-}
 
 /// Reads and writes `ingest_runs`.
 public enum RunRecords {

@@ -11,7 +11,7 @@ struct MigrateCommand: ParsableCommand {
 
     func run() throws {
         // Like every command that writes, migrate refuses to run beside another writer.
-        let report = try runReportingErrors { try StoreOpener.migrate(path: database.path) }
+        let report = try runReportingErrors { try database.store.migrate() }
         if report.applied.isEmpty {
             print("\(database.path): schema version \(report.toVersion), up to date")
         } else {

@@ -43,14 +43,11 @@ struct PruneCommand: ParsableCommand {
             RunMetrics(command: rawOnly ? "prune_raw" : "prune", startedAt: started, durationSeconds: Date().timeIntervalSince1970 - started,
                        status: status, counts: counts)
         }
-        let report: Pruner.Report
+        let report: PruneReport
         do {
-            report = try runReportingErrors { () throws -> Pruner.Report in
-                guard FileManager.default.fileExists(atPath: database.path) else { throw StoreError.noDatabase(path: database.path) }
+            report = try runReportingErrors { () throws -> PruneReport in
                 // A dry run only reads: a read-only connection, no run lock, so it works beside a running sync.
-                let connection = dryRun ? try StoreOpener.openForReading(path: database.path)
-                    : try StoreOpener.openForWriting(path: database.path)
-                return try Pruner.prune(connection, olderThan: cutoff, rawOnly: rawOnly, dryRun: dryRun)
+                try database.store.prune(olderThan: cutoff, rawOnly: rawOnly, dryRun: dryRun)
             }
         } catch {
             if !dryRun { metrics.write(measured(.failed, [:]), databasePath: database.path) }

@@ -17,8 +17,7 @@ struct EnqueueCommand: ParsableCommand {
         let list = try runReportingErrors { try ThreatIDList.read(path: ids) }
         for line in list.invalid { console.warn("\(ids == "-" ? "stdin" : ids):\(line.line): skipped '\(line.text)': \(line.reason)") }
         try runReportingErrors {
-            let connection = try StoreOpener.openForWriting(path: database.path)
-            try IngestQueue(database: connection).enqueue(list.ids, runId: nil)
+            try database.store.openForWriting().enqueue(list.ids, runId: nil)
         }
         print("enqueued \(list.ids.count) IDs (\(list.duplicates) duplicates, \(list.invalid.count) bad lines skipped) into \(database.path)")
         if !list.invalid.isEmpty { throw ExitCode(S1IngestExitCode.partial) }
@@ -35,14 +34,13 @@ struct QueueCommand: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            let connection = try StoreOpener.openForReading(path: database.path)
-            let queue = try IngestQueue(readingFrom: connection)
-            let counts = Dictionary(uniqueKeysWithValues: try queue.counts().map { ($0.state, $0.count) })
+            let records = try database.store.openForReading()
+            let counts = Dictionary(uniqueKeysWithValues: try records.queueCounts().map { ($0.state, $0.count) })
             print("queue in \(database.path):")
-            for state in IngestQueue.State.allCases {
+            for state in QueueState.allCases {
                 print("  \(state.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)) \(counts[state.rawValue] ?? 0)")
             }
-            let errors = try queue.topErrors()
+            let errors = try records.queueTopErrors(limit: 5)
             if !errors.isEmpty {
                 print("most common errors:")
                 for error in errors { print("  \(String(error.count).leftPadded(6))  \(terminalSafe(error.error))") }
@@ -67,9 +65,9 @@ struct RunsCommand: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            let connection = try StoreOpener.openForReading(path: database.path)
-            let runs = try RunRecords.recent(connection, limit: limit)
-            let pacing = RunRecords.pacing(connection, runIds: runs.map(\.runId))
+            let records = try database.store.openForReading()
+            let runs = try records.recentRuns(limit: limit)
+            let pacing = records.runPacing(runs.map(\.runId))
             if json {
                 for run in runs { print(RunFormatter.json(run, pacing: pacing[run.runId])) }
             } else {

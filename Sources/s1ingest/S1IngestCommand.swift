@@ -45,4 +45,7 @@ struct DatabaseOption: ParsableArguments {
     var db: String?
 
     var path: String { db ?? Environment.value("S1INGEST_DB") ?? "threats.sqlite" }
+
+    /// The store `path` names, opened by its backend.
+    var store: any StoreProvider { StoreBackends.provider(for: path) }
 }

@@ -1,0 +1,46 @@
+/// Picks the store backend for a `--db` value. Today every value is a SQLite path; a new
+/// backend (PostgreSQL) adds its URL scheme here, and nowhere in the pipelines.
+public enum StoreBackends {
+    /// The backend that opens `location`.
+    public static func provider(for location: String) -> any StoreProvider {
+        SQLiteStoreProvider(path: location)
+    }
+}
+
+// The pipelines with the store their options name (`databasePath`), for programs and tests
+// that pass a `--db` value rather than a provider.
+
+extension Importer {
+    public convenience init(options: ImportOptions) {
+        self.init(options: options, store: StoreBackends.provider(for: options.databasePath))
+    }
+}
+
+extension Ingester {
+    public convenience init(options: IngestOptions) {
+        self.init(options: options, store: StoreBackends.provider(for: options.databasePath))
+    }
+}
+
+extension Syncer {
+    public convenience init(options: SyncOptions) {
+        self.init(options: options, store: StoreBackends.provider(for: options.databasePath))
+    }
+}
+
+extension Rebuilder {
+    public static func run(_ options: RebuildOptions, onProgress: ((Int, Int) -> Void)? = nil) throws -> RebuildSummary {
+        try run(options, store: StoreBackends.provider(for: options.databasePath), onProgress: onProgress)
+    }
+}
+
+extension MetricsFile {
+    public static func write(_ run: RunMetrics, to path: String, databasePath: String?, now: Double = Date().timeIntervalSince1970) throws {
+        try write(run, to: path, store: databasePath.map(StoreBackends.provider(for:)), now: now)
+    }
+}
+
+import Foundation
+import S1Pipeline
+import S1SQLite
+import S1Storage
