@@ -79,7 +79,7 @@ let package = Package(
             ]
         ),
         // Reading the database: query, canned reports, the HTML report, exports.
-        .target(name: "S1Report", dependencies: ["S1Common", "S1JSON", "S1Model", "S1Storage", "S1SQLite", "CSQLite"]),
+        .target(name: "S1Report", dependencies: ["S1Common", "S1JSON", "S1Model", "S1Storage"]),
         // One import for programs and tests: re-exports every target above.
         .target(
             name: "S1IngestCore",

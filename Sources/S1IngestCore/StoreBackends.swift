@@ -42,5 +42,38 @@ extension MetricsFile {
 
 import Foundation
 import S1Pipeline
+import S1Report
 import S1SQLite
 import S1Storage
+
+// Readers over the store their `databasePath` names.
+
+extension ExportJob {
+    /// Writes the export from the store at `databasePath`, read-only.
+    @discardableResult
+    public func run() throws -> [ExportedFile] {
+        try run(reader: StoreBackends.provider(for: databasePath).openReader())
+    }
+}
+
+extension QueryJob {
+    /// Runs the statement on the store at `databasePath`, read-only.
+    @discardableResult
+    public func run(to sink: OutputSink) throws -> Outcome {
+        try run(to: sink, reader: StoreBackends.provider(for: databasePath).openReader())
+    }
+}
+
+extension ReportJob {
+    /// Runs the reports on the store at `databasePath`, read-only.
+    public func run(to sink: OutputSink) throws {
+        try run(to: sink, reader: StoreBackends.provider(for: databasePath).openReader())
+    }
+}
+
+extension Coverage {
+    /// Reads the raw bodies of the store at `path`, read-only.
+    public static func run(databasePath path: String) throws -> CoverageReport {
+        try run(reader: StoreBackends.provider(for: path).openReader())
+    }
+}

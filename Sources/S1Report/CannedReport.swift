@@ -2,7 +2,6 @@ import S1Storage
 import S1Common
 import S1JSON
 import S1Model
-import S1SQLite
 /// A ready-made report: one read-only SQL statement over the reporting views, taking the
 /// `ReportFilter` parameters (?1 since, ?2 site, ?3 limit).
 public struct CannedReport: Sendable {
@@ -22,9 +21,9 @@ public struct CannedReport: Sendable {
     }
 
     /// Runs the report on a read-only database.
-    public func run(on reader: ReadOnlyDatabase, filter: ReportFilter) throws -> Result {
-        let statement = try reader.prepare(sql)
-        let rows = try statement.rows(filter.parameters(limited: limited))
+    public func run(on reader: any StoreReader, filter: ReportFilter) throws -> Result {
+        let statement = try reader.query(sql, filter.parameters(limited: limited))
+        let rows = try statement.allRows()
         return Result(report: self, columns: statement.columnNames, rows: rows)
     }
 

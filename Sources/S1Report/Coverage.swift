@@ -2,7 +2,6 @@ import S1Storage
 import S1Common
 import S1JSON
 import S1Model
-import S1SQLite
 /// One JSON path seen in the stored raw bodies.
 public struct CoverageEntry: Sendable, Encodable, Equatable {
     /// `data.threatInfo.classification`; array elements as `[]`: `data.mitigationStatus[].action`.
@@ -39,13 +38,12 @@ public enum Coverage {
     package static let rawOnly = "raw only"
 
     /// Reads the raw bodies of the database at `path` (read-only).
-    public static func run(databasePath path: String) throws -> CoverageReport {
-        let database = try StoreOpener.openForReading(path: path)
+    public static func run(reader: any StoreReader) throws -> CoverageReport {
         var counts: [String: Int] = [:]
         var seen = Set<String>()
         var threats = 0
         var unreadable = 0
-        let statement = try database.prepare("SELECT body FROM raw_analyses")
+        let statement = try reader.query("SELECT body FROM raw_analyses")
         while try statement.step() {
             threats += 1
             guard let document = statement.withText(0, { try? JSONDocument(bytes: Array($0)) }) else {

@@ -2,7 +2,6 @@ import S1Storage
 import S1Common
 import S1JSON
 import S1Model
-import S1SQLite
 /// Why export output could not be written.
 public enum ExportError: Error, CustomStringConvertible, Sendable, Equatable {
     /// The output file (or `--all` directory) could not be created.

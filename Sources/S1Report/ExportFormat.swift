@@ -2,7 +2,6 @@ import S1Storage
 import S1Common
 import S1JSON
 import S1Model
-import S1SQLite
 /// How rows are written.
 ///
 /// - `csv`: RFC 4180. Fields separated by `,`, records end with CRLF (also the header). A field

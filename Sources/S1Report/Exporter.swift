@@ -2,14 +2,18 @@ import S1Storage
 import S1Common
 import S1JSON
 import S1Model
-import S1SQLite
 import Foundation
 
 /// Streams a statement's rows to an `OutputSink`: one row in memory at a time.
 public enum Exporter {
     /// Runs `statement` to completion, writing every row in `options.format`. Returns the row count.
     @discardableResult
-    public static func export(_ statement: Statement, to sink: OutputSink, options: ExportOptions) throws -> Int {
+    public static func export(_ cursor: any ResultCursor, to sink: OutputSink, options: ExportOptions) throws -> Int {
+        try exportRows(cursor, to: sink, options: options)
+    }
+
+    /// The loop, specialised per cursor type once the existential is opened.
+    private static func exportRows<Cursor: ResultCursor>(_ statement: Cursor, to sink: OutputSink, options: ExportOptions) throws -> Int {
         defer { statement.reset() }
         var encoder = RowEncoder(options: options, columnNames: statement.columnNames)
         var buffer = ByteBuffer(capacity: OutputSink.flushThreshold + 64 * 1024)
@@ -68,15 +72,14 @@ public struct ExportJob: Sendable {
 
     /// Writes the export. Unknown names fail before any output file is created.
     @discardableResult
-    public func run() throws -> [ExportedFile] {
-        let reader = try ReadOnlyDatabase(path: databasePath)
+    public func run(reader: any StoreReader) throws -> [ExportedFile] {
         switch target {
         case .table(let name):
             return [try write(reader.selectAll(table: name), source: name)]
         case .view(let name):
             return [try write(reader.selectAll(view: name), source: name)]
         case .query(let sql):
-            return [try write(reader.prepare(sql), source: "query")]
+            return [try write(reader.query(sql), source: "query")]
         case .all(let directory):
             guard !directory.isEmpty else { throw ExportError.directoryRequired }
             do {
@@ -99,7 +102,7 @@ public struct ExportJob: Sendable {
         URL(fileURLWithPath: directory).appendingPathComponent("\(name).\(options.format.fileExtension)").path
     }
 
-    private func write(_ statement: Statement, source: String, to path: String? = nil) throws -> ExportedFile {
+    private func write(_ statement: any ResultCursor, source: String, to path: String? = nil) throws -> ExportedFile {
         let path = path ?? outputPath
         let sink = try path.map { try OutputSink(creatingFile: $0) } ?? OutputSink.standardOutput()
         let rows = try Exporter.export(statement, to: sink, options: options)

@@ -2,7 +2,6 @@ import S1Storage
 import S1Common
 import S1JSON
 import S1Model
-import S1SQLite
 /// The data behind the one-page HTML report.
 public struct HTMLReportData: Sendable {
     /// Threats, open threats, agents, mitigation actions and failed ones in scope.
@@ -27,14 +26,14 @@ public struct HTMLReportData: Sendable {
     public let generatedAt: String
 
     /// Runs the queries the page needs.
-    public init(reader: ReadOnlyDatabase, filter: ReportFilter, generatedAt: String = currentTimestamp()) throws {
-        let statement = try reader.prepare("""
+    public init(reader: any StoreReader, filter: ReportFilter, generatedAt: String = currentTimestamp()) throws {
+        let statement = try reader.query("""
             SELECT count(*), coalesce(sum(o.is_resolved = 0), 0), count(DISTINCT o.agent_id),
                    coalesce(sum(o.mitigation_count), 0), coalesce(sum(o.mitigations_failed), 0),
                    min(o.created_at), max(o.created_at)
             FROM threat_overview AS o WHERE \(CannedReport.scope) AND ?3 = ?3
-            """)
-        let row = try statement.rows(filter.parameters(limited: false)).first ?? []
+            """, filter.parameters(limited: false))
+        let row = try statement.allRows().first ?? []
         func int(_ index: Int) -> Int64 { index < row.count ? row[index].integerValue ?? 0 : 0 }
         totals = Totals(threats: int(0), open: int(1), agents: int(2), mitigations: int(3), failedMitigations: int(4),
                         firstSeen: row.count > 5 ? row[5].textValue : nil, lastSeen: row.count > 6 ? row[6].textValue : nil)
@@ -44,7 +43,7 @@ public struct HTMLReportData: Sendable {
         topAgents = try CannedReport.topAgents.run(on: reader, filter: filter)
         techniques = try CannedReport.topTechniques.run(on: reader, filter: filter)
         self.filter = filter
-        databasePath = reader.path
+        databasePath = reader.location
         self.generatedAt = generatedAt
     }
 

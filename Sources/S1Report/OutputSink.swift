@@ -2,7 +2,6 @@ import S1Storage
 import S1Common
 import S1JSON
 import S1Model
-import S1SQLite
 #if canImport(Glibc)
 import Glibc
 private let systemWrite = Glibc.write

@@ -2,7 +2,6 @@ import S1Storage
 import S1Common
 import S1JSON
 import S1Model
-import S1SQLite
 /// `s1ingest query SQL`: one read-only statement, printed for a person or a program.
 public struct QueryJob: Sendable {
     /// How the rows are printed.
@@ -43,9 +42,8 @@ public struct QueryJob: Sendable {
 
     /// Runs the statement on a read-only connection and writes its rows to `sink`.
     @discardableResult
-    public func run(to sink: OutputSink) throws -> Outcome {
-        let reader = try ReadOnlyDatabase(path: databasePath)
-        let statement = try reader.prepare(sql)
+    public func run(to sink: OutputSink, reader: any StoreReader) throws -> Outcome {
+        let statement = try reader.query(sql)
         switch style {
         case .csv:
             let rows = try Exporter.export(statement, to: sink, options: ExportOptions(format: .csv, neutraliseFormulas: neutraliseFormulas))

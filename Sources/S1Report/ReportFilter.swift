@@ -2,7 +2,6 @@ import S1Storage
 import S1Common
 import S1JSON
 import S1Model
-import S1SQLite
 /// Which threats a report covers: created at or after `since`, on site `site`, top `limit` rows.
 public struct ReportFilter: Sendable, Equatable {
     /// The lower bound on `created_at`: a date `YYYY-MM-DD`, or a time in the stored form

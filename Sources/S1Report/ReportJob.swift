@@ -2,7 +2,6 @@ import S1Storage
 import S1Common
 import S1JSON
 import S1Model
-import S1SQLite
 /// `s1ingest report`: canned reports as text tables, or the one-page HTML report.
 public struct ReportJob: Sendable {
     public var databasePath: String
@@ -20,9 +19,8 @@ public struct ReportJob: Sendable {
     }
 
     /// Runs the reports. Text goes to `sink`; with `htmlPath` the page goes to that file.
-    public func run(to sink: OutputSink) throws {
+    public func run(to sink: OutputSink, reader: any StoreReader) throws {
         let reports = try reportNames.map(CannedReport.named)
-        let reader = try ReadOnlyDatabase(path: databasePath)
         try reader.requireViews()
         if let htmlPath {
             let page = HTMLReport.render(try HTMLReportData(reader: reader, filter: filter))

@@ -2,8 +2,6 @@ import S1Storage
 import S1Common
 import S1JSON
 import S1Model
-import S1SQLite
-import CSQLite
 
 /// Encodes a statement's rows, straight from SQLite's column bytes into an `OutputSink`
 /// buffer, in one `ExportFormat`. No per-row Swift strings: this is the export hot path.
@@ -59,7 +57,7 @@ package struct RowEncoder {
     }
 
     /// Appends the statement's current row.
-    package mutating func writeRow(of statement: Statement, into buffer: inout ByteBuffer) {
+    package mutating func writeRow<Cursor: ResultCursor>(of statement: Cursor, into buffer: inout ByteBuffer) {
         let count = Int32(columnNames.count)
         switch options.format {
         case .csv, .tsv:
@@ -87,15 +85,15 @@ package struct RowEncoder {
 
     // MARK: csv and tsv cells
 
-    private func appendDelimitedCell(_ statement: Statement, _ column: Int32, to buffer: inout ByteBuffer) {
-        switch statement.columnType(column) {
-        case SQLITE_NULL:
+    private func appendDelimitedCell<Cursor: ResultCursor>(_ statement: Cursor, _ column: Int32, to buffer: inout ByteBuffer) {
+        switch statement.kind(column) {
+        case .null:
             return
-        case SQLITE_INTEGER, SQLITE_FLOAT:
+        case .integer, .real:
             statement.withText(column) { buffer.append($0) }
-        case SQLITE_BLOB:
+        case .blob:
             appendHex(statement, column, to: &buffer)
-        default:
+        case .text:
             statement.withText(column) { appendText($0, to: &buffer) }
         }
     }
@@ -168,34 +166,34 @@ package struct RowEncoder {
             || byte == UInt8(ascii: "@") || byte == 0x09 || byte == 0x0D
     }
 
-    private func appendHex(_ statement: Statement, _ column: Int32, to buffer: inout ByteBuffer) {
-        let count = Int(sqlite3_column_bytes(statement.handle, column))
-        guard count > 0, let blob = sqlite3_column_blob(statement.handle, column) else { return }
-        for byte in UnsafeRawBufferPointer(start: blob, count: count) {
-            buffer.append(Self.hexDigit(byte >> 4), Self.hexDigit(byte & 0x0F))
+    private func appendHex<Cursor: ResultCursor>(_ statement: Cursor, _ column: Int32, to buffer: inout ByteBuffer) {
+        statement.withBlob(column) { blob in
+            for byte in blob {
+                buffer.append(Self.hexDigit(byte >> 4), Self.hexDigit(byte & 0x0F))
+            }
         }
     }
 
     // MARK: JSON values
 
-    private func appendJSONValue(_ statement: Statement, _ column: Int32, to buffer: inout ByteBuffer) {
-        switch statement.columnType(column) {
-        case SQLITE_NULL:
+    private func appendJSONValue<Cursor: ResultCursor>(_ statement: Cursor, _ column: Int32, to buffer: inout ByteBuffer) {
+        switch statement.kind(column) {
+        case .null:
             buffer.append([0x6E, 0x75, 0x6C, 0x6C])  // null
-        case SQLITE_INTEGER:
+        case .integer:
             statement.withText(column) { buffer.append($0) }
-        case SQLITE_FLOAT:
+        case .real:
             let value = statement.double(column)
             if value.isFinite {
                 statement.withText(column) { buffer.append($0) }
             } else {
                 buffer.append([0x6E, 0x75, 0x6C, 0x6C])
             }
-        case SQLITE_BLOB:
+        case .blob:
             buffer.append(0x22)
             appendHex(statement, column, to: &buffer)
             buffer.append(0x22)
-        default:
+        case .text:
             statement.withText(column) { Self.appendJSONString($0, to: &buffer) }
         }
     }

@@ -2,7 +2,6 @@ import S1Storage
 import S1Common
 import S1JSON
 import S1Model
-import S1SQLite
 /// Inline SVG bar charts for the HTML report: no scripts, no external assets, each bar with a
 /// `<title>` tooltip carrying its exact value.
 package enum SVGChart {

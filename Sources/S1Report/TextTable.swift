@@ -2,7 +2,6 @@ import S1Storage
 import S1Common
 import S1JSON
 import S1Model
-import S1SQLite
 /// Rows as an aligned plain-text table for a terminal: a header, a rule, numbers right-aligned,
 /// NULL shown as `NULL`, line breaks as `⏎`, other control characters escaped
 /// (``terminalSafe(_:)``), long cells cut at `maxCellWidth` with `…`.

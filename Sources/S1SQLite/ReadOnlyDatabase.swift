@@ -8,11 +8,23 @@ import Foundation
 /// A database opened for export, query and report: the file must exist, the connection is
 /// `SQLITE_OPEN_READONLY` with `PRAGMA query_only`, and every statement is checked with
 /// `Statement.isReadOnly` before it runs, so nothing done through it can change data.
-public final class ReadOnlyDatabase {
+public final class ReadOnlyDatabase: StoreReader {
     /// The read-only connection.
     public let database: Database
     /// The path it was opened with.
     public var path: String { database.path }
+
+    public var location: String { database.path }
+
+    public func query(_ sql: String, _ parameters: [SQLValue]) throws -> any ResultCursor {
+        let statement = try prepare(sql)
+        statement.bind(parameters)
+        return statement
+    }
+
+    public func selectAll(table name: String) throws -> any ResultCursor { try selectAllStatement(table: name) }
+
+    public func selectAll(view name: String) throws -> any ResultCursor { try selectAllStatement(view: name) }
 
     /// Opens the existing database at `path`; a missing file is an error, never created.
     public init(path: String) throws {
@@ -61,14 +73,14 @@ public final class ReadOnlyDatabase {
     }
 
     /// `SELECT * FROM "name"`, after checking that `name` is a table (or a view).
-    public func selectAll(table name: String) throws -> Statement {
+    public func selectAllStatement(table name: String) throws -> Statement {
         let valid = try tableNames()
         guard valid.contains(name) else { throw ReportingError.unknownTable(name: name, valid: valid) }
         return try prepare("SELECT * FROM \(Self.quoteIdentifier(name))")
     }
 
     /// `SELECT * FROM "name"`, after checking that `name` is a view.
-    public func selectAll(view name: String) throws -> Statement {
+    public func selectAllStatement(view name: String) throws -> Statement {
         let valid = try viewNames()
         guard valid.contains(name) else { throw ReportingError.unknownView(name: name, valid: valid) }
         return try prepare("SELECT * FROM \(Self.quoteIdentifier(name))")

@@ -22,6 +22,10 @@ public struct SQLiteStoreProvider: StoreProvider {
         SQLiteRecords(database: try StoreOpener.openForReading(path: path))
     }
 
+    public func openReader() throws -> any StoreReader {
+        try ReadOnlyDatabase(path: path)
+    }
+
     public func migrate() throws -> MigrationReport {
         try StoreOpener.migrate(path: path)
     }

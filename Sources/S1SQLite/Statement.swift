@@ -159,3 +159,21 @@ public final class Statement {
 
 /// SQLITE_TRANSIENT: SQLite makes its own copy of bound bytes.
 package let sqliteTransient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
+
+extension Statement: ResultCursor {
+    public func kind(_ column: Int32) -> CellKind {
+        switch columnType(column) {
+        case SQLITE_NULL: return .null
+        case SQLITE_INTEGER: return .integer
+        case SQLITE_FLOAT: return .real
+        case SQLITE_BLOB: return .blob
+        default: return .text
+        }
+    }
+
+    public func withBlob<R>(_ column: Int32, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        let count = Int(sqlite3_column_bytes(handle, column))
+        let blob = sqlite3_column_blob(handle, column)
+        return try body(UnsafeRawBufferPointer(start: blob, count: blob == nil ? 0 : count))
+    }
+}

@@ -16,6 +16,9 @@ public protocol StoreProvider: Sendable {
     /// through it changes anything.
     func openForReading() throws -> any StoreRecords
 
+    /// Opens an existing store for `query`, `export` and `report`, read-only.
+    func openReader() throws -> any StoreReader
+
     /// `s1ingest migrate`: creates the store or brings it to the newest schema.
     func migrate() throws -> MigrationReport
 

@@ -1,7 +1,4 @@
-import S1Storage
 import S1Common
-import S1JSON
-import S1Model
 /// Why export, query or report could not read what was asked. Each message says what to do.
 public enum ReportingError: Error, CustomStringConvertible, Sendable, Equatable {
     /// There is no file at the database path (nothing is created for a reader).
