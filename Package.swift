@@ -112,12 +112,21 @@ let package = Package(
             swiftSettings: [.unsafeFlags(["-static-stdlib"], .when(platforms: [.linux]))],
             linkerSettings: [.unsafeFlags(["-static-stdlib"], .when(platforms: [.linux]))]
         ),
-        // Tests mirror the source folders: input, decode, flatten, store, import, fetch, ...
-        .testTarget(
-            name: "S1IngestCoreTests",
+        // Tests mirror the targets: one test target per source target, and one target of
+        // shared helpers (temporary directories, fixtures, a mock console with a database).
+        .target(
+            name: "S1Testing",
             dependencies: ["S1IngestCore", "S1MockConsole", "CSQLite", "CSQLiteSupport"],
+            path: "Tests/S1Testing",
+            exclude: ["Fixtures/SOURCES.md"],
             resources: [.copy("Fixtures")]
         ),
+        .testTarget(name: "S1JSONTests", dependencies: ["S1Testing", "S1IngestCore", "CSQLite", "CSQLiteSupport"]),
+        .testTarget(name: "S1CommonTests", dependencies: ["S1Testing", "S1IngestCore", "CSQLite", "CSQLiteSupport"]),
+        .testTarget(name: "S1ModelTests", dependencies: ["S1Testing", "S1IngestCore", "CSQLite", "CSQLiteSupport"]),
+        .testTarget(name: "S1ConsoleTests", dependencies: ["S1Testing", "S1IngestCore", "S1MockConsole", "CSQLite", "CSQLiteSupport"]),
+        .testTarget(name: "S1SQLiteTests", dependencies: ["S1Testing", "S1IngestCore", "S1MockConsole", "CSQLite", "CSQLiteSupport"]),
+        .testTarget(name: "S1PipelineTests", dependencies: ["S1Testing", "S1IngestCore", "S1MockConsole", "CSQLite", "CSQLiteSupport"]),
         // The mock console over real loopback HTTP.
         .testTarget(
             name: "S1MockConsoleTests",
@@ -132,13 +141,13 @@ let package = Package(
         // Views, export, query and report.
         .testTarget(
             name: "S1ReportTests",
-            dependencies: ["S1IngestCore", "S1MockConsole", "CSQLite", "CSQLiteSupport", .product(name: "CSV", package: "CSV.swift")]
+            dependencies: ["S1Testing", "S1IngestCore", "S1MockConsole", "CSQLite", "CSQLiteSupport", .product(name: "CSV", package: "CSV.swift")]
         ),
         // The real s1ingest binary, run as a process. `swift test` builds it; no dependency
         // on the executable target, whose -static-stdlib would reach the test bundle's link.
         .testTarget(
             name: "S1IngestCLITests",
-            dependencies: ["S1IngestCore", "S1MockConsole", "CSQLite", "CSQLiteSupport"],
+            dependencies: ["S1Testing", "S1IngestCore", "S1MockConsole", "CSQLite", "CSQLiteSupport"],
             // A C helper the sandbox tests compile and run themselves (needs libseccomp-dev).
             exclude: ["Support/seccomp-exec.c"]
         ),

@@ -1,4 +1,5 @@
 import Foundation
+import S1Testing
 import S1MockConsole
 
 #if canImport(Glibc)
@@ -83,19 +84,6 @@ final class DataBox: @unchecked Sendable {
     var data = Data()
 }
 
-/// A fresh temporary directory, removed by `cleanUp()`.
-struct TemporaryDirectory {
-    let url: URL
-
-    init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("s1ingest-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-
-    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
-
-    func cleanUp() { try? FileManager.default.removeItem(at: url) }
-}
 
 /// Starts the real binary in the background (output to files), for runs that must overlap.
 struct BackgroundRun: @unchecked Sendable {

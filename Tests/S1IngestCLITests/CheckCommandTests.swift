@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import S1IngestCore
+import S1Testing
 import S1MockConsole
 
 /// `s1ingest check` through the real binary against the mock console over HTTP and HTTPS.
@@ -8,8 +9,7 @@ import S1MockConsole
     static let token = "check-token-0123456789abcdef"
 
     static var fixtures: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("S1IngestCoreTests/Fixtures/tls")
+        URL(fileURLWithPath: Fixture.tlsPath("server-cert.pem")).deletingLastPathComponent()
     }
 
     func steps(_ stdout: String) throws -> [String: (outcome: String, detail: String)] {

@@ -1,4 +1,5 @@
 import Foundation
+import S1Testing
 import Testing
 
 /// `contrib/cron/s1ingest-sync.sh`, run by `/bin/sh` with a fake s1ingest (`S1INGEST_BIN`).

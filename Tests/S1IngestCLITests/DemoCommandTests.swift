@@ -1,5 +1,6 @@
 import Foundation
 import S1IngestCore
+import S1Testing
 import Testing
 
 #if canImport(Glibc)

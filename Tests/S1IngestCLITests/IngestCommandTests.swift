@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import S1IngestCore
+import S1Testing
 import S1MockConsole
 
 #if canImport(Glibc)

@@ -1,4 +1,5 @@
 import Foundation
+import S1Testing
 import Testing
 import S1MockConsole
 

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import S1IngestCore
+import S1Testing
 
 /// `s1ingest migrate` as a user runs it: a fresh file, a database from an older s1ingest that
 /// holds data, and one from a newer s1ingest.

@@ -1,5 +1,6 @@
 import Foundation
 import S1IngestCore
+import S1Testing
 import S1MockConsole
 import Testing
 

@@ -1,4 +1,5 @@
 import Foundation
+import S1Testing
 import Testing
 
 /// Text from a console (threat names, computer names, error bodies) can hold ESC, BEL or BS:

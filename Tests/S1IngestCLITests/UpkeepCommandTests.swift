@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import S1IngestCore
+import S1Testing
 
 /// `rebuild` and `coverage` through the real binary, on databases `import` filled.
 @Suite(.serialized) struct UpkeepCommandTests {

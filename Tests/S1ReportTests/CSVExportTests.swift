@@ -1,6 +1,7 @@
 import CSV
 import Foundation
 import S1IngestCore
+import S1Testing
 import Testing
 
 /// CSV written by export, read back by an independent RFC 4180 reader (yaslab/CSV.swift).

@@ -1,6 +1,7 @@
 import CSV
 import Foundation
 import S1IngestCore
+import S1Testing
 import Testing
 
 /// Cells a spreadsheet would run as formulas get a leading `'` unless `--raw-cells`.

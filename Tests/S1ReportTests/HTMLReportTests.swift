@@ -3,6 +3,7 @@ import Foundation
 import FoundationXML
 #endif
 @testable import S1IngestCore
+import S1Testing
 import S1MockConsole
 import Testing
 

@@ -1,5 +1,6 @@
 import Foundation
 import S1IngestCore
+import S1Testing
 import Testing
 
 /// Export, query and report cannot change data, and never create a database.

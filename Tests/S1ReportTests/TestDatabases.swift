@@ -1,13 +1,17 @@
 import Foundation
 import S1IngestCore
+import S1Testing
 import S1MockConsole
 
 /// Temporary databases for the reporting tests.
 enum TestDatabases {
     /// A fresh path in the temporary directory (nothing created).
     static func temporaryPath(_ suffix: String = "sqlite") -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("s1report-\(UUID().uuidString).\(suffix)").path
+        directory.path("\(UUID().uuidString).\(suffix)")
     }
+
+    /// Where the reporting tests' files go (one directory for the test process).
+    static let directory = try! TemporaryDirectory(prefix: "s1report")
 
     /// Removes a database and its WAL files.
     static func remove(_ path: String) {

@@ -1,5 +1,6 @@
 import Foundation
 import S1IngestCore
+import S1Testing
 import Testing
 
 /// Wrong names get an error listing the right ones, and nothing is written.
