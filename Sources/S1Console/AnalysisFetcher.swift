@@ -61,59 +61,31 @@ public struct AnalysisFetcher: Sendable {
                       cancel: StopRequest? = nil, attemptsSoFar: Int = 0, deferrals: DeferredFetches? = nil) async -> FetchOutcome {
         let endpoint = client.endpoint
         let url = endpoint.analysisURL(threatId: threatId)
-        var attempt = attemptsSoFar
-        while true {
-            let requestStarted: ContinuousClock.Instant
-            do {
-                requestStarted = try await throttle.acquire(stop: stop)
-            } catch {
-                return FetchOutcome(threatId: threatId, attempts: attempt, stopped: true)
+        let requester = ConsoleRequester(client: client, retry: retry, throttle: throttle, counters: counters)
+        let deferral = deferrals.map { deferrals in
+            { (wait: Duration, attempts: Int) -> Bool in
+                deferrals.add(threatId, attempts: attempts, due: .now + wait)
+                return true
             }
-            attempt += 1
-            counters.request(retry: attempt > 1)
-            var retryAfter: Duration?
-            let outcome: Result<FlattenedAnalysis, FetchError>
-            switch await client.get(url, cancel: cancel) {
-            case .failure(.stopped):
-                return FetchOutcome(threatId: threatId, attempts: attempt, stopped: true)
-            case .failure(let error):
-                outcome = .failure(error)
-            case .success(let response):
-                retryAfter = RetryPolicy.parseRetryAfter(response.headers.first(name: "Retry-After"))
-                outcome = Self.interpret(response, threatId: threatId, url: url, endpoint: endpoint, retryAfter: retryAfter,
-                                         ingestedAt: ingestedAt)
-            }
-            switch outcome {
-            case .success(let analysis):
-                await throttle.succeeded(requestStarted: requestStarted)
-                counters.success()
-                return FetchOutcome(threatId: threatId, analysis: analysis, attempts: attempt)
-            case .failure(let error):
-                if error.status != nil { counters.response(error) } else { counters.noResponse(error) }
-                if let verdict = counters.consoleUnreachable(client.endpoint) {
-                    return FetchOutcome(threatId: threatId, error: error, attempts: attempt, consoleUnreachable: verdict)
-                }
-                if case .rateLimited = error {
-                    await throttle.rateLimited(retryAfter: retryAfter, fallbackPause: retry.delay(afterAttempt: attempt, retryAfter: nil),
-                                              requestStarted: requestStarted)
-                } else if error.status != nil {
-                    await throttle.succeeded(requestStarted: requestStarted)  // answered: it counted against the budget
-                }
-                guard error.isRetryableNow, attempt < retry.maxAttempts, !Task.isCancelled else {
-                    let later = error.isRetryable ? retry.laterRunDelay(afterAttempt: attempt, retryAfter: retryAfter) : nil
-                    return FetchOutcome(threatId: threatId, error: error, attempts: attempt, retryDelay: later)
-                }
-                let wait = retry.delay(afterAttempt: attempt, retryAfter: retryAfter)
-                if case .rateLimited = error, let deferrals, wait >= .milliseconds(100) {
-                    deferrals.add(threatId, attempts: attempt, due: .now + wait)
-                    var outcome = FetchOutcome(threatId: threatId, error: error, attempts: attempt)
-                    outcome.deferred = true
-                    return outcome
-                }
-                guard await stop.sleep(for: wait) else {
-                    return FetchOutcome(threatId: threatId, error: error, attempts: attempt, stopped: true)
-                }
-            }
+        }
+        let outcome = await requester.send(url, attemptsSoFar: attemptsSoFar, stop: stop, cancel: cancel ?? stop, deferral: deferral) {
+            response, retryAfter in
+            Self.interpret(response, threatId: threatId, url: url, endpoint: endpoint, retryAfter: retryAfter, ingestedAt: ingestedAt)
+        }
+        switch outcome {
+        case .value(let analysis, let attempts):
+            return FetchOutcome(threatId: threatId, analysis: analysis, attempts: attempts)
+        case .failed(let error, let attempts, let retryAfter):
+            let later = error.isRetryable ? retry.laterRunDelay(afterAttempt: attempts, retryAfter: retryAfter) : nil
+            return FetchOutcome(threatId: threatId, error: error, attempts: attempts, retryDelay: later)
+        case .stopped(let attempts):
+            return FetchOutcome(threatId: threatId, attempts: attempts, stopped: true)
+        case .unreachable(let error, let verdict, let attempts):
+            return FetchOutcome(threatId: threatId, error: error, attempts: attempts, consoleUnreachable: verdict)
+        case .deferred(let error, let attempts):
+            var deferred = FetchOutcome(threatId: threatId, error: error, attempts: attempts)
+            deferred.deferred = true
+            return deferred
         }
     }
 

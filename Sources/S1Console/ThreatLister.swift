@@ -31,8 +31,8 @@ package struct ThreatLister {
     package let siteIds: [String]
 
     /// Requests made, and how many of them were repeats.
-    package private(set) var requests = 0
-    package private(set) var retries = 0
+    package var requests: Int { counters.snapshot.requests }
+    package var retries: Int { counters.snapshot.retries }
     /// Set when connections keep failing and nothing has reached the console: why the
     /// listing gave up on it.
     package private(set) var unreachable: String?
@@ -63,39 +63,22 @@ package struct ThreatLister {
     /// (``unreachable``) when connections keep failing and nothing has answered.
     package nonisolated(nonsending) mutating func page(from watermark: String, cursor: String?, stop: StopRequest) async -> Result<ThreatListPage, FetchError>? {
         let url = url(from: watermark, cursor: cursor)
-        var attempt = 0
-        while true {
-            attempt += 1
-            guard let started = try? await throttle.acquire(stop: stop) else { return nil }
-            requests += 1
-            if attempt > 1 { retries += 1 }
-            let result: Result<ThreatListPage, FetchError>
-            var retryAfter: Duration?
-            switch await client.get(url, cancel: stop) {
-            case .failure(.stopped):
-                return nil
-            case .failure(let error):
-                result = .failure(error)
-            case .success(let response):
-                retryAfter = RetryPolicy.parseRetryAfter(response.headers.first(name: "Retry-After"))
-                result = Self.interpret(response, endpoint: client.endpoint, retryAfter: retryAfter)
-            }
-            switch result {
-            case .success: counters.success()
-            case .failure(let error) where error.status != nil: counters.response(error)
-            case .failure(let error): counters.noResponse(error)
-            }
-            await pace(result, retryAfter: retryAfter, attempt: attempt, started: started)
-            if case .failure = result, let verdict = counters.consoleUnreachable(client.endpoint) {
-                unreachable = verdict
-                return result
-            }
-            guard case .failure(let error) = result, error.isRetryableNow, attempt < retry.maxAttempts, !stop.isRequested else {
-                if case .failure(.cannotConnect) = result { unreachable = counters.consoleUnreachable(client.endpoint, now: true) }
-                return result
-            }
-            onRetry?(attempt, error)
-            guard await stop.sleep(for: retry.delay(afterAttempt: attempt, retryAfter: retryAfter)) else { return nil }
+        let requester = ConsoleRequester(client: client, retry: retry, throttle: throttle, counters: counters)
+        let endpoint = client.endpoint
+        let outcome = await requester.send(url, stop: stop, onRetry: onRetry) { response, retryAfter in
+            Self.interpret(response, endpoint: endpoint, retryAfter: retryAfter)
+        }
+        switch outcome {
+        case .value(let page, _):
+            return .success(page)
+        case .failed(let error, _, _):
+            if case .cannotConnect = error { unreachable = counters.consoleUnreachable(endpoint, now: true) }
+            return .failure(error)
+        case .unreachable(let error, let verdict, _):
+            unreachable = verdict
+            return .failure(error)
+        case .stopped, .deferred:
+            return nil
         }
     }
 
