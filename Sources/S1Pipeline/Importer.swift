@@ -94,10 +94,9 @@ public final class Importer {
     nonisolated(nonsending) private func write(from channel: BoundedChannel<[Event]>, to store: any Store, ingestedAt: String,
                        summary: inout ImportSummary, started: ContinuousClock.Instant) async throws {
         let clock = ContinuousClock()
-        var inBatch = 0
-        var batchStarted = clock.now
+        let writer = BatchWriter(store: store, batchSize: options.batchSize, commitInterval: options.commitInterval)
         var lastProgress = started
-        try store.beginBatch()
+        try writer.begin()
         do {
             while let events = await channel.receive() {
                 for event in events {
@@ -114,16 +113,11 @@ public final class Importer {
                         // land whole or not at all (the decoder has already refused bad input).
                         let outcome = try store.store(analysis, ingestedAt: ingestedAt)
                         summary.outcomes[outcome, default: 0] += 1
-                        inBatch += 1
+                        writer.added()
                     }
                 }
                 let now = clock.now
-                if inBatch >= options.batchSize || (inBatch > 0 && now - batchStarted >= options.commitInterval) {
-                    try store.commitBatch()
-                    try store.beginBatch()
-                    inBatch = 0
-                    batchStarted = now
-                }
+                try writer.commitIfDue(now: now)
                 if let onProgress, now - lastProgress > .milliseconds(500) {
                     lastProgress = now
                     onProgress(ImportProgress(
@@ -131,9 +125,9 @@ public final class Importer {
                         problems: summary.problemCount, bytesRead: summary.bytesRead, elapsedSeconds: (now - started).seconds))
                 }
             }
-            try store.commitBatch()
+            try writer.commit()
         } catch {
-            store.rollbackBatch()
+            writer.abandon()
             throw error
         }
     }

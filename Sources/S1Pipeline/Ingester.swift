@@ -251,10 +251,9 @@ public final class Ingester {
                                                summary: inout IngestSummary,
                                                fetcher: AnalysisFetcher, board: ProgressBoard) async throws {
         let clock = ContinuousClock()
-        var inBatch = 0
-        var batchStarted = clock.now
+        let writer = BatchWriter(store: store, batchSize: options.batchSize, commitInterval: options.commitInterval)
         var committed = (counts: summary.counts, outcomes: summary.outcomes, failures: summary.failures.count)
-        try store.beginBatch()
+        try writer.begin()
         do {
             while true {
                 let next = await results.receive()
@@ -277,27 +276,24 @@ public final class Ingester {
                         if summary.failures.count < 100 { summary.failures.append((outcome.threatId, error.description)) }
                         if error != .notFound { onWarning?("threat \(outcome.threatId): gave up after \(outcome.attempts) attempt(s): \(error)") }
                     }
-                    inBatch += 1
+                    writer.added()
                     board.update(summary.counts)
                 }
-                if next == nil || inBatch >= options.batchSize || (inBatch > 0 && now - batchStarted >= options.commitInterval) {
-                    if inBatch > 0 {
-                        var counts = summary.counts
-                        let requests = fetcher.counters.snapshot
-                        counts.requests = requests.requests
-                        counts.retries = requests.retries
-                        try store.updateRun(runId, counts: counts)
-                    }
-                    try store.commitBatch()
+                if next == nil || writer.isDue(now: now) {
+                    // The run record's counts go into the batch that commits them.
+                    var counts = summary.counts
+                    let requests = fetcher.counters.snapshot
+                    counts.requests = requests.requests
+                    counts.retries = requests.retries
+                    writer.beforeCommit = { try store.updateRun(runId, counts: counts) }
+                    try writer.commit()
                     committed = (summary.counts, summary.outcomes, summary.failures.count)
-                    inBatch = 0
-                    batchStarted = now
                     if next == nil { return }
-                    try store.beginBatch()
+                    try writer.begin()
                 }
             }
         } catch {
-            store.rollbackBatch()
+            writer.abandon()
             summary.counts = committed.counts
             summary.outcomes = committed.outcomes
             summary.failures.removeLast(summary.failures.count - committed.failures)

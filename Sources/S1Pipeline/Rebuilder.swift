@@ -79,6 +79,8 @@ public enum Rebuilder {
         counts.requested = options.threatIds?.count ?? total
 
         var pending = options.threatIds?[...]
+        // One batch per page of raw bodies: the run record's point is committed with it.
+        let writer = BatchWriter(store: store, batchSize: options.batchSize, commitInterval: .seconds(86_400))
         do {
             while true {
                 let rows: [RawBody]
@@ -96,7 +98,7 @@ public enum Rebuilder {
                     rows = try store.rawBodies(after: cursor, limit: options.batchSize)
                     if rows.isEmpty { break }
                 }
-                try store.beginBatch()
+                try writer.begin()
                 for row in rows {
                     let threatId = row.threatId
                     let storedAt = row.ingestedAt ?? currentTimestamp()
@@ -107,6 +109,7 @@ public enum Rebuilder {
                         _ = try store.store(AnalysisFlattener.flatten(analysis, ingestedAt: lastIngestedAt), ingestedAt: lastIngestedAt)
                         try store.keepRawMetadata(threatId: threatId, source: row.source, ingestedAt: storedAt)
                         summary.rebuilt += 1
+                        writer.added()
                     case .success(let analysis)?:
                         summary.skipped.append("\(threatId): the raw body is the analysis of threat \(analysis.threatId)")
                     case .failure(let problem)?:
@@ -122,11 +125,11 @@ public enum Rebuilder {
                 if options.threatIds == nil {
                     try store.setRunMessage(summary.runId, message: progressPrefix + "raw body row \(cursor)")
                 }
-                try store.commitBatch()
+                try writer.commit()
                 onProgress?(summary.rebuilt, counts.requested)
             }
         } catch {
-            store.rollbackBatch()
+            writer.abandon()
             summary.status = .failed
             try? store.finishRun(summary.runId, status: .failed, counts: counts,
                                    message: progressPrefix + "raw body row \(cursor); failed: \(error)")
