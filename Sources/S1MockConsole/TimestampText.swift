@@ -7,63 +7,12 @@ enum TimestampText {
     /// space, `Z` may be `z`; a date alone (`YYYY-MM-DD`) means midnight UTC. Digits beyond
     /// microseconds are dropped. Nil when it is anything else.
     static func parse(_ text: Substring) -> Int64? {
-        let bytes = Array(text.utf8)
-        func digits(_ start: Int, _ count: Int) -> Int64? {
-            guard start + count <= bytes.count else { return nil }
-            var value: Int64 = 0
-            for index in start..<(start + count) {
-                let digit = bytes[index] &- UInt8(ascii: "0")
-                guard digit < 10 else { return nil }
-                value = value * 10 + Int64(digit)
-            }
-            return value
-        }
-        guard let year = digits(0, 4), bytes.count >= 10, bytes[4] == UInt8(ascii: "-"),
-              let month = digits(5, 2), bytes[7] == UInt8(ascii: "-"), let day = digits(8, 2),
-              (1...12).contains(month), (1...31).contains(day)
+        // The product's own grammar (S1Common): the mock reads times as s1ingest does.
+        var text = String(text)
+        if text.utf8.count == 10 { text += "T00:00:00Z" }
+        guard let normalized = normalizedTimestamp(text), let seconds = wholeSecondsSince1970(normalized),
+              let micros = Int64(String(normalized.dropFirst(20).prefix(6)))
         else { return nil }
-        let days = S1Common.daysFromCivil(year: year, month: month, day: day)
-        if bytes.count == 10 { return days * 86_400_000_000 }
-        guard bytes.count >= 20,
-              [UInt8(ascii: "T"), UInt8(ascii: "t"), UInt8(ascii: " ")].contains(bytes[10]),
-              let hour = digits(11, 2), bytes[13] == UInt8(ascii: ":"), let minute = digits(14, 2),
-              bytes[16] == UInt8(ascii: ":"), let second = digits(17, 2),
-              hour < 24, minute < 60, second < 61
-        else { return nil }
-        var index = 19
-        var micros: Int64 = 0
-        if bytes[index] == UInt8(ascii: ".") {
-            index += 1
-            var places = 0
-            while index < bytes.count, bytes[index] &- UInt8(ascii: "0") < 10 {
-                if places < 6 { micros = micros * 10 + Int64(bytes[index] - UInt8(ascii: "0")); places += 1 }
-                index += 1
-            }
-            guard places > 0 else { return nil }
-            while places < 6 { micros *= 10; places += 1 }
-        }
-        var offsetSeconds: Int64 = 0
-        let rest = bytes[index...]
-        if rest.elementsEqual("Z".utf8) || rest.elementsEqual("z".utf8) {
-            offsetSeconds = 0
-        } else if let sign = rest.first, sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-") {
-            let zone = Array(rest.dropFirst())
-            let compact: [UInt8]
-            if zone.count == 5, zone[2] == UInt8(ascii: ":") { compact = Array(zone[0..<2] + zone[3..<5]) }
-            else if zone.count == 4 { compact = zone }
-            else { return nil }
-            var value: Int64 = 0
-            for byte in compact {
-                let digit = byte &- UInt8(ascii: "0")
-                guard digit < 10 else { return nil }
-                value = value * 10 + Int64(digit)
-            }
-            offsetSeconds = (value / 100) * 3600 + (value % 100) * 60
-            if sign == UInt8(ascii: "-") { offsetSeconds = -offsetSeconds }
-        } else {
-            return nil
-        }
-        let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds
         return seconds * 1_000_000 + micros
     }
 

@@ -24,18 +24,6 @@ enum IngestSummaryFormatter {
     }
 
     static func json(_ summary: IngestSummary, databasePath: String) -> String {
-        let c = summary.counts
-        var object: [String: Any] = [
-            "command": "ingest", "run_id": summary.runId, "status": summary.status.rawValue, "database": databasePath,
-            "console": summary.consoleURL, "requested": c.requested, "stored": c.stored, "unchanged": c.unchanged,
-            "new": summary.outcomes[.inserted] ?? 0, "replaced": summary.outcomes[.updated] ?? 0,
-            "not_found": c.notFound, "failed": c.failed, "invalid_ids": c.invalidIds, "duplicate_ids": summary.duplicateIds,
-            "requests": c.requests, "retries": c.retries, "elapsed_seconds": (summary.elapsedSeconds * 1000).rounded() / 1000,
-            "ids_per_second": summary.rate.rounded(), "message": summary.message ?? NSNull(),
-            "failures": summary.failures.prefix(100).map { ["threat_id": $0.threatId, "error": $0.error] },
-            "s1ingest_version": S1IngestVersion.current,
-        ]
-        for (key, value) in PacingFormatter.fields(summary.pacing) { object[key] = value }
-        return JSONOutput.line(object)
+        JSONOutput.line(IngestSummaryJSON(summary, databasePath: databasePath), command: "ingest")
     }
 }

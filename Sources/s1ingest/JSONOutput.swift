@@ -27,6 +27,14 @@ enum JSONOutput {
         return line(object)
     }
 
+    /// An `Encodable` value as one line of JSON, as it is (a run record keeps the version
+    /// that did the run).
+    static func encoded<T: Encodable>(_ value: T) -> String {
+        guard let data = try? encoder.encode(value),
+              let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else { return "{}" }
+        return line(object)
+    }
+
     /// `object` as one line of JSON.
     static func line(_ object: [String: Any]) -> String {
         let data = (try? JSONSerialization.data(withJSONObject: object, options: options)) ?? Data("{}".utf8)

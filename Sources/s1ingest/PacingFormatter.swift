@@ -19,21 +19,7 @@ enum PacingFormatter {
         return text
     }
 
-    /// JSON fields: `pace`, `budget`, `rate_limited`.
-    static func fields(_ report: PacingReport?) -> [String: Any] {
-        guard let report else { return ["pace": NSNull(), "budget": NSNull(), "rate_limited": 0] }
-        return ["pace": rounded(report.pace), "budget": report.budget.map { rounded($0) as Any } ?? NSNull(),
-                "rate_limited": report.rateLimited]
-    }
-
-    static func fields(_ pacing: RunPacing?) -> [String: Any] {
-        ["pace": pacing?.pace.map { rounded($0) as Any } ?? NSNull(), "budget": pacing?.budget.map { rounded($0) as Any } ?? NSNull(),
-         "rate_limited": pacing?.rateLimited ?? 0]
-    }
-
     static func rate(_ value: Double) -> String {
         value >= 100 ? String(Int(value.rounded())) : String(format: "%.1f", value)
     }
-
-    private static func rounded(_ value: Double) -> Double { (value * 10).rounded() / 10 }
 }

@@ -55,11 +55,7 @@ struct PruneCommand: ParsableCommand {
         }
         if !dryRun { metrics.write(measured(.ok, ["deleted": report.deleted.reduce(0) { $0 + $1.rows }]), databasePath: database.path) }
         if json {
-            let object: [String: Any] = [
-                "command": "prune", "database": database.path, "cutoff": report.cutoff, "raw_only": report.rawOnly,
-                "dry_run": report.dryRun, "s1ingest_version": S1IngestVersion.current, "deleted": Dictionary(uniqueKeysWithValues: report.deleted.map { ($0.table, $0.rows) }),
-            ]
-            print(JSONOutput.line(object))
+            print(JSONOutput.line(PruneReportJSON(report, databasePath: database.path), command: "prune"))
             return
         }
         let what = report.rawOnly ? "raw bodies stored before \(report.cutoff)"

@@ -24,15 +24,6 @@ enum RunFormatter {
     }
 
     static func json(_ run: RunRecord, pacing: RunPacing? = nil) -> String {
-        let c = run.counts
-        var object: [String: Any] = [
-            "run_id": run.runId, "command": run.command, "source": run.source, "console": run.console ?? NSNull(),
-            "started_at": run.startedAt, "ended_at": run.endedAt ?? NSNull(), "status": run.status.rawValue,
-            "requested": c.requested, "stored": c.stored, "unchanged": c.unchanged, "not_found": c.notFound,
-            "failed": c.failed, "invalid_ids": c.invalidIds, "retries": c.retries, "requests": c.requests,
-            "message": run.message ?? NSNull(), "s1ingest_version": run.version,
-        ]
-        for (key, value) in PacingFormatter.fields(pacing) { object[key] = value }
-        return JSONOutput.line(object)
+        JSONOutput.encoded(RunRecordJSON(run, pacing: pacing))
     }
 }

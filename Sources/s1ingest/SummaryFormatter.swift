@@ -19,25 +19,7 @@ enum SummaryFormatter {
     }
 
     static func json(_ summary: ImportSummary, databasePath: String) -> String {
-        var object: [String: Any] = [
-            "command": "import",
-            "database": databasePath,
-            "documents_read": summary.documentsRead,
-            "analyses_found": summary.analysesFound,
-            "stored": summary.stored,
-            "new": summary.outcomes[.inserted] ?? 0,
-            "replaced": summary.outcomes[.updated] ?? 0,
-            "unchanged": summary.outcomes[.unchanged] ?? 0,
-            "stale": summary.outcomes[.stale] ?? 0,
-            "skipped": summary.problemCount,
-            "elapsed_seconds": (summary.elapsedSeconds * 1000).rounded() / 1000,
-            "analyses_per_second": summary.analysesPerSecond.rounded(),
-            "s1ingest_version": S1IngestVersion.current,
-        ]
-        object["skipped_by_reason"] = Dictionary(uniqueKeysWithValues: summary.problemsByCategory.map { ($0.category, $0.count) })
-        object["problems"] = summary.problems.prefix(100).map { ["location": $0.location, "reason": $0.reason] }
-        object["rows"] = Dictionary(uniqueKeysWithValues: summary.rowCounts.map { ($0.table, $0.rows) })
-        return JSONOutput.line(object)
+        JSONOutput.line(ImportSummaryJSON(summary, databasePath: databasePath), command: "import")
     }
 }
 

@@ -116,25 +116,6 @@ enum SyncSummaryFormatter {
     }
 
     static func json(_ summary: SyncSummary, databasePath: String) -> String {
-        let ingest = summary.ingest
-        let c = ingest?.counts ?? RunCounts()
-        var object: [String: Any] = [
-            "command": "sync", "status": summary.status.rawValue, "database": databasePath, "sync_key": summary.stateKey,
-            "run_id": ingest.map { $0.runId as Any } ?? NSNull(),
-            "listed_from": summary.listedFrom, "listing_complete": summary.listingComplete, "pages": summary.pages,
-            "listed": summary.listed, "already_stored": summary.alreadyStored, "enqueued": summary.enqueued,
-            "list_skipped": summary.listSkipped,
-            "requested": c.requested, "stored": c.stored, "unchanged": c.unchanged, "not_found": c.notFound, "failed": c.failed,
-            "new": ingest?.outcomes[.inserted] ?? 0, "replaced": ingest?.outcomes[.updated] ?? 0,
-            "requests": c.requests + summary.listRequests, "retries": c.retries + summary.listRetries,
-            "watermark_before": summary.previousWatermark ?? NSNull(), "watermark": summary.watermark ?? NSNull(),
-            "watermark_advanced": summary.watermarkAdvanced,
-            "behind_list": summary.behindList, "behind_list_held": summary.behindListHeld,
-            "elapsed_seconds": (summary.elapsedSeconds * 1000).rounded() / 1000, "message": summary.message ?? NSNull(),
-            "failures": (ingest?.failures ?? []).prefix(100).map { ["threat_id": $0.threatId, "error": $0.error] },
-            "s1ingest_version": S1IngestVersion.current,
-        ]
-        for (key, value) in PacingFormatter.fields(ingest?.pacing) { object[key] = value }
-        return JSONOutput.line(object)
+        JSONOutput.line(SyncSummaryJSON(summary, databasePath: databasePath), command: "sync")
     }
 }

@@ -150,7 +150,8 @@ import Glibc
     }
 
     @Test func aFullDiskFailsTheRunRecordsWhyAndStillPrintsTheJSONSummary() async throws {
-        // A 4 MiB tmpfs in a mount namespace of the run's own: the database fills it. The
+        // An 8 MiB tmpfs in a mount namespace of the run's own: the analyses fill it (a fresh
+        // database with its queue of 3000 IDs and their WAL take about 5 MiB, so the run starts). The
         // failure cannot be written into a full database; the next run, with room again,
         // records it from the note left in the lock file.
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare"), getuid() == 0 else { return }
@@ -165,7 +166,7 @@ import Glibc
         let binary = BinaryRunner.executable.path
         let script = """
             set -u
-            mount -t tmpfs -o size=4m tmpfs '\(mountPoint)' || exit 99
+            mount -t tmpfs -o size=8m tmpfs '\(mountPoint)' || exit 99
             '\(binary)' ingest --db '\(db)' --console '\(console.baseURL)' --ids '\(ids)' --json > '\(directory.path("full.json"))'
             echo "exit=$?" > '\(directory.path("full.exit"))'
             # Room again: the next run records why the first one failed, and stores the rest.
