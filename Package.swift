@@ -1,6 +1,11 @@
 // swift-tools-version:6.2
 import PackageDescription
 
+// The pipeline is cut into targets; in release builds each exports the bodies of its
+// functions so the hot paths (JSON values, timestamps, flattened rows, SQLite binds) inline
+// across target boundaries as they did in one module (scripts/bench-compare.sh measures it).
+let acrossTargets: [SwiftSetting] = [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]
+
 let package = Package(
     name: "s1ingest",
     platforms: [.macOS(.v15)],
@@ -42,11 +47,11 @@ let package = Package(
         // The pipeline, one target per stage; dependencies run one way, down the pipeline
         // (ARCHITECTURE.md draws the graph and says which target owns what).
         // JSON: a strict parser that keeps exact bytes, values, equivalence, the one escaper.
-        .target(name: "S1JSON"),
+        .target(name: "S1JSON", swiftSettings: acrossTargets),
         // Time, durations, the stop request, bounded channels: used by every stage.
-        .target(name: "S1Common"),
+        .target(name: "S1Common", swiftSettings: acrossTargets),
         // The model: reading documents, decoding analyses, flattening them into rows (no SQL).
-        .target(name: "S1Model", dependencies: ["S1JSON", "S1Common"]),
+        .target(name: "S1Model", dependencies: ["S1JSON", "S1Common"], swiftSettings: acrossTargets),
         // The console client: requests, retries, deadlines, pacing, listing.
         .target(
             name: "S1Console",
@@ -60,14 +65,16 @@ let package = Package(
                 .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "NIOHTTPCompression", package: "swift-nio-extras"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
-            ]
+            ],
+            swiftSettings: acrossTargets
         ),
         // The storage boundary: the protocols a backend implements and the records they keep.
-        .target(name: "S1Storage", dependencies: ["S1Common", "S1Model"]),
+        .target(name: "S1Storage", dependencies: ["S1Common", "S1Model"], swiftSettings: acrossTargets),
         // The SQLite store: every SQL string of the write path and every SQLite type.
         .target(
             name: "S1SQLite",
             dependencies: ["S1Common", "S1JSON", "S1Model", "S1Storage", "CSQLite", "CSQLiteSupport"],
+            swiftSettings: acrossTargets,
             plugins: ["EmbedMigrations"]
         ),
         // The pipelines: import, ingest, sync, rebuild, check, metrics.
@@ -76,10 +83,11 @@ let package = Package(
             dependencies: [
                 "S1Common", "S1JSON", "S1Model", "S1Console", "S1Storage",
                 .product(name: "Prometheus", package: "swift-prometheus"),
-            ]
+            ],
+            swiftSettings: acrossTargets
         ),
         // Reading the database: query, canned reports, the HTML report, exports.
-        .target(name: "S1Report", dependencies: ["S1Common", "S1JSON", "S1Model", "S1Storage"]),
+        .target(name: "S1Report", dependencies: ["S1Common", "S1JSON", "S1Model", "S1Storage"], swiftSettings: acrossTargets),
         // One import for programs and tests: re-exports every target above.
         .target(
             name: "S1IngestCore",
