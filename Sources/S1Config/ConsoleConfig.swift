@@ -22,6 +22,7 @@ public struct ConsoleConfig: Sendable, Equatable {
     /// The line of the console's `[consoles.NAME]` header (or, written another way, of its first key).
     public var line: Int
 
+    /// A console as the file would describe it; no check is made (``ConsolesFile/parse(_:path:)`` checks).
     public init(name: String, url: String, tokenFile: String, sites: [String] = [], concurrency: Int? = nil, rate: Double? = nil, line: Int) {
         self.name = name
         self.url = url
@@ -48,6 +49,7 @@ public struct ConsolesFileError: Error, CustomStringConvertible, Sendable, Equat
     /// What is wrong, and what to do about it.
     public var message: String
 
+    /// An error about `path` (at `line`, about `field` when known).
     public init(path: String, line: Int? = nil, field: String? = nil, message: String) {
         self.path = path
         self.line = line

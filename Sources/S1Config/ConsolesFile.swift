@@ -16,8 +16,9 @@ import TOMLKit
 /// Every problem is an error with the file, the line and the key (``ConsolesFileError``): a
 /// TOML syntax error, a top-level key other than `consoles`, a console name that is not
 /// `^[a-z0-9][a-z0-9_-]{0,62}$`, an unknown key, a value of the wrong type or out of range, a
-/// file without consoles, two consoles with one URL. Values are not quoted in messages, so a
-/// token pasted in the wrong place is not printed.
+/// file without consoles, two consoles with one URL. No value that could be a secret is quoted
+/// in a message (a URL is shown only as `scheme://host:port`, and only once it is known to hold
+/// no credentials or query), so a token pasted in the wrong place is not printed.
 public enum ConsolesFile {
     /// The keys a console may have.
     public static let allowedKeys = ["url", "token_file", "sites", "concurrency", "rate"]
@@ -160,7 +161,8 @@ public enum ConsolesFile {
         }
         var seen: [URLIdentity: ConsoleConfig] = [:]
         for console in consoles {
-            let identity = URLIdentity(console.url)!
+            // (Every URL here passed `urlProblem`, so has a scheme and a host.)
+            guard let identity = URLIdentity(console.url) else { continue }
             if let first = seen[identity] {
                 let keyPath = ["consoles", console.name, "url"]
                 throw fail(line(keyPath) ?? console.line, fieldName(keyPath), "consoles '\(first.name)' (line \(first.line)) and '\(console.name)' have the same URL (\(identity)): list each console once")
