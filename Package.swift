@@ -24,6 +24,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         // The Prometheus text format of --metrics-file.
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        // The consoles file (`sync --consoles FILE`) is TOML.
+        .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
         // Tests only: an independent CSV reader to parse exports back.
         .package(url: "https://github.com/yaslab/CSV.swift.git", from: "2.5.2"),
     ],
@@ -88,10 +90,15 @@ let package = Package(
         ),
         // Reading the database: query, canned reports, the HTML report, exports.
         .target(name: "S1Report", dependencies: ["S1Common", "S1JSON", "S1Model", "S1Storage"], swiftSettings: acrossTargets),
+        // The consoles file (TOML): names, URLs, token files, per-console limits; reading tokens.
+        .target(
+            name: "S1Config",
+            dependencies: ["S1Common", .product(name: "TOMLKit", package: "TOMLKit")]
+        ),
         // One import for programs and tests: re-exports every target above.
         .target(
             name: "S1IngestCore",
-            dependencies: ["S1JSON", "S1Common", "S1Model", "S1Console", "S1Storage", "S1SQLite", "S1Pipeline", "S1Report"]
+            dependencies: ["S1JSON", "S1Common", "S1Model", "S1Console", "S1Storage", "S1SQLite", "S1Pipeline", "S1Report", "S1Config"]
         ),
         // A SentinelOne console look-alike over real HTTP/1.1, for the demo and tests.
         .target(
@@ -134,6 +141,7 @@ let package = Package(
         .testTarget(name: "S1ModelTests", dependencies: ["S1Testing", "S1IngestCore", "CSQLite", "CSQLiteSupport"]),
         .testTarget(name: "S1ConsoleTests", dependencies: ["S1Testing", "S1IngestCore", "S1MockConsole", "CSQLite", "CSQLiteSupport"]),
         .testTarget(name: "S1SQLiteTests", dependencies: ["S1Testing", "S1IngestCore", "S1MockConsole", "CSQLite", "CSQLiteSupport"]),
+        .testTarget(name: "S1ConfigTests", dependencies: ["S1Testing", "S1Config"]),
         .testTarget(name: "S1PipelineTests", dependencies: ["S1Testing", "S1IngestCore", "S1MockConsole", "CSQLite", "CSQLiteSupport"]),
         // The mock console over real loopback HTTP.
         .testTarget(
