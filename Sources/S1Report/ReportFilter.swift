@@ -33,3 +33,16 @@ public struct ReportFilter: Sendable, Equatable {
         [since.sqlValue, site.sqlValue, .integer(limited ? Int64(limit ?? -1) : -1)]
     }
 }
+
+extension ReportFilter {
+    /// The sites the database knows (from threats and agents), by name, for a `--site` that
+    /// names none of them.
+    public static func knownSites(in reader: any StoreReader) throws -> [(id: String?, name: String?)] {
+        try reader.query("""
+            SELECT DISTINCT site_id, site_name FROM (
+                SELECT detection_site_id AS site_id, detection_site_name AS site_name FROM threats
+                UNION SELECT site_id, site_name FROM agents)
+            WHERE site_id IS NOT NULL OR site_name IS NOT NULL ORDER BY site_name, site_id
+            """).allRows().map { (id: $0[0].textValue, name: $0[1].textValue) }
+    }
+}

@@ -52,14 +52,7 @@ struct ReportCommand: ParsableCommand {
     /// reports then show no rows).
     private func warnIfUnknown(site: String) throws {
         guard FileManager.default.fileExists(atPath: database.path) else { return }
-        let reader = try database.store.openReader()
-        let known = try reader.query("""
-            SELECT DISTINCT site_id, site_name FROM (
-                SELECT detection_site_id AS site_id, detection_site_name AS site_name FROM threats
-                UNION SELECT site_id, site_name FROM agents)
-            WHERE site_id IS NOT NULL OR site_name IS NOT NULL ORDER BY site_name, site_id
-            """).allRows()
-        let pairs = known.map { (id: $0[0].textValue, name: $0[1].textValue) }
+        let pairs = try ReportFilter.knownSites(in: database.store.openReader())
         guard !pairs.contains(where: { $0.id == site || $0.name == site }) else { return }
         let list = pairs.prefix(20).map { pair in
             switch (pair.name, pair.id) {
