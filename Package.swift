@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "s1ingest", targets: ["s1ingest"]),
+        .library(name: "S1JSON", targets: ["S1JSON"]),
         .library(name: "S1IngestCore", targets: ["S1IngestCore"]),
         .library(name: "S1MockConsole", targets: ["S1MockConsole"]),
     ],
@@ -38,10 +39,13 @@ let package = Package(
             capability: .buildTool(),
             dependencies: ["MigrationEmbedder"]
         ),
+        // The JSON parser (strict RFC 8259, keeps exact bytes) and its values. Depends on nothing.
+        .target(name: "S1JSON"),
         // The library core: input -> fetch -> decode -> flatten -> store -> report/export.
         .target(
             name: "S1IngestCore",
             dependencies: [
+                "S1JSON",
                 "CSQLite",
                 "CSQLiteSupport",
                 .product(name: "Logging", package: "swift-log"),
@@ -82,10 +86,12 @@ let package = Package(
             swiftSettings: [.unsafeFlags(["-static-stdlib"], .when(platforms: [.linux]))],
             linkerSettings: [.unsafeFlags(["-static-stdlib"], .when(platforms: [.linux]))]
         ),
+        // The JSON parser.
+        .testTarget(name: "S1JSONTests", dependencies: ["S1JSON"]),
         // Tests mirror the source folders: input, decode, flatten, store, import, fetch, ...
         .testTarget(
             name: "S1IngestCoreTests",
-            dependencies: ["S1IngestCore", "S1MockConsole"],
+            dependencies: ["S1IngestCore", "S1JSON", "S1MockConsole"],
             resources: [.copy("Fixtures")]
         ),
         // The mock console over real loopback HTTP.

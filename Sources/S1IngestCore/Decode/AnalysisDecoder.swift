@@ -1,3 +1,5 @@
+import S1JSON
+
 /// One threat analysis found in an input: its `data` object, the body to keep verbatim,
 /// and where it came from.
 public struct DecodedAnalysis {

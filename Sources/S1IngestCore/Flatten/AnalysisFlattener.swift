@@ -1,3 +1,5 @@
+import S1JSON
+
 /// Turns one decoded threat analysis into rows for every table. A pure function of the
 /// document and the ingest time: safe to run on any thread.
 public enum AnalysisFlattener {

@@ -1,3 +1,5 @@
+import S1JSON
+
 /// Accumulates rows for one analysis: values go into a flat array, text into one arena.
 struct RowBuilder {
     var arena: [UInt8] = []

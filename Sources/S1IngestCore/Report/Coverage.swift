@@ -1,3 +1,5 @@
+import S1JSON
+
 /// One JSON path seen in the stored raw bodies.
 public struct CoverageEntry: Sendable, Encodable, Equatable {
     /// `data.threatInfo.classification`; array elements as `[]`: `data.mitigationStatus[].action`.

@@ -1,3 +1,5 @@
+import S1JSON
+
 /// What storing one analysis did.
 public enum StoreOutcome: String, Sendable, CaseIterable {
     /// A threat not in the database before.

@@ -1,3 +1,5 @@
+import S1JSON
+
 /// One item of the threat listing: its ID and `threatInfo.updatedAt` (normalised).
 public struct ListedThreat: Sendable, Equatable {
     public let threatId: String

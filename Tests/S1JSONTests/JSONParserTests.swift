@@ -1,5 +1,5 @@
 import Testing
-@testable import S1IngestCore
+@testable import S1JSON
 
 @Suite struct JSONParserTests {
     @Test func parsesNestedValuesAndKeepsNumberDigits() throws {

@@ -68,10 +68,13 @@ public final class JSONDocument: @unchecked Sendable {
 public struct JSONParseError: Error, Equatable, Sendable, CustomStringConvertible {
     /// Byte offset from the start of the parsed slice.
     public let offset: Int
-    /// 1-based line and column within the parsed slice.
+    /// 1-based line within the parsed slice.
     public let line: Int
+    /// 1-based column (in bytes) within its line.
     public let column: Int
+    /// What is wrong, e.g. `expected ':' after a member name, found '1'`.
     public let reason: String
 
+    /// The reason with its line and column.
     public var description: String { "\(reason) at line \(line), column \(column)" }
 }

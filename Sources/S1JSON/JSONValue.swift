@@ -1,6 +1,7 @@
 /// A value inside a `JSONDocument`. Cheap to copy; valid as long as its document is.
 public struct JSONValue {
-    let document: JSONDocument
+    /// The document this value is in.
+    public let document: JSONDocument
     let index: Int32
 
     var node: JSONDocument.Node { document.tape[Int(index)] }
@@ -39,7 +40,8 @@ public struct JSONValue {
     /// The member named by `key`, searching from the member at tape index `hint` onwards
     /// and then from the start; returns the value and the hint for the next search. When
     /// keys are looked up in the order the object lists them, each search is one comparison.
-    func member(_ key: [UInt8], hint: inout Int32) -> JSONValue? {
+    /// Start with a hint of 0; nil when this is not an object or has no such member.
+    public func member(_ key: [UInt8], hint: inout Int32) -> JSONValue? {
         let tape = document.tape
         let object = tape[Int(index)]
         guard object.kind == .object, object.next > index + 1 else { return nil }
@@ -196,7 +198,7 @@ public struct JSONValue {
 }
 
 /// Parses ASCII digits (with an optional leading '-') into an Int64; nil on anything else or overflow.
-func parseInt64(_ bytes: UnsafeRawBufferPointer) -> Int64? {
+public func parseInt64(_ bytes: UnsafeRawBufferPointer) -> Int64? {
     guard !bytes.isEmpty else { return nil }
     var index = 0
     let negative = bytes[0] == UInt8(ascii: "-")
