@@ -39,7 +39,8 @@ let package = Package(
             capability: .buildTool(),
             dependencies: ["MigrationEmbedder"]
         ),
-        // The JSON parser (strict RFC 8259, keeps exact bytes) and its values. Depends on nothing.
+        // The JSON parser (strict RFC 8259, keeps exact bytes), its values and the one JSON
+        // string escaper. Depends on nothing.
         .target(name: "S1JSON"),
         // The library core: input -> fetch -> decode -> flatten -> store -> report/export.
         .target(
@@ -65,6 +66,7 @@ let package = Package(
             name: "S1MockConsole",
             dependencies: [
                 "S1IngestCore",
+                "S1JSON",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -77,6 +79,7 @@ let package = Package(
             name: "s1ingest",
             dependencies: [
                 "S1IngestCore",
+                "S1JSON",
                 "S1MockConsole",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

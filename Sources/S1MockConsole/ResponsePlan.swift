@@ -1,5 +1,6 @@
 import S1IngestCore
 import NIOHTTP1
+import S1JSON
 
 /// What the connection handler does for one request: wait, then act.
 struct ResponsePlan {

@@ -1,3 +1,5 @@
+import S1JSON
+
 /// Datasette metadata (`datasette DB -m metadata.json`) for an s1ingest database, made from
 /// the schema itself: each table's and view's description is the comment on its `CREATE`
 /// line (and, for views, the comment lines right after it), each column's description the
