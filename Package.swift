@@ -40,7 +40,7 @@ let package = Package(
             dependencies: ["MigrationEmbedder"]
         ),
         // The JSON parser (strict RFC 8259, keeps exact bytes), its values and the one JSON
-        // string escaper. Depends on nothing.
+        // string escaper. Depends on nothing; Fuzz/ holds its libFuzzer harness.
         .target(name: "S1JSON"),
         // The library core: input -> fetch -> decode -> flatten -> store -> report/export.
         .target(
@@ -89,8 +89,12 @@ let package = Package(
             swiftSettings: [.unsafeFlags(["-static-stdlib"], .when(platforms: [.linux]))],
             linkerSettings: [.unsafeFlags(["-static-stdlib"], .when(platforms: [.linux]))]
         ),
-        // The JSON parser.
-        .testTarget(name: "S1JSONTests", dependencies: ["S1JSON"]),
+        // The JSON parser: its own tests and nst/JSONTestSuite's test_parsing cases.
+        .testTarget(
+            name: "S1JSONTests",
+            dependencies: ["S1JSON"],
+            resources: [.copy("JSONTestSuite")]
+        ),
         // Tests mirror the source folders: input, decode, flatten, store, import, fetch, ...
         .testTarget(
             name: "S1IngestCoreTests",
