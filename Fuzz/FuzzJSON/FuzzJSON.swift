@@ -5,15 +5,19 @@ import S1JSON
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzJSON(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let bytes = size == 0 ? [] : Array(UnsafeBufferPointer(start: data, count: size))
+    // S1JSON and a second reading of the grammar agree on what is JSON.
+    let grammatical = ReferenceGrammar.accepts(bytes)
     let document: JSONDocument
     do {
         document = try JSONDocument(bytes: bytes)
     } catch {
+        precondition(!grammatical, "refused, but the reference grammar accepts it: \(error)")
         // A refusal says where: inside the input, on a real line and column.
         precondition((0...bytes.count).contains(error.offset), "error offset \(error.offset) outside 0...\(bytes.count)")
         precondition(error.line >= 1 && error.column >= 1 && !error.reason.isEmpty, "bad error \(error)")
         return 0
     }
+    precondition(grammatical, "accepted, but the reference grammar refuses it")
     let root = document.root
     // The root's raw bytes are exactly the input without surrounding white space.
     var start = 0, end = bytes.count
