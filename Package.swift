@@ -11,6 +11,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "s1ingest", targets: ["s1ingest"]),
+        .library(name: "S1JSON", targets: ["S1JSON"]),
         .library(name: "S1IngestCore", targets: ["S1IngestCore"]),
         .library(name: "S1JSON", targets: ["S1JSON"]),
         .library(name: "S1MockConsole", targets: ["S1MockConsole"]),
@@ -118,6 +119,7 @@ let package = Package(
             name: "s1ingest",
             dependencies: [
                 "S1IngestCore",
+                "S1JSON",
                 "S1MockConsole",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -136,7 +138,12 @@ let package = Package(
             exclude: ["Fixtures/SOURCES.md"],
             resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "S1JSONTests", dependencies: ["S1Testing", "S1IngestCore", "CSQLite", "CSQLiteSupport"]),
+        .testTarget(
+            name: "S1JSONTests",
+            dependencies: ["S1JSON", "S1Testing", "S1IngestCore", "CSQLite", "CSQLiteSupport"],
+            // nst/JSONTestSuite's test_parsing cases (provenance in JSONTestSuite/SOURCES.md).
+            resources: [.copy("JSONTestSuite")]
+        ),
         .testTarget(name: "S1CommonTests", dependencies: ["S1Testing", "S1IngestCore", "CSQLite", "CSQLiteSupport"]),
         .testTarget(name: "S1ModelTests", dependencies: ["S1Testing", "S1IngestCore", "CSQLite", "CSQLiteSupport"]),
         .testTarget(name: "S1ConsoleTests", dependencies: ["S1Testing", "S1IngestCore", "S1MockConsole", "CSQLite", "CSQLiteSupport"]),

@@ -6,6 +6,7 @@ import NIOCore
 import NIOPosix
 import NIOSSL
 import NIOTLS
+import S1JSON
 
 /// One step of `s1ingest check`.
 public struct CheckStep: Sendable, Encodable {

@@ -8,6 +8,7 @@ import NIOHTTP1
 import NIOHTTPCompression
 import NIOPosix
 import NIOSSL
+import S1JSON
 
 /// Timeouts and limits of one console connection.
 public struct ConsoleClientSettings: Sendable {

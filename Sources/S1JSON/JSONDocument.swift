@@ -11,33 +11,33 @@ public final class JSONDocument: @unchecked Sendable {
 
     /// One value on the tape: 12 bytes, so the tape of even a document made only of tiny
     /// values (`[0,0,0,...]`, a value every 2 bytes) is at most 6 times its size.
-    package struct Node {
+    struct Node {
         /// Bits 0-27: strings, the first byte after the opening quote; others, the first byte
         /// of the value. Bits 28-30: the kind. Bit 31: a string with a backslash escape.
-        package var packed: UInt32
+        var packed: UInt32
         /// Strings: the closing quote. Others: one past the last byte.
-        package var end: Int32
+        var end: Int32
         /// The tape index just past this node's subtree (its next sibling).
-        package var next: Int32
+        var next: Int32
 
-        package init(kind: Kind, escaped: Bool, start: Int32, end: Int32, next: Int32) {
+        init(kind: Kind, escaped: Bool, start: Int32, end: Int32, next: Int32) {
             packed = UInt32(start) | UInt32(kind.rawValue) << 28 | (escaped ? 1 << 31 : 0)
             self.end = end
             self.next = next
         }
 
-        package var kind: Kind { Kind(rawValue: UInt8(truncatingIfNeeded: packed >> 28) & 7).unsafelyUnwrapped }
+        var kind: Kind { Kind(rawValue: UInt8(truncatingIfNeeded: packed >> 28) & 7).unsafelyUnwrapped }
         /// For strings: contains a backslash escape.
-        package var escaped: Bool { packed & (1 << 31) != 0 }
-        package var start: Int32 { Int32(bitPattern: packed & JSONDocument.maxBytes) }
+        var escaped: Bool { packed & (1 << 31) != 0 }
+        var start: Int32 { Int32(bitPattern: packed & JSONDocument.maxBytes) }
     }
 
     /// Largest document: byte offsets take 28 bits of a node.
-    package static let maxBytes: UInt32 = (1 << 28) - 1
+    static let maxBytes: UInt32 = (1 << 28) - 1
 
     /// The document's bytes (exactly the input slice it was parsed from).
     public let bytes: [UInt8]
-    package var tape: [Node]
+    var tape: [Node]
 
     /// Parses `bytes` as one JSON value, allowing surrounding white space only.
     public init(bytes: [UInt8], maxDepth: Int = 256) throws(JSONParseError) {
@@ -68,10 +68,13 @@ public final class JSONDocument: @unchecked Sendable {
 public struct JSONParseError: Error, Equatable, Sendable, CustomStringConvertible {
     /// Byte offset from the start of the parsed slice.
     public let offset: Int
-    /// 1-based line and column within the parsed slice.
+    /// 1-based line within the parsed slice.
     public let line: Int
+    /// 1-based column (in bytes) within its line.
     public let column: Int
+    /// What is wrong, e.g. `expected ':' after a member name, found '1'`.
     public let reason: String
 
+    /// The reason with its line and column.
     public var description: String { "\(reason) at line \(line), column \(column)" }
 }

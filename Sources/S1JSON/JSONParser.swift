@@ -1,15 +1,15 @@
 /// A strict RFC 8259 parser that fills a `JSONDocument` tape. Recursive with a depth limit.
-package struct JSONParser {
-    package let input: UnsafeBufferPointer<UInt8>
-    package let maxDepth: Int
-    package var position = 0
+struct JSONParser {
+    let input: UnsafeBufferPointer<UInt8>
+    let maxDepth: Int
+    var position = 0
 
-    package init(input: UnsafeBufferPointer<UInt8>, maxDepth: Int) {
+    init(input: UnsafeBufferPointer<UInt8>, maxDepth: Int) {
         self.input = input
         self.maxDepth = maxDepth
     }
 
-    package mutating func parseDocument(into tape: inout [JSONDocument.Node]) throws(JSONParseError) {
+    mutating func parseDocument(into tape: inout [JSONDocument.Node]) throws(JSONParseError) {
         guard input.count <= Int(JSONDocument.maxBytes) else { throw error("document larger than 256 MiB") }
         skipWhitespace()
         if position == input.count { throw error(input.isEmpty ? "empty document" : "no JSON value, only white space") }
@@ -20,7 +20,7 @@ package struct JSONParser {
 
     // MARK: Values
 
-    package mutating func parseValue(into tape: inout [JSONDocument.Node], depth: Int) throws(JSONParseError) {
+    mutating func parseValue(into tape: inout [JSONDocument.Node], depth: Int) throws(JSONParseError) {
         guard position < input.count else { throw error("unexpected end of input (truncated document?)") }
         let byte = input[position]
         switch byte {
@@ -35,7 +35,7 @@ package struct JSONParser {
         }
     }
 
-    package mutating func parseObject(into tape: inout [JSONDocument.Node], depth: Int) throws(JSONParseError) {
+    mutating func parseObject(into tape: inout [JSONDocument.Node], depth: Int) throws(JSONParseError) {
         guard depth <= maxDepth else { throw error("nesting deeper than \(maxDepth) levels") }
         let index = tape.count
         tape.append(.init(kind: .object, escaped: false, start: Int32(position), end: 0, next: 0))
@@ -67,7 +67,7 @@ package struct JSONParser {
         tape[index].next = Int32(tape.count)
     }
 
-    package mutating func parseArray(into tape: inout [JSONDocument.Node], depth: Int) throws(JSONParseError) {
+    mutating func parseArray(into tape: inout [JSONDocument.Node], depth: Int) throws(JSONParseError) {
         guard depth <= maxDepth else { throw error("nesting deeper than \(maxDepth) levels") }
         let index = tape.count
         tape.append(.init(kind: .array, escaped: false, start: Int32(position), end: 0, next: 0))
@@ -91,7 +91,7 @@ package struct JSONParser {
         tape[index].next = Int32(tape.count)
     }
 
-    package mutating func parseString(into tape: inout [JSONDocument.Node]) throws(JSONParseError) {
+    mutating func parseString(into tape: inout [JSONDocument.Node]) throws(JSONParseError) {
         position += 1  // opening quote
         let start = position
         var escaped = false
@@ -114,7 +114,7 @@ package struct JSONParser {
         position += 1  // closing quote
     }
 
-    package mutating func skipEscape() throws(JSONParseError) {
+    mutating func skipEscape() throws(JSONParseError) {
         position += 1
         guard position < input.count else { throw error("unterminated string (truncated document?)") }
         switch input[position] {
@@ -133,7 +133,7 @@ package struct JSONParser {
         }
     }
 
-    package mutating func validateUTF8(from start: Int, to end: Int) throws(JSONParseError) {
+    mutating func validateUTF8(from start: Int, to end: Int) throws(JSONParseError) {
         var index = start
         while index < end {
             let lead = input[index]
@@ -160,7 +160,7 @@ package struct JSONParser {
         }
     }
 
-    package mutating func parseNumber(into tape: inout [JSONDocument.Node]) throws(JSONParseError) {
+    mutating func parseNumber(into tape: inout [JSONDocument.Node]) throws(JSONParseError) {
         let start = position
         if input[position] == UInt8(ascii: "-") { position += 1 }
         guard position < input.count, isDigit(input[position]) else { throw error("invalid number") }
@@ -183,7 +183,7 @@ package struct JSONParser {
         tape.append(.init(kind: .number, escaped: false, start: Int32(start), end: Int32(position), next: Int32(tape.count + 1)))
     }
 
-    package mutating func parseLiteral(_ literal: StaticString, kind: JSONDocument.Kind, into tape: inout [JSONDocument.Node]) throws(JSONParseError) {
+    mutating func parseLiteral(_ literal: StaticString, kind: JSONDocument.Kind, into tape: inout [JSONDocument.Node]) throws(JSONParseError) {
         let start = position
         let count = literal.utf8CodeUnitCount
         guard position + count <= input.count else { throw error("unexpected end of input (truncated document?)") }
@@ -196,7 +196,7 @@ package struct JSONParser {
 
     // MARK: Helpers
 
-    package mutating func skipWhitespace() {
+    mutating func skipWhitespace() {
         while position < input.count {
             switch input[position] {
             case 0x20, 0x0A, 0x0D, 0x09: position += 1
@@ -205,16 +205,16 @@ package struct JSONParser {
         }
     }
 
-    package func isDigit(_ byte: UInt8) -> Bool { byte &- UInt8(ascii: "0") < 10 }
+    func isDigit(_ byte: UInt8) -> Bool { byte &- UInt8(ascii: "0") < 10 }
 
-    package func describe(_ byte: UInt8) -> String {
+    func describe(_ byte: UInt8) -> String {
         switch byte {
         case 0x21...0x7E: return "'\(Character(Unicode.Scalar(byte)))'"
         default: return "byte 0x\(String(byte, radix: 16, uppercase: true))"
         }
     }
 
-    package func error(_ reason: String) -> JSONParseError {
+    func error(_ reason: String) -> JSONParseError {
         let offset = min(position, input.count)
         var line = 1
         var lineStart = 0
@@ -227,7 +227,7 @@ package struct JSONParser {
 }
 
 @inline(__always)
-package func hexValue(_ byte: UInt8) -> UInt32? {
+func hexValue(_ byte: UInt8) -> UInt32? {
     switch byte {
     case UInt8(ascii: "0")...UInt8(ascii: "9"): return UInt32(byte - UInt8(ascii: "0"))
     case UInt8(ascii: "a")...UInt8(ascii: "f"): return UInt32(byte - UInt8(ascii: "a") + 10)

@@ -1,9 +1,10 @@
 /// A value inside a `JSONDocument`. Cheap to copy; valid as long as its document is.
 public struct JSONValue {
-    package let document: JSONDocument
-    package let index: Int32
+    /// The document this value is in.
+    public let document: JSONDocument
+    let index: Int32
 
-    package var node: JSONDocument.Node { document.tape[Int(index)] }
+    var node: JSONDocument.Node { document.tape[Int(index)] }
 
     /// The value's kind.
     public var kind: JSONDocument.Kind { node.kind }
@@ -39,7 +40,8 @@ public struct JSONValue {
     /// The member named by `key`, searching from the member at tape index `hint` onwards
     /// and then from the start; returns the value and the hint for the next search. When
     /// keys are looked up in the order the object lists them, each search is one comparison.
-    package func member(_ key: [UInt8], hint: inout Int32) -> JSONValue? {
+    /// Start with a hint of 0; nil when this is not an object or has no such member.
+    public func member(_ key: [UInt8], hint: inout Int32) -> JSONValue? {
         let tape = document.tape
         let object = tape[Int(index)]
         guard object.kind == .object, object.next > index + 1 else { return nil }
@@ -182,7 +184,7 @@ public struct JSONValue {
         }
     }
 
-    package static func stringEquals(_ node: JSONDocument.Node, _ key: UnsafeRawBufferPointer, in bytes: UnsafeRawBufferPointer) -> Bool {
+    static func stringEquals(_ node: JSONDocument.Node, _ key: UnsafeRawBufferPointer, in bytes: UnsafeRawBufferPointer) -> Bool {
         guard node.kind == .string else { return false }
         let length = Int(node.end - node.start)
         if node.escaped {
@@ -196,7 +198,7 @@ public struct JSONValue {
 }
 
 /// Parses ASCII digits (with an optional leading '-') into an Int64; nil on anything else or overflow.
-package func parseInt64(_ bytes: UnsafeRawBufferPointer) -> Int64? {
+public func parseInt64(_ bytes: UnsafeRawBufferPointer) -> Int64? {
     guard !bytes.isEmpty else { return nil }
     var index = 0
     let negative = bytes[0] == UInt8(ascii: "-")
@@ -218,7 +220,7 @@ package func parseInt64(_ bytes: UnsafeRawBufferPointer) -> Int64? {
 }
 
 /// Decodes the escapes of a JSON string's inner bytes (already validated by the parser).
-package func unescapeJSONString(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
+func unescapeJSONString(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
     var output: [UInt8] = []
     output.reserveCapacity(bytes.count)
     var index = 0

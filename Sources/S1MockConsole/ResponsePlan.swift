@@ -1,6 +1,7 @@
 import S1Common
 import S1JSON
 import NIOHTTP1
+import S1JSON
 
 /// What the connection handler does for one request: wait, then act.
 struct ResponsePlan {

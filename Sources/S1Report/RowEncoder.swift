@@ -198,27 +198,10 @@ package struct RowEncoder {
         }
     }
 
-    /// A JSON string: `"` and `\` escaped, control characters as `\n` `\r` `\t` or `\u00XX`.
+    /// A JSON string, escaped by S1JSON's `JSONStringEscaping`.
     package static func appendJSONString(_ bytes: UnsafeRawBufferPointer, to buffer: inout ByteBuffer) {
         buffer.append(0x22)
-        if bytes.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) {
-            for byte in bytes {
-                switch byte {
-                case 0x22: buffer.append(0x5C, 0x22)
-                case 0x5C: buffer.append(0x5C, 0x5C)
-                case 0x0A: buffer.append(0x5C, UInt8(ascii: "n"))
-                case 0x0D: buffer.append(0x5C, UInt8(ascii: "r"))
-                case 0x09: buffer.append(0x5C, UInt8(ascii: "t"))
-                case 0..<0x20:
-                    buffer.append(0x5C, UInt8(ascii: "u"))
-                    buffer.append(0x30, 0x30)
-                    buffer.append(hexDigit(byte >> 4), hexDigit(byte & 0x0F))
-                default: buffer.append(byte)
-                }
-            }
-        } else {
-            buffer.append(bytes)
-        }
+        JSONStringEscaping.forEachEscapedPiece(of: bytes) { buffer.append($0) }
         buffer.append(0x22)
     }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import S1IngestCore
+import S1JSON
 import Synchronization
 
 /// `--log-format`: how events go to stderr when they are for machines.

@@ -1,4 +1,5 @@
 import Foundation
+import S1JSON
 import Testing
 @testable import S1IngestCore
 import S1Testing

@@ -1,6 +1,5 @@
 import Testing
-@testable import S1IngestCore
-import S1Testing
+@testable import S1JSON
 
 @Suite struct JSONParserTests {
     @Test func parsesNestedValuesAndKeepsNumberDigits() throws {

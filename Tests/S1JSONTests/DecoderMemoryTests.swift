@@ -1,6 +1,5 @@
 import Testing
-@testable import S1IngestCore
-import S1Testing
+@testable import S1JSON
 
 /// The decoder's working memory per document is a small multiple of its size (issue 11,
 /// item 5): checked on the node storage, deterministically, for documents made of the
