@@ -1,13 +1,16 @@
 /// Paces requests for the whole client, one per console: the analysis fetches and the
 /// threat listing of a run share one, so a 429 on either slows both.
 ///
-/// Without a cap it finds the console's budget by itself (``PaceController``: a slow start,
-/// then a measurement of the budget from the 429s, a pace just below it, and rare probes
-/// above it) and starts from the budget learned on an earlier run when it is given one.
+/// Without a cap it finds the console's budget by itself (``PaceController``: no pace at all
+/// until the console's first 429, only the concurrency, so a console without a budget is not
+/// slowed down; then a slow start, a measurement of the budget from the 429s, a pace just
+/// below it, and rare probes above it) and starts from the budget learned on an earlier run
+/// when it is given one.
 /// With a cap (`--rate`) no second-long window holds more than the cap's requests (rounded
 /// up), and the pace stays at the cap unless the console says otherwise.
 ///
-/// After a 429 the controller takes for a budget signal, every request waits (for
+/// After a 429 the controller takes for a budget signal (not the first 429 of an unpaced
+/// start, which sets a pace and holds only its own request), every request waits (for
 /// `Retry-After` when given, capped at ``RetryPolicy/maxRetryAfter``), and the pace drops to
 /// just below the measured budget. 429s that do not depend on the pace (the console's own
 /// trouble) and the rare 429 of a pace a hair over the budget pause no one: only the request
