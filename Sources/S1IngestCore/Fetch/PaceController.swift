@@ -21,8 +21,9 @@
 ///    than ten were accepted: that was a burst, not a rate), and a start-up (1.) grows it
 ///    from there. The next 429 measures from this one: the bucket was empty at both.
 /// 1. **Start-up** (TCP's slow start, in requests per second). From ``Tuning/initialPace``
-///    (or where an unpaced start left it) the pace doubles every ``Tuning/startupDoublingRequests`` accepted requests, but not
-///    faster than every ``Tuning/startupDoublingSeconds``, and stays within
+///    (or where an unpaced start left it) the pace doubles every
+///    ``Tuning/startupDoublingRequests`` accepted requests, but not faster than every
+///    ``Tuning/startupDoublingSeconds``, and stays within
 ///    ``Tuning/startupHeadroom`` times the accepted rate (a client held back by its
 ///    concurrency does not run away). The first 429 ends it, at most one doubling (plus the
 ///    burst) past the budget. A run that learned a budget before skips this: it starts just
@@ -34,7 +35,7 @@
 ///    between, `accepted / elapsed` is `B` itself ("tight"). Failing that, the rate accepted
 ///    since the previous signal (a lower bound: the bucket may have overflowed while the
 ///    client was slower) or, at the end of start-up, the accepted rate of the last quarter
-///    second stands in. The pace becomes ``Tuning/backoff`` (98%) of it, lowered by at least
+///    second stands in (after an unpaced start, the larger of the two). The pace becomes ``Tuning/backoff`` (98%) of it, lowered by at least
 ///    3% and at most by half. The whole client pauses (for `Retry-After`), and 429s for
 ///    requests started before the decrease belong to the same overshoot: they count once.
 ///    Time paused is left out of rates where the bucket cannot have kept its tokens, so a
@@ -202,7 +203,8 @@ public struct PaceController: Sendable {
     public private(set) var noiseShare = 0.0
     /// 429s seen, of every kind.
     public private(set) var limitedCount = 0
-    /// 429s taken as budget signals (each lowered the pace and paused the client).
+    /// 429s taken as budget signals (each lowered the pace and paused the client; the first
+    /// of an unpaced start set a pace and paused no one).
     public private(set) var budgetSignals = 0
     /// Decreases undone because the 429s turned out to be noise.
     public private(set) var undoneDecreases = 0

@@ -38,7 +38,8 @@ public actor RequestThrottle {
     /// The pace now, requests per second.
     public var currentRate: Double? { schedule.controller.pace }
 
-    /// 429s taken as budget signals so far (each lowered the pace and paused the client).
+    /// 429s taken as budget signals so far (each lowered the pace and paused the client; the
+    /// first of an unpaced start set a pace and paused no one).
     public var slowdowns: Int { schedule.controller.budgetSignals }
 
     /// What the throttle learned and did, for run records and summaries.
