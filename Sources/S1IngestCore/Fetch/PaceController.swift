@@ -769,7 +769,8 @@ public struct PacingSchedule: Sendable {
     public mutating func begin(_ reservation: Reservation, at now: Double) -> Bool {
         guard reservation.generation == generation, controller.startupWait(at: now) <= 0 else { return false }
         lastBegun = max(lastBegun, reservation.start)
-        controller.started(at: now)
+        // (At the reserved start: the time its answer will say it started at.)
+        controller.started(at: reservation.start)
         return true
     }
 

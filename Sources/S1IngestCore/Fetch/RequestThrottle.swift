@@ -21,6 +21,10 @@ public actor RequestThrottle {
     private let now: @Sendable () -> ContinuousClock.Instant
     private let origin: ContinuousClock.Instant
     private var schedule: PacingSchedule
+    /// Requests held by a full start-up round (unpaced): the next answer wakes them, or
+    /// `roundTimer` (for a round whose answers do not all come, and for stops).
+    private var roundWaiters: [CheckedContinuation<Void, Never>] = []
+    private var roundTimer: Task<Void, Never>?
 
     /// The user's cap, requests per second; nil for none.
     public let maxRate: Double?
@@ -60,6 +64,15 @@ public actor RequestThrottle {
         while true {
             let start = instant(reservation.start)
             let current = now()
+            if start > current, schedule.controller.isUnpaced {
+                // The start-up round is full: the next answer may end it (no polling: many
+                // short sleeps delay the round that follows).
+                await waitForAnAnswer()
+                if stop?.isRequested == true { throw CancellationError() }
+                try Task.checkCancellation()
+                reservation = schedule.reserve(at: seconds(now()))
+                continue
+            }
             if start > current {
                 // In slices of at most a quarter second: when the pace changes or a pause
                 // begins meanwhile, a reservation made far ahead is made again at once.
@@ -93,7 +106,9 @@ public actor RequestThrottle {
     @discardableResult
     public func rateLimited(retryAfter: Duration?, fallbackPause: Duration, requestStarted: ContinuousClock.Instant) -> PaceController.Verdict {
         let pause = min(retryAfter ?? fallbackPause, RetryPolicy.maxRetryAfter)
-        return schedule.limited(startedAt: seconds(requestStarted), pause: pause.seconds, at: seconds(now()))
+        let verdict = schedule.limited(startedAt: seconds(requestStarted), pause: pause.seconds, at: seconds(now()))
+        wakeRoundWaiters()
+        return verdict
     }
 
     /// The request started at `requestStarted` got an answer other than 429 (a success, a
@@ -101,6 +116,31 @@ public actor RequestThrottle {
     public func succeeded(requestStarted: ContinuousClock.Instant? = nil) {
         let time = seconds(now())
         schedule.accepted(startedAt: requestStarted.map(seconds) ?? time, at: time)
+        wakeRoundWaiters()
+    }
+
+    /// Waits for the next answer, or at most `roundTimerSeconds`.
+    private func waitForAnAnswer() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            roundWaiters.append(continuation)
+            if roundTimer == nil {
+                roundTimer = Task { [weak self] in
+                    try? await Task.sleep(for: .milliseconds(Self.roundTimerMilliseconds))
+                    await self?.wakeRoundWaiters(timer: true)
+                }
+            }
+        }
+    }
+
+    /// How long a request held by a full start-up round waits at most before it looks again.
+    private static let roundTimerMilliseconds = 50
+
+    private func wakeRoundWaiters(timer: Bool = false) {
+        if timer { roundTimer = nil }
+        guard !roundWaiters.isEmpty else { return }
+        let waiters = roundWaiters
+        roundWaiters.removeAll()
+        for waiter in waiters { waiter.resume() }
     }
 
     private func seconds(_ instant: ContinuousClock.Instant) -> Double {

@@ -270,11 +270,13 @@ extension SimulatedRun.Scenario: CustomTestStringConvertible, CustomStringConver
     @Test func theFirstRoundsDoubleOnceAnswered() {
         var schedule = PacingSchedule(controller: PaceController(cap: nil))
         #expect(schedule.controller.isUnpaced)
-        // Two start at once; the third waits for their answers (it looks again soon).
+        // Two start at once; the third waits for their answers (it looks again soon). (They
+        // begin a moment after their reserved start, as on a real clock; their answers say
+        // the reserved start.)
         for _ in 0..<2 {
             let reservation = schedule.reserve(at: 0)
             #expect(reservation.start == 0)
-            let began = schedule.begin(reservation, at: 0)
+            let began = schedule.begin(reservation, at: 0.0001)
             #expect(began)
         }
         let third = schedule.reserve(at: 0)
