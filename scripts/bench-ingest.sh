@@ -5,7 +5,8 @@
 #   3. 100,000 IDs: peak RSS of s1ingest (target <= 150 MB), against 10,000 IDs to show it flat.
 # Usage: scripts/bench-ingest.sh            (BENCH_QUICK=1 for smaller counts, RUNS=N zero-latency runs,
 #                                           BIN=path for a binary to use instead of building one,
-#                                           ROWS="latency zero memory" for rows 1, 2, 3 (default all))
+#                                           ROWS="latency zero memory" for rows 1, 2, 3 (default all),
+#                                           INGEST_ARGS="--rate 100000" for more ingest options)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -z "${BIN:-}" ]; then
@@ -33,7 +34,7 @@ ids() {  # $1 count -> file of the mock's IDs (seed 2026: first ID 1311010474425
 run() {  # $1 label, $2 ids file, $3 concurrency -> prints IDs/s and peak RSS
     rm -f "$work"/bench.sqlite*
     /usr/bin/time -f "%M %U %S" -o "$work/rss.txt" "$bin" ingest --quiet --json --db "$work/bench.sqlite" --console "$mock_url" \
-        --ids "$2" --concurrency "$3" >"$work/summary.json"
+        --ids "$2" --concurrency "$3" ${INGEST_ARGS:-} >"$work/summary.json"
     python3 - "$1" "$work/summary.json" $(tail -1 "$work/rss.txt") <<'PY'
 import json, sys
 s = json.load(open(sys.argv[2]))
