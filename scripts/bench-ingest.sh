@@ -3,11 +3,18 @@
 #   1. latency L=50 ms, concurrency C=16: IDs/s against the ideal C/L = 320/s (target >= 95%);
 #   2. zero latency: IDs/s (target >= 4,000/s);
 #   3. 100,000 IDs: peak RSS of s1ingest (target <= 150 MB), against 10,000 IDs to show it flat.
-# Usage: scripts/bench-ingest.sh            (BENCH_QUICK=1 for smaller counts, RUNS=N zero-latency runs)
+# Usage: scripts/bench-ingest.sh            (BENCH_QUICK=1 for smaller counts, RUNS=N zero-latency runs,
+#                                           BIN=path for a binary to use instead of building one,
+#                                           ROWS="latency zero memory" for rows 1, 2, 3 (default all),
+#                                           INGEST_ARGS="--rate 100000" for more ingest options)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-swift build -c release --product s1ingest >/dev/null
-bin=$(swift build -c release --show-bin-path)/s1ingest
+if [ -z "${BIN:-}" ]; then
+    swift build -c release --product s1ingest >/dev/null
+    bin=$(swift build -c release --show-bin-path)/s1ingest
+else
+    bin=$BIN  # (e.g. a copy of an earlier build, to compare two in one session)
+fi
 work=${BENCH_DIR:-$(mktemp -d)}
 echo "machine: $(nproc) cores,$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2), Linux $(uname -r)"
 quick=${BENCH_QUICK:-0}
@@ -27,7 +34,7 @@ ids() {  # $1 count -> file of the mock's IDs (seed 2026: first ID 1311010474425
 run() {  # $1 label, $2 ids file, $3 concurrency -> prints IDs/s and peak RSS
     rm -f "$work"/bench.sqlite*
     /usr/bin/time -f "%M %U %S" -o "$work/rss.txt" "$bin" ingest --quiet --json --db "$work/bench.sqlite" --console "$mock_url" \
-        --ids "$2" --concurrency "$3" >"$work/summary.json"
+        --ids "$2" --concurrency "$3" ${INGEST_ARGS:-} >"$work/summary.json"
     python3 - "$1" "$work/summary.json" $(tail -1 "$work/rss.txt") <<'PY'
 import json, sys
 s = json.load(open(sys.argv[2]))
@@ -39,9 +46,13 @@ PY
 trap stop_mock EXIT
 : >"$work/zero.txt"
 
-n1=$([ "$quick" = 1 ] && echo 1000 || echo 3000)
-start_mock "$n1" 50; run "C=16 L=50ms (ideal 320/s)" "$(ids "$n1")" 16; stop_mock
+rows=" ${ROWS:-latency zero memory} "
+if [[ $rows == *" latency "* ]]; then
+    n1=$([ "$quick" = 1 ] && echo 1000 || echo 3000)
+    start_mock "$n1" 50; run "C=16 L=50ms (ideal 320/s)" "$(ids "$n1")" 16; stop_mock
+fi
 
+if [[ $rows == *" zero "* ]]; then
 n2=$([ "$quick" = 1 ] && echo 10000 || echo 40000)
 # This machine's speed drifts from minute to minute, so the zero-latency run is repeated
 # RUNS times (default 3), each against a fresh mock console (whose per-agent cache starts
@@ -56,9 +67,12 @@ import re, statistics, sys
 rates = [int(m) for m in re.findall(r"= (\d+) IDs/s", open(sys.argv[1]).read())]
 print(f"zero latency: median of {len(rates)} runs {statistics.median(rates):.0f} IDs/s")
 PY
+fi
 
-n3=$([ "$quick" = 1 ] && echo 20000 || echo 100000)
-start_mock "$n3" 0
-run "10,000 IDs, C=16" "$(ids 10000)" 16
-run "$n3 IDs, C=16" "$(ids "$n3")" 16
-stop_mock
+if [[ $rows == *" memory "* ]]; then
+    n3=$([ "$quick" = 1 ] && echo 20000 || echo 100000)
+    start_mock "$n3" 0
+    run "10,000 IDs, C=16" "$(ids 10000)" 16
+    run "$n3 IDs, C=16" "$(ids "$n3")" 16
+    stop_mock
+fi

@@ -12,9 +12,21 @@ import S1Model
 ///
 /// How it works, and why it converges:
 ///
+/// 0. **Unpaced start** (TCP before its first loss: no limit but the window). Without a cap
+///    and a learned budget, requests are not spaced at all until the console's first 429:
+///    the concurrency is the only limit, as it was before there was a pacer, so a console
+///    without a budget costs nothing. Only the first round trips are held, in rounds of 2, 4,
+///    8, ... requests, each sent once the one before was answered, so that a slow console's
+///    first 429 comes while few requests are out (a burst of 5 at 5 req/s: a 429 or two).
+///    The first 429 ends it, and pauses no one but its request (at a large budget it is a
+///    small burst answering requests sent at once): the pace becomes what was accepted since
+///    the first request, per second over at least a quarter second (a second when fewer
+///    than ten were accepted: that was a burst, not a rate), and a start-up (1.) grows it
+///    from there. The next 429 measures from this one: the bucket was empty at both.
 /// 1. **Start-up** (TCP's slow start, in requests per second). From ``Tuning/initialPace``
-///    the pace doubles every ``Tuning/startupDoublingRequests`` accepted requests, but not
-///    faster than every ``Tuning/startupDoublingSeconds``, and stays within
+///    (or where an unpaced start left it) the pace doubles every
+///    ``Tuning/startupDoublingRequests`` accepted requests, but not faster than every
+///    ``Tuning/startupDoublingSeconds``, and stays within
 ///    ``Tuning/startupHeadroom`` times the accepted rate (a client held back by its
 ///    concurrency does not run away). The first 429 ends it, at most one doubling (plus the
 ///    burst) past the budget. A run that learned a budget before skips this: it starts just
@@ -26,7 +38,7 @@ import S1Model
 ///    between, `accepted / elapsed` is `B` itself ("tight"). Failing that, the rate accepted
 ///    since the previous signal (a lower bound: the bucket may have overflowed while the
 ///    client was slower) or, at the end of start-up, the accepted rate of the last quarter
-///    second stands in. The pace becomes ``Tuning/backoff`` (98%) of it, lowered by at least
+///    second stands in (after an unpaced start, the larger of the two). The pace becomes ``Tuning/backoff`` (98%) of it, lowered by at least
 ///    3% and at most by half. The whole client pauses (for `Retry-After`), and 429s for
 ///    requests started before the decrease belong to the same overshoot: they count once.
 ///    Time paused is left out of rates where the bucket cannot have kept its tokens, so a
@@ -55,6 +67,9 @@ public struct PaceController: Sendable {
     public enum Verdict: Sendable, Equatable {
         /// A budget signal: the pace was lowered; the whole client should pause.
         case budget
+        /// The first 429 of an unpaced start: the pace is set (from what was accepted), and
+        /// only that request waits (its 429 may be a burst sent at once, not the budget).
+        case firstLimit
         /// For a request started before the last decrease: the same overshoot, already acted
         /// on. The client may extend its pause.
         case sameOvershoot
@@ -65,6 +80,27 @@ public struct PaceController: Sendable {
 
     /// The controller's constants.
     public struct Tuning: Sendable {
+        /// Without a cap or a learned budget, no pace at all until the console's first 429:
+        /// concurrency is the only limit then, as in TCP before its first loss (false: the
+        /// pace starts at `initialPace` and grows as `startupDoublingRequests` says).
+        public var unpacedStart = true
+        /// While unpaced, requests go in rounds: this many in the first, then twice as many
+        /// (`startupWindowGrowth`) once the round before was answered in full (TCP's slow
+        /// start), until a round is larger than the concurrency and no round holds anyone.
+        public var startupWindow = 2.0
+        public var startupWindowGrowth = 2.0
+        /// A round whose answers do not all come (a request lost without one) ends after
+        /// this many times the latency (or a second before any answer).
+        public var startupRoundTimeout = 4.0
+        /// The first 429 of an unpaced start ends it. The pace is then what was accepted since
+        /// the start, as a rate over at least `unpacedShortSpan` seconds, or over at least
+        /// `unpacedMinimumSpan` when fewer than `unpacedFewRequests` were accepted (a slow
+        /// console's burst, not its budget), but no less than that rate or `unpacedFloor`,
+        /// whichever is lower; it grows from there as a start-up from `initialPace` does.
+        public var unpacedShortSpan = 0.25
+        public var unpacedMinimumSpan = 1.0
+        public var unpacedFewRequests = 10
+        public var unpacedFloor = 10.0
         /// The first pace when nothing was learned before.
         public var initialPace = 10.0
         /// The slowest pace.
@@ -170,13 +206,26 @@ public struct PaceController: Sendable {
     public private(set) var noiseShare = 0.0
     /// 429s seen, of every kind.
     public private(set) var limitedCount = 0
-    /// 429s taken as budget signals (each lowered the pace and paused the client).
+    /// 429s taken as budget signals (each lowered the pace and paused the client; the first
+    /// of an unpaced start set a pace and paused no one).
     public private(set) var budgetSignals = 0
     /// Decreases undone because the 429s turned out to be noise.
     public private(set) var undoneDecreases = 0
 
     private var phase: Phase = .startup
     private var acceptedTotal = 0
+    /// True while requests are not spaced (``isUnpaced``).
+    private var unpaced: Bool
+    /// When the first 429 ended the unpaced start.
+    private var unpacedEnd: Double?
+    /// When the first request started; the latency of the last accepted answer.
+    private var firstStart: Double?
+    private var latency: Double?
+    /// The unpaced round: its size, when it began, requests started in it and answered.
+    private var roundSize: Double
+    private var roundStart: Double?
+    private var roundStarted = 0
+    private var roundAnswered = 0
     /// When the pace last grew in start-up.
     private var lastGrowth: Double?
     /// Requests started before this were sent at a pace since lowered (by a signal) ...
@@ -214,6 +263,9 @@ public struct PaceController: Sendable {
         self.tuning = tuning
         self.cap = cap.map { max($0, tuning.minimumPace) }
         self.testsLeft = tuning.noiseTests
+        self.roundSize = max(1, tuning.startupWindow)
+        let learnedSome = learned.map { $0.isFinite && $0 > 0 } ?? false
+        self.unpaced = tuning.unpacedStart && cap == nil && !learnedSome
         // With a cap, start at it (the user knows the console's budget, or wants less);
         // else just below the budget learned before, else at `initialPace`.
         var start = self.cap ?? tuning.initialPace
@@ -232,8 +284,26 @@ public struct PaceController: Sendable {
     /// True when the pace is pinned at the user's cap.
     public var isAtCap: Bool { cap.map { pace >= $0 } ?? false }
 
+    /// True while requests are not spaced at all: no cap, nothing learned, and no 429 yet.
+    /// The concurrency and the start-up rounds (``startupWait(at:)``) are all that hold
+    /// requests back; `pace` is then the rate accepted lately, for the record.
+    public var isUnpaced: Bool { unpaced }
+
+    /// While unpaced: how long a request that would start at `now` waits before it asks
+    /// again (zero: it may start). Requests go in rounds of doubling size, each once the
+    /// one before was answered (TCP's slow start): a console without a budget has the
+    /// whole concurrency within a few round trips, and a slow one sees its first 429 while
+    /// few requests are out.
+    public func startupWait(at now: Double) -> Double {
+        guard unpaced, let roundStart, Double(roundStarted) >= roundSize.rounded(.down) else { return 0 }
+        let timeout = latency.map { max(0.05, tuning.startupRoundTimeout * $0) } ?? 1.0
+        if roundAnswered >= roundStarted || now - roundStart >= timeout { return 0 }
+        return min(0.05, max(0.0005, (latency ?? 0.02) / 8))
+    }
+
     /// The pace to space requests by at `now`.
     public mutating func currentPace(at now: Double) -> Double {
+        if unpaced { return pace }
         // A client held back by something else (its concurrency, its retries' waits) does
         // not let the pace run away from what it achieves.
         if !isAtCap, test == nil, let rate = window.acceptedRate(at: now, span: phase == .startup ? 1.0 : 2.0), rate > 0 {
@@ -250,12 +320,18 @@ public struct PaceController: Sendable {
         credit = min(1, credit + tuning.toleratedShare)
         window.add(accepted: true, at: now)
         acceptedTimes.add(now)
+        latency = max(0, now - startedAt)
+        if unpaced {
+            if let roundStart, startedAt >= roundStart { roundAnswered += 1 }
+            // Not a limit: what was accepted lately, for the record.
+            if let rate = window.acceptedRate(at: now, span: 1.0) { pace = max(tuning.minimumPace, min(tuning.maximumPace, rate)) }
+        }
         if var running = test, startedAt >= running.started {
             running.responses += 1
             test = running
             finishTestIfDue(at: now)
         }
-        guard test == nil, !isAtCap else { return }
+        guard test == nil, !isAtCap, !unpaced else { return }
         switch phase {
         case .startup:
             guard startedAt >= lastDecrease else { break }
@@ -291,9 +367,19 @@ public struct PaceController: Sendable {
         }
     }
 
-    /// A request started (at the pace given by ``currentPace(at:)``).
-    public mutating func started() {
+    /// A request started (at the pace given by ``currentPace(at:)``), at `now` when known.
+    public mutating func started(at now: Double? = nil) {
         startedTotal += 1
+        guard let now else { return }
+        if firstStart == nil { firstStart = now }
+        guard unpaced else { return }
+        if roundStart == nil || Double(roundStarted) >= roundSize.rounded(.down) {
+            if roundStart != nil { roundSize = min(roundSize * tuning.startupWindowGrowth, 1e9) }
+            roundStart = now
+            roundStarted = 0
+            roundAnswered = 0
+        }
+        roundStarted += 1
     }
 
     /// The client was paused (on a `Retry-After`) for `seconds`.
@@ -308,6 +394,7 @@ public struct PaceController: Sendable {
     public mutating func limited(startedAt: Double, at now: Double) -> Verdict {
         limitedCount += 1
         window.add(accepted: false, at: now)
+        if unpaced, let roundStart, startedAt >= roundStart { roundAnswered += 1 }
         if var running = test, startedAt >= running.started {
             running.responses += 1
             running.limited += 1
@@ -324,7 +411,7 @@ public struct PaceController: Sendable {
             default: break  // a budget after all: judge this 429 as any other
             }
         }
-        if startedAt < lastDecrease { return .sameOvershoot }
+        if startedAt < lastDecrease { return lastDecrease == unpacedEnd ? .firstLimit : .sameOvershoot }
         if noiseShare > 0 {
             // Only clearly more than the noise is a budget signal: twice its share and then
             // some. And with noise about, every signal is tested again.
@@ -365,6 +452,32 @@ public struct PaceController: Sendable {
 
     private mutating func decrease(at now: Double) -> Verdict {
         budgetSignals += 1
+        if unpaced {
+            // The first 429 of an unpaced start. The bucket, full at the first request, is
+            // empty: what was accepted since is the budget's worth plus the burst, or less
+            // when the 429 answered requests sent at once (a small burst). Over at least
+            // `unpacedMinimumSpan`, that is a pace at or below the budget for a slow console,
+            // and from there the pace grows as a start-up does until the next 429 measures.
+            unpaced = false
+            unpacedEnd = now
+            let elapsed = now - (firstStart ?? now)
+            let sinceStart = Double(acceptedTotal) / max(elapsed, 1e-3)
+            let span = acceptedTotal < tuning.unpacedFewRequests ? tuning.unpacedMinimumSpan : tuning.unpacedShortSpan
+            let base = max(Double(acceptedTotal) / max(elapsed, span), min(sinceStart, tuning.unpacedFloor))
+            pace = max(tuning.minimumPace, min(tuning.maximumPace, base * tuning.backoff))
+            // The next signal measures from this one (the bucket was empty at both).
+            lastSignal = now
+            acceptedSinceSignal = 0
+            pausedSinceSignal = 0
+            phase = .startup
+            lastGrowth = nil
+            lastDecrease = now
+            lastNudge = now
+            anchor = nil
+            deferred = 0
+            test = nil
+            return .firstLimit
+        }
         let (responses, limited) = window.counts(at: now)
         let share = responses > 0 ? Double(limited) / Double(responses) : 1
         // The best measurement: from a tolerated 429 to this one, with no pause and no
@@ -400,6 +513,13 @@ public struct PaceController: Sendable {
                 rough = pausedSinceSignal > span * 0.25
                 measured = rough ? (accepted / span * accepted / max(unpaused, span * 0.1)).squareRoot() : accepted / span
             }
+            if phase == .startup, let recent = recentAcceptedRate(at: now) {
+                // The end of the start-up that followed an unpaced one: the client was slower
+                // than the budget for part of the span, and what it got accepted lately is
+                // the better bound.
+                measured = max(measured ?? 0, min(pace, recent))
+                rough = true
+            }
         }
         // Nothing accepted lately to go by (a cap far over the budget): halve.
         if measured == nil { rough = true }
@@ -423,7 +543,8 @@ public struct PaceController: Sendable {
         // Only a decrease to below a measured budget can tell noise from a budget (after a
         // guess, the lower pace may still be over it, and its 429s go on).
         // Nor one held above the measurement (a decrease is at most a halving).
-        if let measured, pace <= measured * tuning.backoff * 1.001 { startNoiseTest(snapshot, at: now) } else { test = nil }
+        // Nor the end of a start-up (the guess that follows an unpaced one included).
+        if let measured, snapshot.phase != .startup, pace <= measured * tuning.backoff * 1.001 { startNoiseTest(snapshot, at: now) } else { test = nil }
         return .budget
     }
 
@@ -628,6 +749,11 @@ public struct PacingSchedule: Sendable {
     /// Reserves the next start, asked at `now`. Starts are at least `1 / pace` apart, so
     /// under a cap `R` no second holds more than `R` of them (rounded up).
     public mutating func reserve(at now: Double) -> Reservation {
+        if controller.isUnpaced {
+            // No spacing: now, unless the start-up round is full (then look again soon).
+            let start = max(now, pausedUntil)
+            return Reservation(start: start + controller.startupWait(at: start), generation: generation)
+        }
         let pace = controller.currentPace(at: now)
         if pace > reservedPace * 1.25 || pace < reservedPace * 0.8 {
             // The pace moved a lot (start-up growth): reservations made at the old one are
@@ -644,9 +770,10 @@ public struct PacingSchedule: Sendable {
     /// At `now` (at or after its start), the request with `reservation` begins: true, unless
     /// the pace fell or a pause began since it was made; then reserve again.
     public mutating func begin(_ reservation: Reservation, at now: Double) -> Bool {
-        guard reservation.generation == generation else { return false }
+        guard reservation.generation == generation, controller.startupWait(at: now) <= 0 else { return false }
         lastBegun = max(lastBegun, reservation.start)
-        controller.started()
+        // (At the reserved start: the time its answer will say it started at.)
+        controller.started(at: reservation.start)
         return true
     }
 
@@ -660,7 +787,7 @@ public struct PacingSchedule: Sendable {
     public mutating func nextStart(at now: Double) -> Double {
         let reservation = reserve(at: now)
         lastBegun = max(lastBegun, reservation.start)
-        controller.started()
+        controller.started(at: reservation.start)
         return reservation.start
     }
 
@@ -673,9 +800,10 @@ public struct PacingSchedule: Sendable {
     @discardableResult
     public mutating func limited(startedAt: Double, pause: Double, at now: Double) -> PaceController.Verdict {
         let before = controller.pace
+        let wasUnpaced = controller.isUnpaced
         let verdict = controller.limited(startedAt: startedAt, at: now)
-        var changed = controller.pace < before
-        if verdict != .noise {
+        var changed = controller.pace < before || wasUnpaced != controller.isUnpaced
+        if verdict != .noise, verdict != .firstLimit {
             let until = now + max(0, pause)
             if until > pausedUntil {
                 controller.paused(seconds: until - max(pausedUntil, now))

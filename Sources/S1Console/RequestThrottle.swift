@@ -4,13 +4,16 @@ import S1Model
 /// Paces requests for the whole client, one per console: the analysis fetches and the
 /// threat listing of a run share one, so a 429 on either slows both.
 ///
-/// Without a cap it finds the console's budget by itself (``PaceController``: a slow start,
-/// then a measurement of the budget from the 429s, a pace just below it, and rare probes
-/// above it) and starts from the budget learned on an earlier run when it is given one.
+/// Without a cap it finds the console's budget by itself (``PaceController``: no pace at all
+/// until the console's first 429, only the concurrency, so a console without a budget is not
+/// slowed down; then a slow start, a measurement of the budget from the 429s, a pace just
+/// below it, and rare probes above it) and starts from the budget learned on an earlier run
+/// when it is given one.
 /// With a cap (`--rate`) no second-long window holds more than the cap's requests (rounded
 /// up), and the pace stays at the cap unless the console says otherwise.
 ///
-/// After a 429 the controller takes for a budget signal, every request waits (for
+/// After a 429 the controller takes for a budget signal (not the first 429 of an unpaced
+/// start, which sets a pace and holds only its own request), every request waits (for
 /// `Retry-After` when given, capped at ``RetryPolicy/maxRetryAfter``), and the pace drops to
 /// just below the measured budget. 429s that do not depend on the pace (the console's own
 /// trouble) and the rare 429 of a pace a hair over the budget pause no one: only the request
@@ -21,6 +24,10 @@ public actor RequestThrottle {
     private let now: @Sendable () -> ContinuousClock.Instant
     private let origin: ContinuousClock.Instant
     private var schedule: PacingSchedule
+    /// Requests held by a full start-up round (unpaced): the next answer wakes them, or
+    /// `roundTimer` (for a round whose answers do not all come, and for stops).
+    private var roundWaiters: [CheckedContinuation<Void, Never>] = []
+    private var roundTimer: Task<Void, Never>?
 
     /// The user's cap, requests per second; nil for none.
     public let maxRate: Double?
@@ -38,7 +45,8 @@ public actor RequestThrottle {
     /// The pace now, requests per second.
     public var currentRate: Double? { schedule.controller.pace }
 
-    /// 429s taken as budget signals so far (each lowered the pace and paused the client).
+    /// 429s taken as budget signals so far (each lowered the pace and paused the client; the
+    /// first of an unpaced start set a pace and paused no one).
     public var slowdowns: Int { schedule.controller.budgetSignals }
 
     /// What the throttle learned and did, for run records and summaries.
@@ -59,6 +67,15 @@ public actor RequestThrottle {
         while true {
             let start = instant(reservation.start)
             let current = now()
+            if start > current, schedule.controller.isUnpaced {
+                // The start-up round is full: the next answer may end it (no polling: many
+                // short sleeps delay the round that follows).
+                await waitForAnAnswer()
+                if stop?.isRequested == true { throw CancellationError() }
+                try Task.checkCancellation()
+                reservation = schedule.reserve(at: seconds(now()))
+                continue
+            }
             if start > current {
                 // In slices of at most a quarter second: when the pace changes or a pause
                 // begins meanwhile, a reservation made far ahead is made again at once.
@@ -92,7 +109,9 @@ public actor RequestThrottle {
     @discardableResult
     public func rateLimited(retryAfter: Duration?, fallbackPause: Duration, requestStarted: ContinuousClock.Instant) -> PaceController.Verdict {
         let pause = min(retryAfter ?? fallbackPause, RetryPolicy.maxRetryAfter)
-        return schedule.limited(startedAt: seconds(requestStarted), pause: pause.seconds, at: seconds(now()))
+        let verdict = schedule.limited(startedAt: seconds(requestStarted), pause: pause.seconds, at: seconds(now()))
+        wakeRoundWaiters()
+        return verdict
     }
 
     /// The request started at `requestStarted` got an answer other than 429 (a success, a
@@ -100,6 +119,31 @@ public actor RequestThrottle {
     public func succeeded(requestStarted: ContinuousClock.Instant? = nil) {
         let time = seconds(now())
         schedule.accepted(startedAt: requestStarted.map(seconds) ?? time, at: time)
+        wakeRoundWaiters()
+    }
+
+    /// Waits for the next answer, or at most `roundTimerSeconds`.
+    private func waitForAnAnswer() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            roundWaiters.append(continuation)
+            if roundTimer == nil {
+                roundTimer = Task { [weak self] in
+                    try? await Task.sleep(for: .milliseconds(Self.roundTimerMilliseconds))
+                    await self?.wakeRoundWaiters(timer: true)
+                }
+            }
+        }
+    }
+
+    /// How long a request held by a full start-up round waits at most before it looks again.
+    private static let roundTimerMilliseconds = 50
+
+    private func wakeRoundWaiters(timer: Bool = false) {
+        if timer { roundTimer = nil }
+        guard !roundWaiters.isEmpty else { return }
+        let waiters = roundWaiters
+        roundWaiters.removeAll()
+        for waiter in waiters { waiter.resume() }
     }
 
     private func seconds(_ instant: ContinuousClock.Instant) -> Double {

@@ -54,12 +54,13 @@ import S1Testing
     }
 
     @Test func the429PauseIsCapped() async {
-        let throttle = RequestThrottle(maxRate: nil)
+        // (Paced from a learned budget: an unpaced start's first 429 pauses no one.)
+        let throttle = RequestThrottle(maxRate: nil, learnedBudget: 10)
         let started = ContinuousClock.now
         await throttle.rateLimited(retryAfter: .seconds(1_000_000_000), fallbackPause: .zero, requestStarted: started)
         #expect(await throttle.pauseRemaining <= RetryPolicy.maxRetryAfter)
         #expect(await throttle.pauseRemaining > .seconds(100))
-        let other = RequestThrottle(maxRate: nil)
+        let other = RequestThrottle(maxRate: nil, learnedBudget: 10)
         await other.rateLimited(retryAfter: nil, fallbackPause: .seconds(1_000_000_000), requestStarted: started)
         #expect(await other.pauseRemaining <= RetryPolicy.maxRetryAfter)
     }
@@ -90,7 +91,7 @@ import S1Testing
         let policy = RetryPolicy(maxAttempts: 5, baseDelay: .seconds(100), maxDelay: .seconds(100))
         let clock = ContinuousClock()
 
-        let paused = RequestThrottle(maxRate: nil)
+        let paused = RequestThrottle(maxRate: nil, learnedBudget: 10)
         await paused.rateLimited(retryAfter: .seconds(100), fallbackPause: .zero, requestStarted: clock.now)
         let waiting = StopRequest()
         let started = clock.now
