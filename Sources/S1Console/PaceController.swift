@@ -324,7 +324,12 @@ public struct PaceController: Sendable {
         if unpaced {
             if let roundStart, startedAt >= roundStart { roundAnswered += 1 }
             // Not a limit: what was accepted lately, for the record.
-            if let rate = window.acceptedRate(at: now, span: 1.0) { pace = max(tuning.minimumPace, min(tuning.maximumPace, rate)) }
+            if let rate = window.acceptedRate(at: now, span: 1.0) {
+                pace = max(tuning.minimumPace, min(tuning.maximumPace, rate))
+            } else if let firstStart, now - firstStart > 0 {
+                // A run shorter than the window: what it accepted since its first request.
+                pace = max(tuning.minimumPace, min(tuning.maximumPace, Double(acceptedTotal) / (now - firstStart)))
+            }
         }
         if var running = test, startedAt >= running.started {
             running.responses += 1

@@ -268,6 +268,18 @@ extension SimulatedRun.Scenario: CustomTestStringConvertible, CustomStringConver
         #expect(run.limited == 0)
     }
 
+    @Test func aShortUnpacedRunRecordsTheRateItWasAccepted() {
+        // 200 requests answered within 0.1 s: the record says about 2,000/s, not the start's 10/s.
+        var controller = PaceController(cap: nil)
+        for index in 0..<200 {
+            let time = Double(index) * 0.0005
+            controller.started(at: time)
+            controller.accepted(startedAt: time, at: time + 0.001)
+        }
+        #expect(controller.isUnpaced)
+        #expect(controller.pace > 1_500 && controller.pace < 2_500, "\(controller.pace)")
+    }
+
     @Test func theFirstRoundsDoubleOnceAnswered() {
         var schedule = PacingSchedule(controller: PaceController(cap: nil))
         #expect(schedule.controller.isUnpaced)
