@@ -13,7 +13,6 @@ let package = Package(
         .executable(name: "s1ingest", targets: ["s1ingest"]),
         .library(name: "S1JSON", targets: ["S1JSON"]),
         .library(name: "S1IngestCore", targets: ["S1IngestCore"]),
-        .library(name: "S1JSON", targets: ["S1JSON"]),
         .library(name: "S1MockConsole", targets: ["S1MockConsole"]),
     ],
     dependencies: [
