@@ -81,11 +81,8 @@ public final class SQLiteStore: Store, SQLiteRecordReading {
     private let writer: AnalysisStore
     private let queue: IngestQueue
     private let checkpointer: WALCheckpointer
-    private lazy var storedUpdatedAtStatement = try? database.prepare("SELECT updated_at FROM threats WHERE threat_id = ?")
-    private lazy var fetchStateStatement = try? database.prepare("""
-        SELECT q.state, q.retryable, t.threat_id IS NOT NULL, t.updated_at
-        FROM ingest_queue q LEFT JOIN threats t ON t.threat_id = q.threat_id WHERE q.threat_id = ?
-        """)
+    /// Statements prepared on first use, by SQL text.
+    private var prepared: [String: Statement] = [:]
 
     /// Wraps a connection opened by `StoreOpener.openForWriting` (configured, migrated, locked).
     public init(database: Database) throws {
@@ -98,6 +95,14 @@ public final class SQLiteStore: Store, SQLiteRecordReading {
 
     deinit {
         checkpointer.stop()
+    }
+
+    /// `sql` prepared once, on first use; a failure to prepare is SQLite's own error.
+    private func statement(_ sql: String) throws -> Statement {
+        if let statement = prepared[sql] { return statement }
+        let statement = try database.prepare(sql)
+        prepared[sql] = statement
+        return statement
     }
 
     // MARK: AnalysisWriter
@@ -178,13 +183,14 @@ public final class SQLiteStore: Store, SQLiteRecordReading {
     }
 
     public func storedUpdatedAt(threatId: String) throws -> String? {
-        guard let statement = storedUpdatedAtStatement else { throw SQLiteError(code: 1, message: "cannot read threats", context: "s1ingest") }
-        return try statement.rows([.text(threatId)]).first?.first?.textValue
+        try statement("SELECT updated_at FROM threats WHERE threat_id = ?").rows([.text(threatId)]).first?.first?.textValue
     }
 
     public func fetchState(threatId: String) throws -> ThreatFetchState? {
-        guard let statement = fetchStateStatement else { throw SQLiteError(code: 1, message: "cannot read ingest_queue", context: "s1ingest") }
-        guard let row = try statement.rows([.text(threatId)]).first else { return nil }
+        guard let row = try statement("""
+            SELECT q.state, q.retryable, t.threat_id IS NOT NULL, t.updated_at
+            FROM ingest_queue q LEFT JOIN threats t ON t.threat_id = q.threat_id WHERE q.threat_id = ?
+            """).rows([.text(threatId)]).first else { return nil }
         return ThreatFetchState(state: row[0].textValue.flatMap(QueueState.init(rawValue:)), retryable: row[1].integerValue == 1,
                                 stored: row[2].integerValue == 1, storedUpdatedAt: row[3].textValue)
     }
@@ -195,29 +201,23 @@ public final class SQLiteStore: Store, SQLiteRecordReading {
         Int(try database.scalar("SELECT count(*) FROM raw_analyses").integerValue ?? 0)
     }
 
-    private lazy var rawPage = try? database.prepare("""
-        SELECT r.threat_id, r.body, r.source, r.ingested_at, t.last_ingested_at, r.rowid FROM raw_analyses r
-        JOIN threats t ON t.threat_id = r.threat_id WHERE r.rowid > ?1 ORDER BY r.rowid LIMIT ?2
-        """)
-    private lazy var rawOne = try? database.prepare("""
-        SELECT r.threat_id, r.body, r.source, r.ingested_at, t.last_ingested_at, r.rowid FROM raw_analyses r
-        JOIN threats t ON t.threat_id = r.threat_id WHERE r.threat_id = ?1
-        """)
-    private lazy var keepRaw = try? database.prepare("UPDATE raw_analyses SET source = ?2, ingested_at = ?3 WHERE threat_id = ?1")
-
     public func rawBodies(after position: Int64, limit: Int) throws -> [RawBody] {
-        guard let rawPage else { throw SQLiteError(code: 1, message: "cannot read raw_analyses", context: "s1ingest") }
-        return try rawPage.rows([.integer(position), .integer(Int64(limit))]).compactMap(Self.rawBody)
+        try statement("""
+            SELECT r.threat_id, r.body, r.source, r.ingested_at, t.last_ingested_at, r.rowid FROM raw_analyses r
+            JOIN threats t ON t.threat_id = r.threat_id WHERE r.rowid > ?1 ORDER BY r.rowid LIMIT ?2
+            """).rows([.integer(position), .integer(Int64(limit))]).compactMap(Self.rawBody)
     }
 
     public func rawBody(threatId: String) throws -> RawBody? {
-        guard let rawOne else { throw SQLiteError(code: 1, message: "cannot read raw_analyses", context: "s1ingest") }
-        return try rawOne.rows([.text(threatId)]).first.flatMap(Self.rawBody)
+        try statement("""
+            SELECT r.threat_id, r.body, r.source, r.ingested_at, t.last_ingested_at, r.rowid FROM raw_analyses r
+            JOIN threats t ON t.threat_id = r.threat_id WHERE r.threat_id = ?1
+            """).rows([.text(threatId)]).first.flatMap(Self.rawBody)
     }
 
     public func keepRawMetadata(threatId: String, source: String?, ingestedAt: String) throws {
-        guard let keepRaw else { throw SQLiteError(code: 1, message: "cannot update raw_analyses", context: "s1ingest") }
-        try keepRaw.run([.text(threatId), source.map { .text($0) } ?? .null, .text(ingestedAt)])
+        try statement("UPDATE raw_analyses SET source = ?2, ingested_at = ?3 WHERE threat_id = ?1")
+            .run([.text(threatId), source.map { .text($0) } ?? .null, .text(ingestedAt)])
     }
 
     private static func rawBody(_ row: [SQLValue]) -> RawBody? {
