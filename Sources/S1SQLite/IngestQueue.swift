@@ -34,11 +34,6 @@ public final class IngestQueue {
             """)
     }
 
-    /// The queue of a database opened read-only, for `counts` and `topErrors`.
-    public convenience init(readingFrom database: Database) throws {
-        try self.init(database: database)
-    }
-
     /// Adds `ids` as pending (IDs already there become pending again), in one transaction.
     public func enqueue(_ ids: [String], runId: Int64?) throws {
         let now = currentTimestamp()
@@ -62,17 +57,13 @@ public final class IngestQueue {
         ])
     }
 
-    /// How many IDs are in each state.
-    public func counts() throws -> [(state: String, count: Int)] { try Self.counts(database) }
-
-    static func counts(_ database: Database) throws -> [(state: String, count: Int)] {
+    /// How many IDs are in each state (any connection, read-only ones too).
+    package static func counts(_ database: Database) throws -> [(state: String, count: Int)] {
         try database.query("SELECT state, count(*) FROM ingest_queue GROUP BY state ORDER BY state")
             .map { ($0[0].textValue ?? "", Int($0[1].integerValue ?? 0)) }
     }
 
     /// The most common errors of failed IDs.
-    public func topErrors(limit: Int = 5) throws -> [(error: String, count: Int)] { try Self.topErrors(database, limit: limit) }
-
     static func topErrors(_ database: Database, limit: Int) throws -> [(error: String, count: Int)] {
         try database.query("""
             SELECT last_error, count(*) AS n FROM ingest_queue WHERE state IN ('failed', 'not_found') AND last_error IS NOT NULL

@@ -22,10 +22,6 @@ public final class ReadOnlyDatabase: StoreReader {
         return statement
     }
 
-    public func selectAll(table name: String) throws -> any ResultCursor { try selectAllStatement(table: name) }
-
-    public func selectAll(view name: String) throws -> any ResultCursor { try selectAllStatement(view: name) }
-
     /// Opens the existing database at `path`; a missing file is an error, never created.
     public init(path: String) throws {
         guard path == ":memory:" || FileManager.default.fileExists(atPath: path) else {
@@ -73,14 +69,14 @@ public final class ReadOnlyDatabase: StoreReader {
     }
 
     /// `SELECT * FROM "name"`, after checking that `name` is a table (or a view).
-    public func selectAllStatement(table name: String) throws -> Statement {
+    public func selectAll(table name: String) throws -> any ResultCursor {
         let valid = try tableNames()
         guard valid.contains(name) else { throw ReportingError.unknownTable(name: name, valid: valid) }
         return try prepare("SELECT * FROM \(Self.quoteIdentifier(name))")
     }
 
     /// `SELECT * FROM "name"`, after checking that `name` is a view.
-    public func selectAllStatement(view name: String) throws -> Statement {
+    public func selectAll(view name: String) throws -> any ResultCursor {
         let valid = try viewNames()
         guard valid.contains(name) else { throw ReportingError.unknownView(name: name, valid: valid) }
         return try prepare("SELECT * FROM \(Self.quoteIdentifier(name))")

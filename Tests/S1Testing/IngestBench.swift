@@ -50,7 +50,7 @@ package struct IngestBench: Sendable {
     package func database() throws -> Database { try StoreOpener.openForReading(path: db) }
 
     package func queueStates() throws -> [String: Int] {
-        Dictionary(uniqueKeysWithValues: try IngestQueue(readingFrom: database()).counts().map { ($0.state, $0.count) })
+        Dictionary(uniqueKeysWithValues: try IngestQueue.counts(database()).map { ($0.state, $0.count) })
     }
 
     package func stop() async { try? await mock.shutdown() }
