@@ -45,6 +45,22 @@ package final class SharedStore: @unchecked Sendable {
         return try body(base)
     }
 
+    /// Runs a write that is durable on its own when one console runs alone (a run record, the
+    /// queue's IDs, a watermark): the shared transaction is committed after it (and opened
+    /// again for the views inside theirs), so other connections (the queue's pager) see it.
+    fileprivate func durable<T>(_ body: (any Store) throws -> T) throws -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        let result = try body(base)
+        if isOpen {
+            isOpen = false
+            try base.commitBatch()
+            try base.beginBatch()
+            isOpen = true
+        }
+        return result
+    }
+
     fileprivate func begin() throws {
         try locked { base in
             if !isOpen { try base.beginBatch() }
@@ -107,7 +123,7 @@ package final class SharedStore: @unchecked Sendable {
         func finishWriting() {}
 
         func enqueue(_ ids: [String], console: String, runId: Int64?) throws {
-            try hub.locked { try $0.enqueue(ids, console: console, runId: runId) }
+            try hub.durable { try $0.enqueue(ids, console: console, runId: runId) }
         }
 
         func markDone(_ id: String, attempts: Int, runId: Int64?, at now: String) throws {
@@ -121,11 +137,12 @@ package final class SharedStore: @unchecked Sendable {
         func queueCount(_ selection: QueueSelection, now: String) throws -> Int { try hub.locked { try $0.queueCount(selection, now: now) } }
 
         func queuePages(_ selection: QueueSelection, now: String) throws -> any QueuePager {
-            try hub.locked { try $0.queuePages(selection, now: now) }
+            // The pager reads through a connection of its own: it sees what is committed.
+            try hub.durable { try $0.queuePages(selection, now: now) }
         }
 
         func startRun(command: String, source: String, console: ConsoleRef?) throws -> Int64 {
-            try hub.locked { try $0.startRun(command: command, source: source, console: console) }
+            try hub.durable { try $0.startRun(command: command, source: source, console: console) }
         }
 
         func updateRun(_ runId: Int64, counts: RunCounts) throws { try hub.locked { try $0.updateRun(runId, counts: counts) } }
@@ -133,11 +150,11 @@ package final class SharedStore: @unchecked Sendable {
         func setRunMessage(_ runId: Int64, message: String) throws { try hub.locked { try $0.setRunMessage(runId, message: message) } }
 
         func finishRun(_ runId: Int64, status: RunStatus, counts: RunCounts, message: String?) throws {
-            try hub.locked { try $0.finishRun(runId, status: status, counts: counts, message: message) }
+            try hub.durable { try $0.finishRun(runId, status: status, counts: counts, message: message) }
         }
 
         func recordPacing(_ runId: Int64, console: String, pacing: RunPacing) throws {
-            try hub.locked { try $0.recordPacing(runId, console: console, pacing: pacing) }
+            try hub.durable { try $0.recordPacing(runId, console: console, pacing: pacing) }
         }
 
         /// Done once by the hub before any console starts: a view must not close its neighbours' runs.
@@ -148,7 +165,7 @@ package final class SharedStore: @unchecked Sendable {
         func watermark(key: String) throws -> String? { try hub.locked { try $0.watermark(key: key) } }
 
         func advanceWatermark(key: String, console: String, to watermark: String, runId: Int64?) throws -> Bool {
-            try hub.locked { try $0.advanceWatermark(key: key, console: console, to: watermark, runId: runId) }
+            try hub.durable { try $0.advanceWatermark(key: key, console: console, to: watermark, runId: runId) }
         }
 
         func storedUpdatedAt(threatId: String) throws -> String? { try hub.locked { try $0.storedUpdatedAt(threatId: threatId) } }
@@ -184,7 +201,7 @@ package final class SharedStore: @unchecked Sendable {
         func lastSuccess(command: String, console: String) -> String? { hub.locked { $0.lastSuccess(command: command, console: console) } }
 
         func registerConsole(name: String?, url: String?) throws -> ConsoleRef {
-            try hub.locked { try $0.registerConsole(name: name, url: url) }
+            try hub.durable { try $0.registerConsole(name: name, url: url) }
         }
     }
 }

@@ -2,9 +2,9 @@ import S1Common
 import S1Storage
 
 /// The `consoles` table: which name each console's rows carry (see `ConsoleRegistry`).
-enum ConsoleNames {
+package enum ConsoleNames {
     /// Every console, by name.
-    static func all(_ database: Database) throws -> [ConsoleRecord] {
+    package static func all(_ database: Database) throws -> [ConsoleRecord] {
         try database.query("SELECT console, url, first_seen_at, last_seen_at FROM consoles ORDER BY console").map {
             ConsoleRecord(name: $0[0].textValue ?? "", url: $0[1].textValue, firstSeenAt: $0[2].textValue ?? "", lastSeenAt: $0[3].textValue ?? "")
         }
@@ -15,7 +15,7 @@ enum ConsoleNames {
 
     /// Records that a run uses the console (`ConsoleRegistry.registerConsole`), in one
     /// transaction (or inside the open one).
-    static func register(_ database: Database, name: String?, url: String?) throws -> ConsoleRef {
+    package static func register(_ database: Database, name: String?, url: String?) throws -> ConsoleRef {
         let work = { () throws -> ConsoleRef in
             let now = currentTimestamp()
             let known = try all(database)
