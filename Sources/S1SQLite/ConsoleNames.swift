@@ -3,9 +3,13 @@ import S1Storage
 
 /// The `consoles` table: which name each console's rows carry (see `ConsoleRegistry`).
 package enum ConsoleNames {
-    /// Every console, by name.
+    /// The schema version that brought the console dimension (`0006_consoles.sql`).
+    package static let schemaVersion = 6
+
+    /// Every console, by name (none in a database from before the console dimension).
     package static func all(_ database: Database) throws -> [ConsoleRecord] {
-        try database.query("SELECT console, url, first_seen_at, last_seen_at FROM consoles ORDER BY console").map {
+        guard try database.userVersion >= schemaVersion else { return [] }
+        return try database.query("SELECT console, url, first_seen_at, last_seen_at FROM consoles ORDER BY console").map {
             ConsoleRecord(name: $0[0].textValue ?? "", url: $0[1].textValue, firstSeenAt: $0[2].textValue ?? "", lastSeenAt: $0[3].textValue ?? "")
         }
     }

@@ -61,8 +61,9 @@ public final class IngestQueue {
 
     /// How many IDs are in each state (of `console` only, when given; any connection).
     package static func counts(_ database: Database, console: String? = nil) throws -> [(state: String, count: Int)] {
-        try database.query("SELECT state, count(*) FROM ingest_queue WHERE ?1 IS NULL OR console = ?1 GROUP BY state ORDER BY state",
-                           [console.map { .text($0) } ?? .null])
+        let filter = try database.userVersion >= ConsoleNames.schemaVersion ? "?1 IS NULL OR console = ?1" : "?1 IS NULL"
+        return try database.query("SELECT state, count(*) FROM ingest_queue WHERE \(filter) GROUP BY state ORDER BY state",
+                                  [console.map { .text($0) } ?? .null])
             .map { ($0[0].textValue ?? "", Int($0[1].integerValue ?? 0)) }
     }
 
@@ -70,7 +71,7 @@ public final class IngestQueue {
     static func topErrors(_ database: Database, limit: Int, console: String? = nil) throws -> [(error: String, count: Int)] {
         try database.query("""
             SELECT last_error, count(*) AS n FROM ingest_queue
-            WHERE state IN ('failed', 'not_found') AND last_error IS NOT NULL AND (?2 IS NULL OR console = ?2)
+            WHERE state IN ('failed', 'not_found') AND last_error IS NOT NULL AND (?2 IS NULL OR \(try database.userVersion >= ConsoleNames.schemaVersion ? "console = ?2" : "0"))
             GROUP BY last_error ORDER BY n DESC, last_error LIMIT ?1
             """, [.integer(Int64(limit)), console.map { .text($0) } ?? .null]).map { ($0[0].textValue ?? "", Int($0[1].integerValue ?? 0)) }
     }

@@ -64,11 +64,17 @@ public enum RunRecords {
 
     /// The newest runs first.
     public static func recent(_ database: Database, limit: Int = 20, console: String? = nil) throws -> [RunRecord] {
-        try database.query("""
+        // A database from before the console dimension (read-only commands do not migrate) has the URL in `console`.
+        let sql = (try? database.userVersion) ?? 0 >= ConsoleNames.schemaVersion ? """
             SELECT run_id, command, source, console, started_at, ended_at, status, requested, stored, unchanged, not_found,
                    failed, invalid_ids, retries, requests, message, version, console_url, conflicts
             FROM ingest_runs WHERE ?2 IS NULL OR console = ?2 ORDER BY run_id DESC LIMIT ?1
-            """, [.integer(Int64(limit)), console.sqlValue]).map { row in
+            """ : """
+            SELECT run_id, command, source, NULL, started_at, ended_at, status, requested, stored, unchanged, not_found,
+                   failed, invalid_ids, retries, requests, message, version, console, 0
+            FROM ingest_runs WHERE ?2 IS NULL OR console = ?2 ORDER BY run_id DESC LIMIT ?1
+            """
+        return try database.query(sql, [.integer(Int64(limit)), console.sqlValue]).map { row in
             var counts = RunCounts()
             counts.requested = Int(row[7].integerValue ?? 0)
             counts.stored = Int(row[8].integerValue ?? 0)

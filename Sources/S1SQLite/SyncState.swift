@@ -29,7 +29,10 @@ public enum SyncState {
 
     /// Every stored watermark, by key.
     public static func all(_ database: Database) throws -> [(key: String, console: String, watermark: String, updatedAt: String)] {
-        try database.query("SELECT sync_key, console, watermark, updated_at FROM sync_state ORDER BY console, sync_key").map {
+        let sql = try database.userVersion >= ConsoleNames.schemaVersion
+            ? "SELECT sync_key, console, watermark, updated_at FROM sync_state ORDER BY console, sync_key"
+            : "SELECT console, 'default', watermark, updated_at FROM sync_state ORDER BY console"
+        return try database.query(sql).map {
             ($0[0].textValue ?? "", $0[1].textValue ?? "", $0[2].textValue ?? "", $0[3].textValue ?? "")
         }
     }
