@@ -30,11 +30,11 @@ public struct SQLiteStoreProvider: StoreProvider {
         try StoreOpener.migrate(path: path)
     }
 
-    public func prune(olderThan cutoff: String, rawOnly: Bool, dryRun: Bool) throws -> PruneReport {
+    public func prune(olderThan cutoff: String, rawOnly: Bool, dryRun: Bool, console: String?) throws -> PruneReport {
         if path != ":memory:", !path.hasPrefix("file:"), !FileManager.default.fileExists(atPath: path) { throw StoreError.noDatabase(path: path) }
         // A dry run reads only: it never waits for, or blocks, a running writer.
         let database = dryRun ? try StoreOpener.openForReading(path: path) : try StoreOpener.openForWriting(path: path)
-        return try Pruner.prune(database, olderThan: cutoff, rawOnly: rawOnly, dryRun: dryRun)
+        return try Pruner.prune(database, olderThan: cutoff, rawOnly: rawOnly, dryRun: dryRun, console: console)
     }
 }
 

@@ -24,7 +24,17 @@ public protocol StoreProvider: Sendable {
 
     /// `s1ingest prune`: removes what was last ingested before `cutoff` (whole threats with
     /// their rows, or only raw bodies), or counts what would go (`dryRun`).
-    func prune(olderThan cutoff: String, rawOnly: Bool, dryRun: Bool) throws -> PruneReport
+    /// With `console` (a name, `consoles.console`) only that console's threats (and raw
+    /// bodies) are candidates, and only its agents are removed when left with no threat;
+    /// nil: every console.
+    func prune(olderThan cutoff: String, rawOnly: Bool, dryRun: Bool, console: String?) throws -> PruneReport
+}
+
+extension StoreProvider {
+    /// `prune(olderThan:rawOnly:dryRun:console:)` over every console.
+    public func prune(olderThan cutoff: String, rawOnly: Bool, dryRun: Bool) throws -> PruneReport {
+        try prune(olderThan: cutoff, rawOnly: rawOnly, dryRun: dryRun, console: nil)
+    }
 }
 
 /// A store opened for writing by one run: the writer, the queue, the run records, the sync

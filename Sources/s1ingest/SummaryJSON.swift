@@ -260,13 +260,16 @@ struct PruneReportJSON: Encodable {
     let database, cutoff: String
     let rawOnly, dryRun: Bool
     let deleted: [String: Int]
+    /// `--console`: the console pruned (left out when every console was).
+    let console: String?
 
     enum CodingKeys: String, CodingKey {
-        case command, database, cutoff, rawOnly = "raw_only", dryRun = "dry_run", deleted
+        case command, database, cutoff, rawOnly = "raw_only", dryRun = "dry_run", deleted, console
     }
 
-    init(_ report: PruneReport, databasePath: String) {
+    init(_ report: PruneReport, databasePath: String, console: String? = nil) {
         database = databasePath
+        self.console = console
         cutoff = report.cutoff
         rawOnly = report.rawOnly
         dryRun = report.dryRun
