@@ -76,8 +76,11 @@ import S1Model
 ///    step sent without a 429 is a lower bound (``cleanPace``), the pace that met the 429 an
 ///    upper one. A measurement under the clean pace is replaced by it; when the two are
 ///    within ``Tuning/bracketShare`` the pace is held just under it, else it creeps up from
-///    it in small steps (each clean one raises the bound) until they are. Its 429s pause no
-///    one but their request: the bucket has no burst to wait out.
+///    it in small steps (each clean one raises the bound) until they are. A 429 at a pace
+///    already sent cleanly is jitter (a late request, then one on time, arrive closer than
+///    `1 / B`), not a lower budget: the pace steps down 1% for room, unless such 429s are over
+///    ``Tuning/jitterShare`` of the answers. Its 429s pause no one but their request: the
+///    bucket has no burst to wait out.
 ///
 /// A user's cap (`--rate`) is a hard ceiling: the pace starts there and never exceeds it.
 public struct PaceController: Sendable {
@@ -173,6 +176,10 @@ public struct PaceController: Sendable {
         public var maximumStep = 0.16
         /// ... or this, within 20% of a measured budget.
         public var nearStep = 0.02
+        /// Against a one-token bucket, 429s at a pace sent cleanly before, up to this share of the
+        /// answers, are jitter, each (once a round trip) lowering the pace by `jitterStep`.
+        public var jitterShare = 0.05
+        public var jitterStep = 0.01
         /// Under this pace a budget signal leaves no 429 in hand to tolerate.
         public var slowConsolePace = 20.0
         /// 429s up to this share of accepted requests are tolerated ...
@@ -501,6 +508,21 @@ public struct PaceController: Sendable {
             testsLeft = max(testsLeft, 1)
         }
         edgeCount += 1
+        if singleBurst, phase != .startup, let clean = cleanPace, pace <= clean * 1.001 {
+            // A one-token bucket's 429 at a pace already sent cleanly is jitter: two requests
+            // arrived closer than they were sent (a late one, then one on time). Not a lower
+            // budget: the pace steps down a little (once a round trip) for room, and the step
+            // does not count as clean; only many of them (over `jitterShare` of the answers
+            // lately) say the budget fell.
+            let (responses, limited) = window.counts(at: now, buckets: 16)
+            if Double(limited) <= tuning.jitterShare * Double(responses) + 1 {
+                if startedAt >= lastNudge {
+                    lastNudge = now
+                    pace = max(tuning.minimumPace, pace * (1 - tuning.jitterStep))
+                }
+                return .noise
+            }
+        }
         if phase != .startup, credit >= 1 {
             // Tolerated: the pace is at the edge. Remember when the bucket was empty, for a
             // tight measurement (and nudge the pace down once per overshoot, if tuned to).
