@@ -66,8 +66,8 @@ import S1Model
 ///    the decrease is undone, and that share is learned as noise. From then on 429s up to
 ///    about twice the noise share change nothing and pause no one. The test watches enough
 ///    answers to expect about eight 429s if it is noise (or ``Tuning/noiseTestSeconds``), at
-///    80% of the pace after the decrease (under the budget even when the measurement was a
-///    little over it). A decrease that comes at a pace already under the last measurement
+///    90% of the pace after the decrease and at most 80% of the one before (under the budget
+///    even when the measurement was a little over it). A decrease that comes at a pace already under the last measurement
 ///    (where a token bucket answers none) is tested again; one found to be noise returns
 ///    to a start-up from the pace before it, since the ones before may have been noise too.
 /// 5. **A bucket of one token** (`b = 1`): two requests must arrive `1 / B` apart, so a pace
@@ -718,7 +718,7 @@ public struct PaceController: Sendable {
         running.shareBefore = share
         running.target = pace
         test = running
-        pace = max(tuning.minimumPace, min(pace, snapshot.pace) * tuning.noiseTestShare)
+        pace = max(tuning.minimumPace, min(pace * 0.9, snapshot.pace * tuning.noiseTestShare))
     }
 
     /// Ends the noise test once enough answers came: 429s at about the share before the

@@ -36,17 +36,17 @@ enum PacingGrid {
 
     /// Rows short of the thresholds (budget/burst/Retry-After/latency/C).
     static let short: Set<String> = [
-        "5/1/RA/0.2/64", "5/1/noRA/0.2/64", "25/1/RA/0.01/4", "25/1/RA/0.2/16", "25/1/noRA/0.2/16", "25/1/RA/0.2/64",
-        "25/1/noRA/0.2/64", "500/1/RA/0.01/4", "500/1/RA/0.2/64", "500/1/noRA/0.2/64", "5/5/RA/0.2/4", "5/5/RA/0.2/16",
-        "5/5/noRA/0.2/16", "5/5/RA/0.2/64", "5/5/noRA/0.2/64", "25/5/RA/0.01/4", "25/5/RA/0.01/16", "25/5/RA/0.01/64",
-        "25/5/RA/0.05/16", "25/5/RA/0.05/64", "25/5/RA/0.2/16", "25/5/RA/0.2/64", "5/20/RA/0.01/4", "5/20/noRA/0.01/4",
-        "5/20/RA/0.01/16", "5/20/noRA/0.01/16", "5/20/RA/0.01/64", "5/20/noRA/0.01/64", "5/20/noRA/0.05/4", "5/20/RA/0.05/16",
-        "5/20/noRA/0.05/16", "5/20/RA/0.05/64", "5/20/noRA/0.05/64", "5/20/noRA/0.2/4", "5/20/RA/0.2/16", "5/20/noRA/0.2/16",
-        "5/20/RA/0.2/64", "5/20/noRA/0.2/64", "25/20/RA/0.2/64", "25/20/noRA/0.2/64", "100/20/RA/0.01/4", "100/20/RA/0.2/64",
+        "5/1/RA/0.2/64", "5/1/noRA/0.2/64", "25/1/RA/0.2/16", "25/1/noRA/0.2/16", "25/1/RA/0.2/64", "25/1/noRA/0.2/64",
+        "500/1/RA/0.01/4", "500/1/RA/0.2/64", "500/1/noRA/0.2/64", "5/5/RA/0.2/4", "5/5/RA/0.2/16", "5/5/noRA/0.2/16",
+        "5/5/RA/0.2/64", "5/5/noRA/0.2/64", "25/5/RA/0.01/16", "25/5/RA/0.01/64", "25/5/RA/0.05/64", "25/5/RA/0.2/16",
+        "25/5/RA/0.2/64", "5/20/RA/0.01/4", "5/20/noRA/0.01/4", "5/20/RA/0.01/16", "5/20/noRA/0.01/16", "5/20/RA/0.01/64",
+        "5/20/noRA/0.01/64", "5/20/noRA/0.05/4", "5/20/RA/0.05/16", "5/20/noRA/0.05/16", "5/20/RA/0.05/64", "5/20/noRA/0.05/64",
+        "5/20/noRA/0.2/4", "5/20/RA/0.2/16", "5/20/noRA/0.2/16", "5/20/RA/0.2/64", "5/20/noRA/0.2/64", "25/20/RA/0.2/64",
+        "25/20/noRA/0.2/64", "100/20/RA/0.01/4", "100/20/RA/0.2/64",
     ]
 
     /// Random-429 rows short of it (latency/C/Retry-After/seed).
-    static let noisyShort: Set<String> = ["0.05/64/RA/1"]
+    static let noisyShort: Set<String> = []
 
     static func attainable(_ scenario: SimulatedRun.Scenario) -> Double {
         var limit = Double(scenario.concurrency) / (scenario.latency + scenario.jitter)
@@ -65,7 +65,11 @@ extension SimulatedRun.Scenario {
     }
 }
 
-@Suite struct PacingGridTests {
+/// One case at a time: each is a few hundred milliseconds of CPU that does not yield, and the
+/// suite's 225 cases at once would hold every thread of the cooperative pool for most of a
+/// minute, stalling the timing-sensitive tests that run beside them (a stop requested after
+/// 200 ms would be seen half a minute later).
+@Suite(.serialized) struct PacingGridTests {
     @Test(arguments: PacingGrid.scenarios)
     func findsTheBudget(_ scenario: SimulatedRun.Scenario) {
         let run = SimulatedRun.run(scenario)
