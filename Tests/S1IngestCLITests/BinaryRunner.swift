@@ -70,13 +70,27 @@ func runProcess(_ executable: String, _ arguments: [String], stdin: Data? = nil,
     let outBox = DataBox()
     let group = DispatchGroup()
     group.enter()
-    DispatchQueue.global().async { outBox.data = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-    let errData = err.fileHandleForReading.readDataToEndOfFile()
+    DispatchQueue.global().async { outBox.data = readToEnd(out.fileHandleForReading.fileDescriptor); group.leave() }
+    let errData = readToEnd(err.fileHandleForReading.fileDescriptor)
     group.wait()
     process.waitUntilExit()
     return BinaryRunner.Result(status: process.terminationStatus,
                                stdout: String(decoding: outBox.data, as: UTF8.self),
                                stderr: String(decoding: errData, as: UTF8.self))
+}
+
+/// Everything until end of file, read with `read(2)` and retried on EINTR (Foundation's
+/// `readDataToEndOfFile()` traps on an interrupted call, which a signal sent during the suite
+/// can cause: it crashed a whole test run once).
+func readToEnd(_ descriptor: Int32) -> Data {
+    var data = Data()
+    var buffer = [UInt8](repeating: 0, count: 65_536)
+    while true {
+        let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+        if count > 0 { data.append(contentsOf: buffer[0..<count]); continue }
+        if count < 0 && errno == EINTR { continue }
+        return data
+    }
 }
 
 /// Holds what a reader thread read, handed over through `DispatchGroup.wait()`.
