@@ -1,0 +1,380 @@
+import NIOCore
+import PostgresNIO
+import S1Common
+import S1JSON
+import S1Model
+import S1Storage
+
+/// The writer of flattened analyses, with SQLite's semantics (inserted, updated with its
+/// children replaced, unchanged, stale; the raw body kept as received), batched for a server:
+/// each `store` asks what is stored (one round trip), the rows wait in memory, and a flush sends
+/// one multi-row statement per table (`INSERT ... SELECT FROM unnest(arrays)`), all pipelined.
+/// A threat's rows always go out in one flush, inside the batch's transaction.
+final class PostgresWriter {
+    let connection: PGConnection
+    var rebuilding = false
+
+    /// The column types of each table (`Table.rawValue`), read from the catalog.
+    private let columnTypes: [[String]]
+    private let insertSQL: [String]
+
+    private struct AgentState: Equatable {
+        var agent: UInt64
+        var interfaces: UInt64
+    }
+    private var writtenAgents: [String: AgentState] = [:]
+    private var pendingAgents: [String: AgentState] = [:]
+
+    // What waits for the next flush.
+    private var analyses: [FlattenedAnalysis] = []
+    private var ingestedAts: [String] = []
+    private var pendingThreats: Set<String> = []
+    /// Analyses (indexes into `analyses`) whose agent row is written, by agent (the latest wins).
+    private var agentWriters: [String: Int] = [:]
+    /// Analyses whose interface rows are written, by agent (the latest wins).
+    private var interfaceWriters: [String: Int] = [:]
+    private var agentsToClear: Set<String> = []
+    private var threatsToClear: [String] = []
+    private var touched: [(threatId: String, at: String)] = []
+
+    /// Analyses held before a flush within a batch (bounds memory and keeps the server busy).
+    static let flushEvery = 500
+
+    init(connection: PGConnection) throws {
+        self.connection = connection
+        var types: [[String]] = []
+        var inserts: [String] = []
+        for table in Table.allCases {
+            var binds = PostgresBindings()
+            binds.text(table.name)
+            let rows = try connection.query("""
+                SELECT a.attname::text, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a
+                WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped
+                """, binds)
+            var byName: [String: String] = [:]
+            for row in rows { byName[try row[0].decode(String.self)] = try row[1].decode(String.self) }
+            let tableTypes = try table.columns.map { column -> String in
+                guard let type = byName[column] else {
+                    throw PostgresStoreError.server(location: connection.location.shown, detail: "table \(table.name) has no column \(column): the schema is not s1ingest's")
+                }
+                return type
+            }
+            types.append(tableTypes)
+            inserts.append(Self.insertSQL(table, types: tableTypes))
+        }
+        columnTypes = types
+        insertSQL = inserts
+    }
+
+    /// `INSERT INTO t (columns) SELECT * FROM unnest($1::type[], ...)`: one parameter per column,
+    /// any number of rows; an upsert for the keyed parents, duplicates ignored for children.
+    static func insertSQL(_ table: Table, types: [String]) -> String {
+        let columns = table.columns
+        let arrays = types.enumerated().map { "$\($0.offset + 1)::\($0.element)[]" }.joined(separator: ", ")
+        let insert = "INSERT INTO \(table.name) (\(columns.joined(separator: ", "))) SELECT * FROM unnest(\(arrays))"
+        let key: String
+        switch table {
+        case .agents: key = "agent_id"
+        case .threats, .rawAnalyses: key = "threat_id"
+        default: return insert + " ON CONFLICT DO NOTHING"
+        }
+        let updates = columns.filter { $0 != key && $0 != "first_ingested_at" }.map { "\($0) = excluded.\($0)" }.joined(separator: ", ")
+        return "\(insert) ON CONFLICT (\(key)) DO UPDATE SET \(updates)"
+    }
+
+    // MARK: Batches
+
+    func beginBatch() throws {
+        try connection.query("BEGIN")
+    }
+
+    func commitBatch() throws {
+        try flush()
+        try connection.query("COMMIT")
+        writtenAgents.merge(pendingAgents) { $1 }
+        pendingAgents.removeAll(keepingCapacity: true)
+    }
+
+    func rollbackBatch() {
+        clearPending()
+        _ = try? connection.query("ROLLBACK")
+        pendingAgents.removeAll(keepingCapacity: true)
+    }
+
+    // MARK: Storing
+
+    func store(_ analysis: FlattenedAnalysis, ingestedAt: String) throws -> StoreOutcome {
+        if pendingThreats.contains(analysis.threatId) { try flush() }
+        var outcome = StoreOutcome.inserted
+        var binds = PostgresBindings()
+        binds.text(analysis.threatId)
+        let rows = try connection.query("""
+            SELECT \(isoText("t.updated_at")), octet_length(r.body::text) FROM threats t
+            LEFT JOIN raw_analyses r ON r.threat_id = t.threat_id WHERE t.threat_id = $1
+            """, binds)
+        if let row = rows.first {
+            let storedUpdatedAt = try row[0].decode(String?.self)
+            let storedLength = try row[1].decode(Int?.self)
+            let incomingLength = analysis.withBody { $0.count }
+            var sameBody = false
+            if !rebuilding && (storedLength == incomingLength || analysis.updatedAt == storedUpdatedAt) {
+                sameBody = try sameAnalysisStored(analysis)
+            }
+            if !rebuilding && (sameBody || isOlder(analysis.updatedAt, than: storedUpdatedAt)) {
+                touched.append((analysis.threatId, ingestedAt))
+                pendingThreats.insert(analysis.threatId)
+                return sameBody ? .unchanged : .stale
+            }
+            threatsToClear.append(analysis.threatId)
+            outcome = .updated
+        }
+        let known = analysis.agentId.flatMap { pendingAgents[$0] ?? writtenAgents[$0] }
+        var agentChanged = analysis.agentId != nil && known?.agent != analysis.agentFingerprint
+        var interfacesChanged = analysis.agentId != nil && known?.interfaces != analysis.interfacesFingerprint
+        var notOwner = false
+        if rebuilding, let agentId = analysis.agentId {
+            var binds = PostgresBindings()
+            binds.text(agentId)
+            if try flushIfAgentPending(agentId),
+               let owner = try connection.scalar("SELECT last_threat_id FROM agents WHERE agent_id = $1", binds, as: String.self),
+               owner != analysis.threatId {
+                agentChanged = false
+                interfacesChanged = false
+                notOwner = true
+            }
+        }
+        let index = analyses.count
+        analyses.append(analysis)
+        ingestedAts.append(ingestedAt)
+        pendingThreats.insert(analysis.threatId)
+        if let agentId = analysis.agentId {
+            if agentChanged { agentWriters[agentId] = index }
+            if interfacesChanged {
+                agentsToClear.insert(agentId)
+                interfaceWriters[agentId] = index
+            }
+            if !notOwner {
+                pendingAgents[agentId] = AgentState(agent: analysis.agentFingerprint, interfaces: analysis.interfacesFingerprint)
+            }
+        }
+        if analyses.count >= Self.flushEvery { try flush() }
+        return outcome
+    }
+
+    /// Flushes when `agentId`'s rows wait, so the catalog answers about them; true always.
+    private func flushIfAgentPending(_ agentId: String) throws -> Bool {
+        if agentWriters[agentId] != nil || interfaceWriters[agentId] != nil { try flush() }
+        return true
+    }
+
+    /// True when the stored raw body is the same JSON as `analysis`'s: the same bytes, or
+    /// equivalent JSON (white space, escapes, member order).
+    private func sameAnalysisStored(_ analysis: FlattenedAnalysis) throws -> Bool {
+        var binds = PostgresBindings()
+        binds.text(analysis.threatId)
+        guard let cell = try connection.query("SELECT body::text FROM raw_analyses WHERE threat_id = $1", binds).first?.first,
+              var buffer = cell.bytes else { return false }
+        let stored = buffer.readBytes(length: buffer.readableBytes) ?? []
+        if analysis.withBody({ $0.elementsEqual(stored) }) { return true }
+        guard let storedDocument = try? JSONDocument(bytes: stored),
+              let incoming = analysis.withBody({ try? JSONDocument(bytes: Array($0)) }) else { return false }
+        return storedDocument.root.isEquivalent(to: incoming.root)
+    }
+
+    private func isOlder(_ incoming: String?, than stored: String?) -> Bool {
+        guard let incoming, let stored else { return false }
+        return incoming < stored
+    }
+
+    // MARK: Flushing
+
+    private func clearPending() {
+        analyses.removeAll(keepingCapacity: true)
+        ingestedAts.removeAll(keepingCapacity: true)
+        pendingThreats.removeAll(keepingCapacity: true)
+        agentWriters.removeAll(keepingCapacity: true)
+        interfaceWriters.removeAll(keepingCapacity: true)
+        agentsToClear.removeAll(keepingCapacity: true)
+        threatsToClear.removeAll(keepingCapacity: true)
+        touched.removeAll(keepingCapacity: true)
+    }
+
+    /// Sends what waits: touches, deletes of replaced children, then one INSERT per table, pipelined.
+    func flush() throws {
+        defer { clearPending() }
+        guard !analyses.isEmpty || !touched.isEmpty else { return }
+        var queries: [PostgresQuery] = []
+        if !touched.isEmpty {
+            var ids = PGArrayBuilder(), times = PGArrayBuilder()
+            for (threatId, at) in touched {
+                ids.appendText(threatId)
+                times.appendText(at)
+            }
+            var binds = PostgresBindings()
+            binds.append(ids.finish(type: .textArray))
+            binds.append(times.finish(type: .textArray))
+            queries.append(PostgresQuery(unsafeSQL: """
+                UPDATE threats SET last_ingested_at = u.at::timestamptz FROM unnest($1::text[], $2::text[]) AS u(id, at)
+                WHERE threats.threat_id = u.id
+                """, binds: binds))
+        }
+        if !threatsToClear.isEmpty {
+            for table in Table.threatChildren {
+                queries.append(PostgresQuery(unsafeSQL: "DELETE FROM \(table.name) WHERE threat_id = ANY($1::text[])", binds: Self.idArray(threatsToClear)))
+            }
+        }
+        if !agentsToClear.isEmpty {
+            for table in Table.agentChildren {
+                queries.append(PostgresQuery(unsafeSQL: "DELETE FROM \(table.name) WHERE agent_id = ANY($1::text[])", binds: Self.idArray(Array(agentsToClear))))
+            }
+        }
+        for table in Table.allCases {
+            if let query = insertQuery(table) { queries.append(query) }
+        }
+        try connection.pipeline(queries)
+    }
+
+    private static func idArray(_ ids: [String]) -> PostgresBindings {
+        var array = PGArrayBuilder()
+        for id in ids { array.appendText(id) }
+        var binds = PostgresBindings()
+        binds.append(array.finish(type: .textArray))
+        return binds
+    }
+
+    /// The INSERT of every waiting row of `table`, or nil when none waits.
+    private func insertQuery(_ table: Table) -> PostgresQuery? {
+        let types = columnTypes[table.rawValue]
+        var columns = types.map { _ in PGArrayBuilder() }
+        var rowCount = 0
+        func add(_ analysis: FlattenedAnalysis, _ row: FlattenedAnalysis.Row) {
+            analysis.arena.withUnsafeBytes { arena in
+                for (column, value) in analysis.values(of: row).enumerated() {
+                    columns[column].append(value, arena: arena, type: types[column])
+                }
+            }
+            rowCount += 1
+        }
+        switch table {
+        case .agents:
+            for index in agentWriters.values.sorted() {
+                let analysis = analyses[index]
+                for row in analysis.rows where row.table == .agents { add(analysis, row) }
+            }
+        case .interfaces, .interfaceAddresses:
+            for index in interfaceWriters.values.sorted() {
+                let analysis = analyses[index]
+                for row in analysis.rows where row.table == table { add(analysis, row) }
+            }
+        default:
+            for analysis in analyses {
+                for row in analysis.rows where row.table == table { add(analysis, row) }
+            }
+        }
+        guard rowCount > 0 else { return nil }
+        var binds = PostgresBindings(capacity: columns.count)
+        for index in columns.indices { binds.append(columns[index].finish(type: .textArray)) }
+        return PostgresQuery(unsafeSQL: insertSQL[table.rawValue], binds: binds)
+    }
+
+    // MARK: Reading back
+
+    func rowCounts() throws -> [(table: String, rows: Int)] {
+        let sql = Table.allCases.map { "SELECT \($0.rawValue), count(*) FROM \($0.name)" }.joined(separator: " UNION ALL ")
+        var counts: [Int: Int] = [:]
+        for row in try connection.query(sql) { counts[try row[0].decode(Int.self)] = try row[1].decode(Int.self) }
+        return Table.allCases.map { ($0.name, counts[$0.rawValue] ?? 0) }
+    }
+}
+
+/// A PostgreSQL array in its text form (`{"a",NULL,"b"}`), built element by element; sent as
+/// `text[]` and cast to the column's array type by the server.
+struct PGArrayBuilder {
+    private var bytes: [UInt8] = [UInt8(ascii: "{")]
+    private var count = 0
+
+    private mutating func separator() {
+        if count > 0 { bytes.append(UInt8(ascii: ",")) }
+        count += 1
+    }
+
+    mutating func appendNull() {
+        separator()
+        bytes.append(contentsOf: [0x4E, 0x55, 0x4C, 0x4C]) // NULL
+    }
+
+    mutating func appendText(_ text: String) {
+        var text = text
+        text.withUTF8 { appendQuoted(UnsafeRawBufferPointer($0)) }
+    }
+
+    mutating func appendInteger(_ value: Int64) {
+        separator()
+        bytes.append(contentsOf: String(value).utf8)
+    }
+
+    /// One flattened value for a column of `type`: a timestamp that is not in the stored
+    /// form, or digits that are not a number, become NULL rather than fail the batch (the raw
+    /// body keeps what was sent).
+    mutating func append(_ value: FlatValue, arena: UnsafeRawBufferPointer, type: String) {
+        switch value {
+        case .null: appendNull()
+        case .integer(let number): appendInteger(number)
+        case .text(let start, let count):
+            let text = UnsafeRawBufferPointer(rebasing: arena[Int(start) ..< Int(start + count)])
+            switch type {
+            case "timestamp with time zone":
+                if Self.isStoredTimestamp(text) { appendQuoted(text) } else { appendNull() }
+            case "bigint", "integer", "smallint":
+                if Self.isInteger(text) { appendQuoted(text) } else { appendNull() }
+            case "boolean":
+                appendNull()
+            default:
+                appendQuoted(text)
+            }
+        }
+    }
+
+    /// `"..."` with `"` and `\` escaped; NUL bytes (which PostgreSQL text cannot hold) dropped.
+    private mutating func appendQuoted(_ text: UnsafeRawBufferPointer) {
+        separator()
+        bytes.reserveCapacity(bytes.count + text.count + 2)
+        bytes.append(UInt8(ascii: "\""))
+        var runStart = 0
+        for index in 0 ..< text.count {
+            let byte = text[index]
+            if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte == 0 {
+                if runStart < index { bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: text[runStart ..< index])) }
+                if byte != 0 {
+                    bytes.append(UInt8(ascii: "\\"))
+                    bytes.append(byte)
+                }
+                runStart = index + 1
+            }
+        }
+        if runStart < text.count { bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: text[runStart ..< text.count])) }
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SS.ffffffZ`, the form the flattener normalises times to.
+    static func isStoredTimestamp(_ text: UnsafeRawBufferPointer) -> Bool {
+        guard text.count == 27, text[4] == UInt8(ascii: "-"), text[7] == UInt8(ascii: "-"), text[10] == UInt8(ascii: "T"),
+              text[13] == UInt8(ascii: ":"), text[16] == UInt8(ascii: ":"), text[19] == UInt8(ascii: "."), text[26] == UInt8(ascii: "Z")
+        else { return false }
+        for index in [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22, 23, 24, 25] {
+            guard text[index] >= 0x30 && text[index] <= 0x39 else { return false }
+        }
+        return true
+    }
+
+    static func isInteger(_ text: UnsafeRawBufferPointer) -> Bool {
+        var digits = text[...]
+        if digits.first == UInt8(ascii: "-") { digits = digits.dropFirst() }
+        return !digits.isEmpty && digits.count <= 18 && digits.allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
+    }
+
+    mutating func finish(type: PostgresDataType) -> PGTextValue {
+        bytes.append(UInt8(ascii: "}"))
+        return PGTextValue(ByteBuffer(bytes: bytes), type: type)
+    }
+}
