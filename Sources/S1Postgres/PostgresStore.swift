@@ -442,22 +442,37 @@ public final class PostgresStore: Store, PostgresRecordReading {
     }
 }
 
-/// Pages the queue over a connection of its own, opened by the task that pages.
+/// Hands out the queue to one of several workers: each page is claimed with
+/// `FOR UPDATE SKIP LOCKED` and a lease (`lease_owner`, `lease_expires_at`), committed at once,
+/// so workers draining one queue never get the same ID while its lease runs; marking an ID done
+/// or failed ends its lease, and a killed worker's IDs return to the queue when theirs lapse.
+/// Within one worker, IDs come in ID order (keyset paging), each at most once.
 final class PostgresQueuePager: QueuePager, @unchecked Sendable {
     private let location: PostgresLocation
+    private let environment: [String: String]
     private let selection: QueueSelection
     private let now: String
+    /// Who claims: host, process and a random part.
+    let owner: String
+    /// How long a claim holds without the ID being marked.
+    let leaseSeconds: Int
     private let lock = NSLock()
     private var connection: PGConnection?
     private var after = ""
 
-    private let environment: [String: String]
+    /// A claim lasts this long unless `S1INGEST_PG_LEASE_SECONDS` says otherwise.
+    static let defaultLeaseSeconds = 900
 
-    init(location: PostgresLocation, environment: [String: String], selection: QueueSelection, now: String) {
+    init(location: PostgresLocation, environment: [String: String], selection: QueueSelection, now: String,
+         leaseSeconds: Int? = nil) {
         self.location = location
         self.environment = environment
         self.selection = selection
         self.now = now
+        self.leaseSeconds = leaseSeconds ?? environment["S1INGEST_PG_LEASE_SECONDS"].flatMap { Int($0) } ?? Self.defaultLeaseSeconds
+        var host = [CChar](repeating: 0, count: 256)
+        gethostname(&host, host.count - 1)
+        owner = "\(String(cString: host)):\(getpid()):\(UInt32.random(in: 0 ... .max))"
     }
 
     deinit { connection?.close() }
@@ -469,23 +484,27 @@ final class PostgresQueuePager: QueuePager, @unchecked Sendable {
         var binds = PostgresBindings()
         binds.text(after)
         binds.append(limit)
-        let rows: [[PostgresCell]]
+        binds.text(owner)
+        binds.append(leaseSeconds)
+        let filter: String
         switch selection {
         case .run(let runId):
             binds.append(runId)
-            rows = try connection!.query("""
-                SELECT threat_id FROM ingest_queue WHERE state = 'pending' AND run_id = $3 AND threat_id > $1 ORDER BY threat_id LIMIT $2
-                """, binds)
+            filter = "state = 'pending' AND run_id = $5"
         case .drain:
             binds.text(now)
-            rows = try connection!.query("""
-                SELECT threat_id FROM ingest_queue
-                WHERE (state = 'pending' OR (state = 'failed' AND retryable AND (next_attempt_at IS NULL OR next_attempt_at <= $3::timestamptz)))
-                  AND threat_id > $1
-                ORDER BY threat_id LIMIT $2
-                """, binds)
+            filter = "(state = 'pending' OR (state = 'failed' AND retryable AND (next_attempt_at IS NULL OR next_attempt_at <= $5::timestamptz)))"
         }
-        let page = try rows.map { try $0[0].decode(String.self) }
+        let rows = try connection!.query("""
+            WITH claimed AS (
+                SELECT console, threat_id FROM ingest_queue
+                WHERE \(filter) AND threat_id > $1 AND (lease_expires_at IS NULL OR lease_expires_at < now())
+                ORDER BY threat_id LIMIT $2 FOR UPDATE SKIP LOCKED)
+            UPDATE ingest_queue q SET lease_owner = $3, lease_expires_at = now() + make_interval(secs => $4)
+            FROM claimed c WHERE q.console = c.console AND q.threat_id = c.threat_id
+            RETURNING q.threat_id
+            """, binds)
+        let page = try rows.map { try $0[0].decode(String.self) }.sorted()
         if let last = page.last { after = last }
         return page
     }
