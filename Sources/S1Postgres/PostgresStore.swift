@@ -201,6 +201,8 @@ public final class PostgresStore: Store, PostgresRecordReading {
         try writer.store(analysis, ingestedAt: ingestedAt)
     }
 
+    public func prepare(threatIds: [String]) throws { try writer.prepare(threatIds: threatIds) }
+
     public var rebuilding: Bool {
         get { writer.rebuilding }
         set { writer.rebuilding = newValue }
@@ -216,7 +218,7 @@ public final class PostgresStore: Store, PostgresRecordReading {
         var array = PGArrayBuilder()
         for id in ids { array.appendText(id) }
         var binds = PostgresBindings()
-        binds.append(array.finish(type: .textArray))
+        binds.append(array.finish())
         binds.int(runId)
         try connection.query("""
             INSERT INTO ingest_queue (threat_id, state, attempts, retryable, enqueued_at, updated_at, run_id)

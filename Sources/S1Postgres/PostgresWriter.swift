@@ -36,6 +36,13 @@ final class PostgresWriter {
     private var agentsToClear: Set<String> = []
     private var threatsToClear: [String] = []
     private var touched: [(threatId: String, at: String)] = []
+    /// What `prepare` found stored (nil: not stored), by threat, until its `store` or the batch's end.
+    private var prepared: [String: Stored?] = [:]
+
+    private struct Stored {
+        var updatedAt: String?
+        var bodyLength: Int?
+    }
 
     /// Analyses held before a flush within a batch (bounds memory and keeps the server busy).
     static let flushEvery = 500
@@ -89,6 +96,7 @@ final class PostgresWriter {
     }
 
     func commitBatch() throws {
+        prepared.removeAll(keepingCapacity: true)
         try flush()
         try connection.query("COMMIT")
         writtenAgents.merge(pendingAgents) { $1 }
@@ -96,6 +104,7 @@ final class PostgresWriter {
     }
 
     func rollbackBatch() {
+        prepared.removeAll(keepingCapacity: true)
         clearPending()
         _ = try? connection.query("ROLLBACK")
         pendingAgents.removeAll(keepingCapacity: true)
@@ -103,21 +112,45 @@ final class PostgresWriter {
 
     // MARK: Storing
 
-    func store(_ analysis: FlattenedAnalysis, ingestedAt: String) throws -> StoreOutcome {
-        if pendingThreats.contains(analysis.threatId) { try flush() }
-        var outcome = StoreOutcome.inserted
+    /// Looks up the stored version of every threat in `threatIds` in one statement.
+    func prepare(threatIds: [String]) throws {
+        let wanted = threatIds.filter { !pendingThreats.contains($0) && prepared[$0] == nil }
+        guard !wanted.isEmpty else { return }
+        var array = PGArrayBuilder()
+        for id in wanted { array.appendText(id) }
         var binds = PostgresBindings()
-        binds.text(analysis.threatId)
-        let rows = try connection.query("""
-            SELECT \(isoText("t.updated_at")), octet_length(r.body::text) FROM threats t
-            LEFT JOIN raw_analyses r ON r.threat_id = t.threat_id WHERE t.threat_id = $1
-            """, binds)
-        if let row = rows.first {
-            let storedUpdatedAt = try row[0].decode(String?.self)
-            let storedLength = try row[1].decode(Int?.self)
+        binds.append(array.finish())
+        for id in wanted { prepared[id] = .some(nil) }
+        for row in try connection.query("""
+            SELECT t.threat_id, \(isoText("t.updated_at")), octet_length(r.body::text) FROM threats t
+            LEFT JOIN raw_analyses r ON r.threat_id = t.threat_id WHERE t.threat_id = ANY($1::text[])
+            """, binds) {
+            prepared[try row[0].decode(String.self)] = Stored(updatedAt: try row[1].decode(String?.self), bodyLength: try row[2].decode(Int?.self))
+        }
+    }
+
+    func store(_ analysis: FlattenedAnalysis, ingestedAt: String) throws -> StoreOutcome {
+        if pendingThreats.contains(analysis.threatId) {
+            prepared[analysis.threatId] = nil
+            try flush()
+        }
+        var outcome = StoreOutcome.inserted
+        let stored: Stored?
+        if let known = prepared.removeValue(forKey: analysis.threatId) {
+            stored = known
+        } else {
+            var binds = PostgresBindings()
+            binds.text(analysis.threatId)
+            stored = try connection.query("""
+                SELECT \(isoText("t.updated_at")), octet_length(r.body::text) FROM threats t
+                LEFT JOIN raw_analyses r ON r.threat_id = t.threat_id WHERE t.threat_id = $1
+                """, binds).first.map { Stored(updatedAt: try $0[0].decode(String?.self), bodyLength: try $0[1].decode(Int?.self)) }
+        }
+        if let stored {
+            let storedUpdatedAt = stored.updatedAt
             let incomingLength = analysis.withBody { $0.count }
             var sameBody = false
-            if !rebuilding && (storedLength == incomingLength || analysis.updatedAt == storedUpdatedAt) {
+            if !rebuilding && (stored.bodyLength == incomingLength || analysis.updatedAt == storedUpdatedAt) {
                 sameBody = try sameAnalysisStored(analysis)
             }
             if !rebuilding && (sameBody || isOlder(analysis.updatedAt, than: storedUpdatedAt)) {
@@ -211,8 +244,8 @@ final class PostgresWriter {
                 times.appendText(at)
             }
             var binds = PostgresBindings()
-            binds.append(ids.finish(type: .textArray))
-            binds.append(times.finish(type: .textArray))
+            binds.append(ids.finish())
+            binds.append(times.finish())
             queries.append(PostgresQuery(unsafeSQL: """
                 UPDATE threats SET last_ingested_at = u.at::timestamptz FROM unnest($1::text[], $2::text[]) AS u(id, at)
                 WHERE threats.threat_id = u.id
@@ -238,7 +271,7 @@ final class PostgresWriter {
         var array = PGArrayBuilder()
         for id in ids { array.appendText(id) }
         var binds = PostgresBindings()
-        binds.append(array.finish(type: .textArray))
+        binds.append(array.finish())
         return binds
     }
 
@@ -273,7 +306,7 @@ final class PostgresWriter {
         }
         guard rowCount > 0 else { return nil }
         var binds = PostgresBindings(capacity: columns.count)
-        for index in columns.indices { binds.append(columns[index].finish(type: .textArray)) }
+        for index in columns.indices { binds.append(columns[index].finish()) }
         return PostgresQuery(unsafeSQL: insertSQL[table.rawValue], binds: binds)
     }
 
@@ -287,30 +320,34 @@ final class PostgresWriter {
     }
 }
 
-/// A PostgreSQL array in its text form (`{"a",NULL,"b"}`), built element by element; sent as
-/// `text[]` and cast to the column's array type by the server.
+/// A `text[]` in PostgreSQL's binary array format, built element by element (no escaping for
+/// the client to do, no array literal for the server to parse); the server casts it to the
+/// column's array type.
 struct PGArrayBuilder {
-    private var bytes: [UInt8] = [UInt8(ascii: "{")]
+    /// Header (ndim, flags, element type, length, lower bound), the length patched at the end.
+    private var bytes: [UInt8] = [0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 25, 0, 0, 0, 0, 0, 0, 0, 1]
     private var count = 0
 
-    private mutating func separator() {
-        if count > 0 { bytes.append(UInt8(ascii: ",")) }
-        count += 1
+    private mutating func length(_ value: Int32) {
+        let bits = UInt32(bitPattern: value)
+        bytes.append(UInt8(truncatingIfNeeded: bits >> 24))
+        bytes.append(UInt8(truncatingIfNeeded: bits >> 16))
+        bytes.append(UInt8(truncatingIfNeeded: bits >> 8))
+        bytes.append(UInt8(truncatingIfNeeded: bits))
     }
 
     mutating func appendNull() {
-        separator()
-        bytes.append(contentsOf: [0x4E, 0x55, 0x4C, 0x4C]) // NULL
+        count += 1
+        length(-1)
     }
 
     mutating func appendText(_ text: String) {
         var text = text
-        text.withUTF8 { appendQuoted(UnsafeRawBufferPointer($0)) }
+        text.withUTF8 { appendBytes(UnsafeRawBufferPointer($0)) }
     }
 
     mutating func appendInteger(_ value: Int64) {
-        separator()
-        bytes.append(contentsOf: String(value).utf8)
+        appendText(String(value))
     }
 
     /// One flattened value for a column of `type`: a timestamp that is not in the stored
@@ -324,36 +361,28 @@ struct PGArrayBuilder {
             let text = UnsafeRawBufferPointer(rebasing: arena[Int(start) ..< Int(start + count)])
             switch type {
             case "timestamp with time zone":
-                if Self.isStoredTimestamp(text) { appendQuoted(text) } else { appendNull() }
+                if Self.isStoredTimestamp(text) { appendBytes(text) } else { appendNull() }
             case "bigint", "integer", "smallint":
-                if Self.isInteger(text) { appendQuoted(text) } else { appendNull() }
+                if Self.isInteger(text) { appendBytes(text) } else { appendNull() }
             case "boolean":
                 appendNull()
             default:
-                appendQuoted(text)
+                appendBytes(text)
             }
         }
     }
 
-    /// `"..."` with `"` and `\` escaped; NUL bytes (which PostgreSQL text cannot hold) dropped.
-    private mutating func appendQuoted(_ text: UnsafeRawBufferPointer) {
-        separator()
-        bytes.reserveCapacity(bytes.count + text.count + 2)
-        bytes.append(UInt8(ascii: "\""))
-        var runStart = 0
-        for index in 0 ..< text.count {
-            let byte = text[index]
-            if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte == 0 {
-                if runStart < index { bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: text[runStart ..< index])) }
-                if byte != 0 {
-                    bytes.append(UInt8(ascii: "\\"))
-                    bytes.append(byte)
-                }
-                runStart = index + 1
-            }
+    /// The element's bytes; NUL bytes (which PostgreSQL text cannot hold) dropped.
+    private mutating func appendBytes(_ text: UnsafeRawBufferPointer) {
+        count += 1
+        if text.firstIndex(of: 0) == nil {
+            length(Int32(text.count))
+            bytes.append(contentsOf: text)
+        } else {
+            let kept = text.filter { $0 != 0 }
+            length(Int32(kept.count))
+            bytes.append(contentsOf: kept)
         }
-        if runStart < text.count { bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: text[runStart ..< text.count])) }
-        bytes.append(UInt8(ascii: "\""))
     }
 
     /// `YYYY-MM-DDTHH:MM:SS.ffffffZ`, the form the flattener normalises times to.
@@ -373,8 +402,33 @@ struct PGArrayBuilder {
         return !digits.isEmpty && digits.count <= 18 && digits.allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
     }
 
-    mutating func finish(type: PostgresDataType) -> PGTextValue {
-        bytes.append(UInt8(ascii: "}"))
-        return PGTextValue(ByteBuffer(bytes: bytes), type: type)
+    /// The array as a bind parameter.
+    mutating func finish() -> PGBinaryValue {
+        if count == 0 {
+            return PGBinaryValue(ByteBuffer(bytes: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 25]), type: .textArray)
+        }
+        let bits = UInt32(count)
+        bytes[12] = UInt8(truncatingIfNeeded: bits >> 24)
+        bytes[13] = UInt8(truncatingIfNeeded: bits >> 16)
+        bytes[14] = UInt8(truncatingIfNeeded: bits >> 8)
+        bytes[15] = UInt8(truncatingIfNeeded: bits)
+        return PGBinaryValue(ByteBuffer(bytes: bytes), type: .textArray)
+    }
+}
+
+/// A value already in PostgreSQL's binary format for `type`.
+struct PGBinaryValue: PostgresDynamicTypeEncodable {
+    var bytes: ByteBuffer
+    var psqlType: PostgresDataType
+    var psqlFormat: PostgresFormat { .binary }
+
+    init(_ bytes: ByteBuffer, type: PostgresDataType) {
+        self.bytes = bytes
+        self.psqlType = type
+    }
+
+    func encode<JSONEncoder: PostgresJSONEncoder>(into byteBuffer: inout ByteBuffer, context: PostgresEncodingContext<JSONEncoder>) {
+        var copy = bytes
+        byteBuffer.writeBuffer(&copy)
     }
 }
