@@ -56,7 +56,7 @@ public struct PostgresStoreProvider: StoreProvider {
     }
 
     public func openReader() throws -> any StoreReader {
-        throw PostgresStoreError.server(location: location, detail: "query, export and report do not read PostgreSQL yet")
+        try PostgresReader(connection: connect())
     }
 
     public func migrate() throws -> MigrationReport {
