@@ -190,7 +190,6 @@ CREATE TABLE detection_addresses (
     position bigint NOT NULL,
     address text NOT NULL,
     CONSTRAINT detection_addresses_pkey PRIMARY KEY (threat_id, family, "position"),
-    CONSTRAINT detection_addresses_threat_id_fkey FOREIGN KEY (threat_id) REFERENCES threats(threat_id) ON DELETE CASCADE,
     CONSTRAINT detection_addresses_family_check CHECK ((family = ANY (ARRAY[(4)::bigint, (6)::bigint])))
 );
 
@@ -211,8 +210,7 @@ CREATE TABLE mitigations (
     actions_pending_reboot bigint,
     actions_success bigint,
     actions_total bigint,
-    CONSTRAINT mitigations_pkey PRIMARY KEY (threat_id, "position"),
-    CONSTRAINT mitigations_threat_id_fkey FOREIGN KEY (threat_id) REFERENCES threats(threat_id) ON DELETE CASCADE
+    CONSTRAINT mitigations_pkey PRIMARY KEY (threat_id, "position")
 );
 
 CREATE TABLE detection_engines (
@@ -220,16 +218,14 @@ CREATE TABLE detection_engines (
     position bigint NOT NULL,
     engine_key text,
     title text,
-    CONSTRAINT detection_engines_pkey PRIMARY KEY (threat_id, "position"),
-    CONSTRAINT detection_engines_threat_id_fkey FOREIGN KEY (threat_id) REFERENCES threats(threat_id) ON DELETE CASCADE
+    CONSTRAINT detection_engines_pkey PRIMARY KEY (threat_id, "position")
 );
 
 CREATE TABLE engines (
     threat_id text NOT NULL,
     position bigint NOT NULL,
     engine text NOT NULL,
-    CONSTRAINT engines_pkey PRIMARY KEY (threat_id, "position"),
-    CONSTRAINT engines_threat_id_fkey FOREIGN KEY (threat_id) REFERENCES threats(threat_id) ON DELETE CASCADE
+    CONSTRAINT engines_pkey PRIMARY KEY (threat_id, "position")
 );
 
 CREATE TABLE indicators (
@@ -239,8 +235,7 @@ CREATE TABLE indicators (
     category_id bigint,
     description text,
     ids text,
-    CONSTRAINT indicators_pkey PRIMARY KEY (threat_id, "position"),
-    CONSTRAINT indicators_threat_id_fkey FOREIGN KEY (threat_id) REFERENCES threats(threat_id) ON DELETE CASCADE
+    CONSTRAINT indicators_pkey PRIMARY KEY (threat_id, "position")
 );
 
 CREATE TABLE indicator_tactics (
@@ -249,8 +244,7 @@ CREATE TABLE indicator_tactics (
     position bigint NOT NULL,
     name text,
     source text,
-    CONSTRAINT indicator_tactics_pkey PRIMARY KEY (threat_id, indicator_position, "position"),
-    CONSTRAINT indicator_tactics_threat_id_fkey FOREIGN KEY (threat_id) REFERENCES threats(threat_id) ON DELETE CASCADE
+    CONSTRAINT indicator_tactics_pkey PRIMARY KEY (threat_id, indicator_position, "position")
 );
 
 CREATE TABLE indicator_techniques (
@@ -261,23 +255,20 @@ CREATE TABLE indicator_techniques (
     tactic text,
     name text,
     link text,
-    CONSTRAINT indicator_techniques_pkey PRIMARY KEY (threat_id, indicator_position, tactic_position, "position"),
-    CONSTRAINT indicator_techniques_threat_id_fkey FOREIGN KEY (threat_id) REFERENCES threats(threat_id) ON DELETE CASCADE
+    CONSTRAINT indicator_techniques_pkey PRIMARY KEY (threat_id, indicator_position, tactic_position, "position")
 );
 
 CREATE TABLE whitening_options (
     threat_id text NOT NULL,
     option text NOT NULL,
-    CONSTRAINT whitening_options_pkey PRIMARY KEY (threat_id, option),
-    CONSTRAINT whitening_options_threat_id_fkey FOREIGN KEY (threat_id) REFERENCES threats(threat_id) ON DELETE CASCADE
+    CONSTRAINT whitening_options_pkey PRIMARY KEY (threat_id, option)
 );
 
 CREATE TABLE custom_detection_rules (
     threat_id text NOT NULL,
     position bigint NOT NULL,
     rule text NOT NULL,
-    CONSTRAINT custom_detection_rules_pkey PRIMARY KEY (threat_id, "position"),
-    CONSTRAINT custom_detection_rules_threat_id_fkey FOREIGN KEY (threat_id) REFERENCES threats(threat_id) ON DELETE CASCADE
+    CONSTRAINT custom_detection_rules_pkey PRIMARY KEY (threat_id, "position")
 );
 
 CREATE TABLE raw_analyses (

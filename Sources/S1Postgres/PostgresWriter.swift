@@ -17,6 +17,8 @@ final class PostgresWriter {
     /// The column types of each table (`Table.rawValue`), read from the catalog.
     private let columnTypes: [[String]]
     private let insertSQL: [String]
+    /// The primary key's columns of each table (indexes into `Table.columns`).
+    private let primaryKeys: [[Int]]
 
     private struct AgentState: Equatable {
         var agent: UInt64
@@ -34,7 +36,6 @@ final class PostgresWriter {
     /// Analyses whose interface rows are written, by agent (the latest wins).
     private var interfaceWriters: [String: Int] = [:]
     private var agentsToClear: Set<String> = []
-    private var threatsToClear: [String] = []
     private var touched: [(threatId: String, at: String)] = []
     /// What `prepare` found stored (nil: not stored), by threat, until its `store` or the batch's end.
     private var prepared: [String: Stored?] = [:]
@@ -51,6 +52,7 @@ final class PostgresWriter {
         self.connection = connection
         var types: [[String]] = []
         var inserts: [String] = []
+        var keys: [[Int]] = []
         for table in Table.allCases {
             var binds = PostgresBindings()
             binds.text(table.name)
@@ -68,13 +70,21 @@ final class PostgresWriter {
             }
             types.append(tableTypes)
             inserts.append(Self.insertSQL(table, types: tableTypes))
+            let keyColumns = try connection.query("""
+                SELECT a.attname::text FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+                WHERE i.indrelid = to_regclass($1) AND i.indisprimary
+                """, binds).map { try $0[0].decode(String.self) }
+            keys.append(keyColumns.compactMap { table.columns.firstIndex(of: $0) })
         }
         columnTypes = types
         insertSQL = inserts
+        primaryKeys = keys
     }
 
     /// `INSERT INTO t (columns) SELECT * FROM unnest($1::type[], ...)`: one parameter per column,
-    /// any number of rows; an upsert for the keyed parents, duplicates ignored for children.
+    /// any number of rows; an upsert for the keyed parents, duplicates ignored for an agent's
+    /// interfaces. A threat's children go in plainly: the flush has just deleted the stored ones
+    /// (under the threat row's lock) and left out repeated keys, as SQLite's INSERT OR IGNORE does.
     static func insertSQL(_ table: Table, types: [String]) -> String {
         let columns = table.columns
         let arrays = types.enumerated().map { "$\($0.offset + 1)::\($0.element)[]" }.joined(separator: ", ")
@@ -83,7 +93,8 @@ final class PostgresWriter {
         switch table {
         case .agents: key = "agent_id"
         case .threats, .rawAnalyses: key = "threat_id"
-        default: return insert + " ON CONFLICT DO NOTHING"
+        case .interfaces, .interfaceAddresses: return insert + " ON CONFLICT DO NOTHING"
+        default: return insert
         }
         let updates = columns.filter { $0 != key && $0 != "first_ingested_at" }.map { "\($0) = excluded.\($0)" }.joined(separator: ", ")
         return "\(insert) ON CONFLICT (\(key)) DO UPDATE SET \(updates)"
@@ -158,7 +169,6 @@ final class PostgresWriter {
                 pendingThreats.insert(analysis.threatId)
                 return sameBody ? .unchanged : .stale
             }
-            threatsToClear.append(analysis.threatId)
             outcome = .updated
         }
         let known = analysis.agentId.flatMap { pendingAgents[$0] ?? writtenAgents[$0] }
@@ -228,7 +238,6 @@ final class PostgresWriter {
         agentWriters.removeAll(keepingCapacity: true)
         interfaceWriters.removeAll(keepingCapacity: true)
         agentsToClear.removeAll(keepingCapacity: true)
-        threatsToClear.removeAll(keepingCapacity: true)
         touched.removeAll(keepingCapacity: true)
     }
 
@@ -251,11 +260,6 @@ final class PostgresWriter {
                 WHERE threats.threat_id = u.id
                 """, binds: binds))
         }
-        if !threatsToClear.isEmpty {
-            for table in Table.threatChildren {
-                queries.append(PostgresQuery(unsafeSQL: "DELETE FROM \(table.name) WHERE threat_id = ANY($1::text[])", binds: Self.idArray(threatsToClear)))
-            }
-        }
         if !agentsToClear.isEmpty {
             for table in Table.agentChildren {
                 queries.append(PostgresQuery(unsafeSQL: "DELETE FROM \(table.name) WHERE agent_id = ANY($1::text[])", binds: Self.idArray(Array(agentsToClear))))
@@ -263,6 +267,14 @@ final class PostgresWriter {
         }
         for table in Table.allCases {
             if let query = insertQuery(table) { queries.append(query) }
+            if table == .threats && !analyses.isEmpty {
+                // After the threats' upsert holds their rows: the children stored before (an
+                // updated threat's, or another writer's of the same new threat) go.
+                let ids = Self.idArray(analyses.map(\.threatId))
+                for child in Table.threatChildren {
+                    queries.append(PostgresQuery(unsafeSQL: "DELETE FROM \(child.name) WHERE threat_id = ANY($1::text[])", binds: ids))
+                }
+            }
         }
         try connection.pipeline(queries)
     }
@@ -300,14 +312,40 @@ final class PostgresWriter {
                 for row in analysis.rows where row.table == table { add(analysis, row) }
             }
         default:
+            let key = primaryKeys[table.rawValue]
+            let dedupe = Table.threatChildren.contains(table) && !key.isEmpty
+            var seen = Set<[UInt8]>()
             for analysis in analyses {
-                for row in analysis.rows where row.table == table { add(analysis, row) }
+                seen.removeAll(keepingCapacity: true)
+                for row in analysis.rows where row.table == table {
+                    if dedupe, !seen.insert(Self.keyBytes(analysis, row, key)).inserted { continue }
+                    add(analysis, row)
+                }
             }
         }
         guard rowCount > 0 else { return nil }
         var binds = PostgresBindings(capacity: columns.count)
         for index in columns.indices { binds.append(columns[index].finish()) }
         return PostgresQuery(unsafeSQL: insertSQL[table.rawValue], binds: binds)
+    }
+
+    /// The values of `row`'s primary key columns, as bytes that differ when the key does.
+    private static func keyBytes(_ analysis: FlattenedAnalysis, _ row: FlattenedAnalysis.Row, _ key: [Int]) -> [UInt8] {
+        var bytes: [UInt8] = []
+        let values = analysis.values(of: row)
+        for column in key {
+            switch values[values.startIndex + column] {
+            case .null: bytes.append(0)
+            case .integer(let number):
+                bytes.append(1)
+                withUnsafeBytes(of: number) { bytes.append(contentsOf: $0) }
+            case .text(let start, let count):
+                bytes.append(2)
+                withUnsafeBytes(of: count) { bytes.append(contentsOf: $0) }
+                bytes.append(contentsOf: analysis.arena[Int(start) ..< Int(start + count)])
+            }
+        }
+        return bytes
     }
 
     // MARK: Reading back

@@ -3,6 +3,11 @@
 -- IDs are text (they exceed 2^53), booleans boolean, counts bigint, times timestamptz
 -- (microseconds, as SQLite's six fractional digits), the raw body json (its exact text, so
 -- body->'data' works). Later changes are new numbered files here, beside SQLite's.
+-- The threat child tables (detection_addresses ... custom_detection_rules) name their threat
+-- without a FOREIGN KEY, as SQLite's writer runs without checking them: a checked key is a
+-- trigger per row, three times the cost of the insert itself. The writer stores a threat and
+-- its children in one transaction, replaces or deletes them together (prune too), and the
+-- tests check that no child row lacks its threat.
 
 CREATE TABLE schema_migrations ( -- One row per migration applied; the newest is the schema version.
     version bigint NOT NULL PRIMARY KEY,
@@ -179,7 +184,7 @@ CREATE INDEX threats_sha1 ON threats(sha1);
 CREATE INDEX threats_console ON threats(console);
 
 CREATE TABLE detection_addresses ( -- The detection-time agentIpV4/agentIpV6 comma lists, one row per address.
-    threat_id text NOT NULL REFERENCES threats(threat_id) ON DELETE CASCADE,
+    threat_id text NOT NULL, -- threats.threat_id
     family bigint NOT NULL CHECK (family IN (4, 6)),
     position bigint NOT NULL, -- order in its list
     address text NOT NULL,
@@ -187,7 +192,7 @@ CREATE TABLE detection_addresses ( -- The detection-time agentIpV4/agentIpV6 com
 );
 
 CREATE TABLE mitigations ( -- One row per data.mitigationStatus element (an action taken on the threat).
-    threat_id text NOT NULL REFERENCES threats(threat_id) ON DELETE CASCADE,
+    threat_id text NOT NULL, -- threats.threat_id
     position bigint NOT NULL, -- order in the array
     action text, -- quarantine, kill, remediate, rollback, ...
     status text, -- success, failed, pending, ...
@@ -207,7 +212,7 @@ CREATE TABLE mitigations ( -- One row per data.mitigationStatus element (an acti
 );
 
 CREATE TABLE detection_engines ( -- threatInfo.detectionEngines: the engines that detected the threat.
-    threat_id text NOT NULL REFERENCES threats(threat_id) ON DELETE CASCADE,
+    threat_id text NOT NULL, -- threats.threat_id
     position bigint NOT NULL,
     engine_key text, -- detectionEngines[].key, e.g. pre_execution
     title text, -- detectionEngines[].title, e.g. On-Write Static AI
@@ -215,14 +220,14 @@ CREATE TABLE detection_engines ( -- threatInfo.detectionEngines: the engines tha
 );
 
 CREATE TABLE engines ( -- threatInfo.engines: the plain list of engine names.
-    threat_id text NOT NULL REFERENCES threats(threat_id) ON DELETE CASCADE,
+    threat_id text NOT NULL, -- threats.threat_id
     position bigint NOT NULL,
     engine text NOT NULL,
     PRIMARY KEY (threat_id, position)
 );
 
 CREATE TABLE indicators ( -- data.indicators: behavioural indicators of the threat.
-    threat_id text NOT NULL REFERENCES threats(threat_id) ON DELETE CASCADE,
+    threat_id text NOT NULL, -- threats.threat_id
     position bigint NOT NULL,
     category text,
     category_id bigint,
@@ -232,7 +237,7 @@ CREATE TABLE indicators ( -- data.indicators: behavioural indicators of the thre
 );
 
 CREATE TABLE indicator_tactics ( -- indicators[].tactics: MITRE ATT&CK tactics, one row each.
-    threat_id text NOT NULL REFERENCES threats(threat_id) ON DELETE CASCADE,
+    threat_id text NOT NULL, -- threats.threat_id
     indicator_position bigint NOT NULL,
     position bigint NOT NULL,
     name text,
@@ -241,7 +246,7 @@ CREATE TABLE indicator_tactics ( -- indicators[].tactics: MITRE ATT&CK tactics, 
 );
 
 CREATE TABLE indicator_techniques ( -- indicators[].tactics[].techniques: MITRE ATT&CK techniques, one row each.
-    threat_id text NOT NULL REFERENCES threats(threat_id) ON DELETE CASCADE,
+    threat_id text NOT NULL, -- threats.threat_id
     indicator_position bigint NOT NULL,
     tactic_position bigint NOT NULL,
     position bigint NOT NULL,
@@ -252,13 +257,13 @@ CREATE TABLE indicator_techniques ( -- indicators[].tactics[].techniques: MITRE 
 );
 
 CREATE TABLE whitening_options ( -- data.whiteningOptions: how the threat may be excluded (hash, path, ...).
-    threat_id text NOT NULL REFERENCES threats(threat_id) ON DELETE CASCADE,
+    threat_id text NOT NULL, -- threats.threat_id
     option text NOT NULL,
     PRIMARY KEY (threat_id, option)
 );
 
 CREATE TABLE custom_detection_rules ( -- data.customDetectionRules, each element kept as JSON (no public sample of one exists yet).
-    threat_id text NOT NULL REFERENCES threats(threat_id) ON DELETE CASCADE,
+    threat_id text NOT NULL, -- threats.threat_id
     position bigint NOT NULL,
     rule text NOT NULL, -- the element as JSON; reach fields with rule::json->>'name'
     PRIMARY KEY (threat_id, position)
