@@ -290,12 +290,12 @@ final class PostgresWriter {
     /// The INSERT of every waiting row of `table`, or nil when none waits.
     private func insertQuery(_ table: Table) -> PostgresQuery? {
         let types = columnTypes[table.rawValue]
-        var columns = types.map { _ in PGArrayBuilder() }
+        var columns = types.map { PGArrayBuilder(PGArrayBuilder.Element(columnType: $0)) }
         var rowCount = 0
         func add(_ analysis: FlattenedAnalysis, _ row: FlattenedAnalysis.Row) {
             analysis.arena.withUnsafeBytes { arena in
                 for (column, value) in analysis.values(of: row).enumerated() {
-                    columns[column].append(value, arena: arena, type: types[column])
+                    columns[column].append(value, arena: arena)
                 }
             }
             rowCount += 1
@@ -358,15 +358,54 @@ final class PostgresWriter {
     }
 }
 
-/// A `text[]` in PostgreSQL's binary array format, built element by element (no escaping for
-/// the client to do, no array literal for the server to parse); the server casts it to the
-/// column's array type.
+/// An array in PostgreSQL's binary format, built element by element: nothing for the client to
+/// escape or the server to parse. Columns of `bigint`, `boolean` and `timestamptz` get arrays of
+/// their own type (no cast per element on the server); others `text[]`, cast by the statement.
 struct PGArrayBuilder {
+    enum Element {
+        case text, bigint, boolean, timestamp
+
+        init(columnType: String) {
+            switch columnType {
+            case "bigint": self = .bigint
+            case "boolean": self = .boolean
+            case "timestamp with time zone": self = .timestamp
+            default: self = .text
+            }
+        }
+
+        var oid: UInt32 {
+            switch self {
+            case .text: return 25
+            case .bigint: return 20
+            case .boolean: return 16
+            case .timestamp: return 1184
+            }
+        }
+
+        var arrayType: PostgresDataType {
+            switch self {
+            case .text: return .textArray
+            case .bigint: return .int8Array
+            case .boolean: return .boolArray
+            case .timestamp: return PostgresDataType(1185)
+            }
+        }
+    }
+
+    let element: Element
     /// Header (ndim, flags, element type, length, lower bound), the length patched at the end.
-    private var bytes: [UInt8] = [0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 25, 0, 0, 0, 0, 0, 0, 0, 1]
+    private var bytes: [UInt8]
     private var count = 0
 
-    private mutating func length(_ value: Int32) {
+    init(_ element: Element = .text) {
+        self.element = element
+        let oid = element.oid
+        bytes = [0, 0, 0, 1, 0, 0, 0, 1, UInt8(oid >> 24), UInt8((oid >> 16) & 0xff), UInt8((oid >> 8) & 0xff), UInt8(oid & 0xff),
+                 0, 0, 0, 0, 0, 0, 0, 1]
+    }
+
+    private mutating func int32(_ value: Int32) {
         let bits = UInt32(bitPattern: value)
         bytes.append(UInt8(truncatingIfNeeded: bits >> 24))
         bytes.append(UInt8(truncatingIfNeeded: bits >> 16))
@@ -374,9 +413,16 @@ struct PGArrayBuilder {
         bytes.append(UInt8(truncatingIfNeeded: bits))
     }
 
+    private mutating func int64(_ value: Int64) {
+        count += 1
+        int32(8)
+        let bits = UInt64(bitPattern: value)
+        for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: bits >> UInt64(shift))) }
+    }
+
     mutating func appendNull() {
         count += 1
-        length(-1)
+        int32(-1)
     }
 
     mutating func appendText(_ text: String) {
@@ -384,29 +430,29 @@ struct PGArrayBuilder {
         text.withUTF8 { appendBytes(UnsafeRawBufferPointer($0)) }
     }
 
-    mutating func appendInteger(_ value: Int64) {
-        appendText(String(value))
-    }
-
-    /// One flattened value for a column of `type`: a timestamp that is not in the stored
-    /// form, or digits that are not a number, become NULL rather than fail the batch (the raw
-    /// body keeps what was sent).
-    mutating func append(_ value: FlatValue, arena: UnsafeRawBufferPointer, type: String) {
-        switch value {
-        case .null: appendNull()
-        case .integer(let number): appendInteger(number)
-        case .text(let start, let count):
-            let text = UnsafeRawBufferPointer(rebasing: arena[Int(start) ..< Int(start + count)])
-            switch type {
-            case "timestamp with time zone":
-                if Self.isStoredTimestamp(text) { appendBytes(text) } else { appendNull() }
-            case "bigint", "integer", "smallint":
-                if Self.isInteger(text) { appendBytes(text) } else { appendNull() }
-            case "boolean":
+    /// One flattened value for this array's column: a timestamp not in the stored form, or text
+    /// that is not a number for a number column, becomes NULL rather than fail the batch (the
+    /// raw body keeps what was sent).
+    mutating func append(_ value: FlatValue, arena: UnsafeRawBufferPointer) {
+        switch (element, value) {
+        case (_, .null): appendNull()
+        case (.text, .integer(let number)): appendText(String(number))
+        case (.text, .text(let start, let count)): appendBytes(UnsafeRawBufferPointer(rebasing: arena[Int(start) ..< Int(start + count)]))
+        case (.bigint, .integer(let number)): int64(number)
+        case (.bigint, .text(let start, let count)):
+            if let number = Self.integer(UnsafeRawBufferPointer(rebasing: arena[Int(start) ..< Int(start + count)])) { int64(number) } else { appendNull() }
+        case (.boolean, .integer(let number)):
+            count += 1
+            int32(1)
+            bytes.append(number == 0 ? 0 : 1)
+        case (.boolean, .text): appendNull()
+        case (.timestamp, .text(let start, let count)):
+            if let micros = Self.microsSince2000(UnsafeRawBufferPointer(rebasing: arena[Int(start) ..< Int(start + count)])) {
+                int64(micros)
+            } else {
                 appendNull()
-            default:
-                appendBytes(text)
             }
+        case (.timestamp, .integer): appendNull()
         }
     }
 
@@ -414,43 +460,61 @@ struct PGArrayBuilder {
     private mutating func appendBytes(_ text: UnsafeRawBufferPointer) {
         count += 1
         if text.firstIndex(of: 0) == nil {
-            length(Int32(text.count))
+            int32(Int32(text.count))
             bytes.append(contentsOf: text)
         } else {
             let kept = text.filter { $0 != 0 }
-            length(Int32(kept.count))
+            int32(Int32(kept.count))
             bytes.append(contentsOf: kept)
         }
     }
 
-    /// `YYYY-MM-DDTHH:MM:SS.ffffffZ`, the form the flattener normalises times to.
-    static func isStoredTimestamp(_ text: UnsafeRawBufferPointer) -> Bool {
+    /// `YYYY-MM-DDTHH:MM:SS.ffffffZ` (the form the flattener normalises times to) as
+    /// PostgreSQL's binary timestamptz: microseconds since 2000-01-01 UTC; nil for anything else.
+    static func microsSince2000(_ text: UnsafeRawBufferPointer) -> Int64? {
         guard text.count == 27, text[4] == UInt8(ascii: "-"), text[7] == UInt8(ascii: "-"), text[10] == UInt8(ascii: "T"),
               text[13] == UInt8(ascii: ":"), text[16] == UInt8(ascii: ":"), text[19] == UInt8(ascii: "."), text[26] == UInt8(ascii: "Z")
-        else { return false }
-        for index in [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22, 23, 24, 25] {
-            guard text[index] >= 0x30 && text[index] <= 0x39 else { return false }
+        else { return nil }
+        func number(_ from: Int, _ to: Int) -> Int64? {
+            var value: Int64 = 0
+            for index in from ..< to {
+                let digit = text[index]
+                guard digit >= 0x30 && digit <= 0x39 else { return nil }
+                value = value * 10 + Int64(digit - 0x30)
+            }
+            return value
         }
-        return true
+        guard let year = number(0, 4), let month = number(5, 7), let day = number(8, 10), let hour = number(11, 13),
+              let minute = number(14, 16), let second = number(17, 19), let micros = number(20, 26),
+              (1 ... 12).contains(month), (1 ... 31).contains(day), hour < 24, minute < 60, second < 61 else { return nil }
+        // Days since 1970 from the civil date (Howard Hinnant's algorithm).
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        let days = era * 146_097 + dayOfEra - 719_468
+        return ((days - 10_957) * 86_400 + hour * 3600 + minute * 60 + second) * 1_000_000 + micros
     }
 
-    static func isInteger(_ text: UnsafeRawBufferPointer) -> Bool {
-        var digits = text[...]
-        if digits.first == UInt8(ascii: "-") { digits = digits.dropFirst() }
-        return !digits.isEmpty && digits.count <= 18 && digits.allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
+    static func integer(_ text: UnsafeRawBufferPointer) -> Int64? {
+        guard !text.isEmpty, text.count <= 19 else { return nil }
+        return Int64(String(decoding: text, as: UTF8.self))
     }
 
     /// The array as a bind parameter.
     mutating func finish() -> PGBinaryValue {
         if count == 0 {
-            return PGBinaryValue(ByteBuffer(bytes: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 25]), type: .textArray)
+            var empty: [UInt8] = [0, 0, 0, 0, 0, 0, 0, 0]
+            empty += bytes[8 ..< 12]
+            return PGBinaryValue(ByteBuffer(bytes: empty), type: element.arrayType)
         }
         let bits = UInt32(count)
         bytes[12] = UInt8(truncatingIfNeeded: bits >> 24)
         bytes[13] = UInt8(truncatingIfNeeded: bits >> 16)
         bytes[14] = UInt8(truncatingIfNeeded: bits >> 8)
         bytes[15] = UInt8(truncatingIfNeeded: bits)
-        return PGBinaryValue(ByteBuffer(bytes: bytes), type: .textArray)
+        return PGBinaryValue(ByteBuffer(bytes: bytes), type: element.arrayType)
     }
 }
 
