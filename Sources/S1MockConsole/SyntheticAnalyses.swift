@@ -18,6 +18,9 @@ public struct SyntheticAnalyses: Sendable {
     public let agentCount: Int
     /// The "now" of a live-console timeline (seconds since 1970), or nil for the fixed 2023 one.
     public let referenceTime: Int?
+    /// Where its IDs start: threat and agent IDs are those of indices `idBase ..< idBase + count`,
+    /// so sets with bases far enough apart (two mock consoles) share no threat or agent ID.
+    public let idBase: Int
 
     /// How far back a live-console timeline reaches.
     public static let liveWindowSeconds = 30 * 86_400
@@ -31,8 +34,9 @@ public struct SyntheticAnalyses: Sendable {
 
     /// `referenceTime` (seconds since 1970, e.g. the current time) gives the live-console
     /// timeline ending then; the same seed and reference time give the same analyses.
-    public init(count: Int, seed: UInt64 = 1, agentCount: Int? = nil, referenceTime: Int? = nil) {
+    public init(count: Int, seed: UInt64 = 1, agentCount: Int? = nil, referenceTime: Int? = nil, idBase: Int = 0) {
         self.count = count
+        self.idBase = max(0, idBase)
         self.seed = seed
         self.agentCount = max(1, agentCount ?? max(1, count / 10))
         self.referenceTime = referenceTime
@@ -64,12 +68,12 @@ public struct SyntheticAnalyses: Sendable {
     }
 
     /// The threat ID of analysis `index` (19 digits, as real ones).
-    public func threatId(_ index: Int) -> String { String(Self.firstThreatId + UInt64(index) * 7919) }
+    public func threatId(_ index: Int) -> String { String(Self.firstThreatId + UInt64(idBase + index) * 7919) }
 
     /// The index of a threat ID of this set, or nil when it is not one of them.
     public func index(of threatId: String) -> Int? {
-        guard let id = UInt64(threatId), id >= Self.firstThreatId else { return nil }
-        let offset = id - Self.firstThreatId
+        guard let id = UInt64(threatId), id >= Self.firstThreatId + UInt64(idBase) * 7919 else { return nil }
+        let offset = id - Self.firstThreatId - UInt64(idBase) * 7919
         guard offset % 7919 == 0, offset / 7919 < UInt64(count) else { return nil }
         return Int(offset / 7919)
     }
@@ -77,7 +81,7 @@ public struct SyntheticAnalyses: Sendable {
     /// The agent (0 ..< agentCount) that analysis `index` was detected on.
     public func agentIndex(_ index: Int) -> Int { Int(mix(UInt64(index), 1) % UInt64(agentCount)) }
 
-    public func agentId(_ agentIndex: Int) -> String { String(Self.firstAgentId + UInt64(agentIndex) * 104_729) }
+    public func agentId(_ agentIndex: Int) -> String { String(Self.firstAgentId + UInt64(idBase + agentIndex) * 104_729) }
 
     /// How many network interfaces agent `agentIndex` has (1–9).
     public func interfaceCount(_ agentIndex: Int) -> Int { 1 + Int(mix(UInt64(agentIndex), 2) % 9) }

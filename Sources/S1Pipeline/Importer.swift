@@ -15,6 +15,8 @@ public struct ImportOptions: Sendable {
     public var commitInterval: Duration
     /// Larger documents are reported and skipped.
     public var maxDocumentBytes: Int
+    /// The console the files came from (`import --console NAME`); nil: `default`.
+    public var console: String? = nil
 
     public init(databasePath: String, inputs: [String], batchSize: Int = 4000, commitInterval: Duration = .seconds(2),
                 maxDocumentBytes: Int = DocumentReader.defaultMaxDocumentBytes) {
@@ -68,6 +70,7 @@ public final class Importer {
         let clock = ContinuousClock()
         let started = clock.now
         let store = try provider.openForWriting()
+        let console = try store.registerConsole(name: options.console, url: nil).name
         let ingestedAt = currentTimestamp()
         let channel = BoundedChannel<[Event]>(capacity: 8)
         let options = self.options
@@ -75,7 +78,7 @@ public final class Importer {
 
         var summary = ImportSummary()
         do {
-            try await write(from: channel, to: store, ingestedAt: ingestedAt, summary: &summary, started: started)
+            try await write(from: channel, to: store, console: console, ingestedAt: ingestedAt, summary: &summary, started: started)
         } catch {
             channel.finish()
             await reading
@@ -91,7 +94,7 @@ public final class Importer {
 
     // MARK: The writer (the caller's task)
 
-    nonisolated(nonsending) private func write(from channel: BoundedChannel<[Event]>, to store: any Store, ingestedAt: String,
+    nonisolated(nonsending) private func write(from channel: BoundedChannel<[Event]>, to store: any Store, console: String, ingestedAt: String,
                        summary: inout ImportSummary, started: ContinuousClock.Instant) async throws {
         let clock = ContinuousClock()
         let writer = BatchWriter(store: store, batchSize: options.batchSize, commitInterval: options.commitInterval)
@@ -112,8 +115,13 @@ public final class Importer {
                         summary.analysesFound += 1
                         // Any error here ends the import and rolls the batch back: a threat's rows
                         // land whole or not at all (the decoder has already refused bad input).
-                        let outcome = try store.store(analysis, ingestedAt: ingestedAt)
+                        let outcome = try store.store(analysis, console: console, ingestedAt: ingestedAt)
                         summary.outcomes[outcome, default: 0] += 1
+                        if outcome == .conflict, let conflict = store.lastConflict {
+                            let problem = ImportProblem(location: analysis.source, reason: "conflict: \(conflict)")
+                            summary.record(problem)
+                            onProblem?(problem)
+                        }
                         writer.added()
                     }
                 }

@@ -37,6 +37,9 @@ public struct IngestOptions: Sendable {
     /// The pacer to share (sync lists and fetches through one per console); nil: the run
     /// makes its own, starting from the budget learned for the console.
     public var throttle: RequestThrottle? = nil
+    /// The console's name in the database (`[consoles.NAME]`); nil: the name the database
+    /// holds for the URL, else `default` (see `ConsoleRegistry`).
+    public var consoleName: String? = nil
 
     public init(databasePath: String, endpoint: ConsoleEndpoint, source: IngestSource,
                 client: ConsoleClientSettings = ConsoleClientSettings(), retry: RetryPolicy = RetryPolicy(),
@@ -85,6 +88,8 @@ public struct IngestProgress: Sendable {
 /// What a run did.
 public struct IngestSummary: Sendable {
     public var runId: Int64 = 0
+    /// The console the run read, as the database names it.
+    public var console: ConsoleRef? = nil
     public var status: RunStatus = .running
     /// Why the run failed or was aborted.
     public var message: String?
@@ -109,5 +114,7 @@ public struct IngestSummary: Sendable {
     public var pacing: PacingReport?
 
     /// IDs finished per second.
-    public var rate: Double { elapsedSeconds > 0 ? Double(counts.stored + counts.unchanged + counts.notFound + counts.failed) / elapsedSeconds : 0 }
+    public var rate: Double {
+        elapsedSeconds > 0 ? Double(counts.stored + counts.unchanged + counts.notFound + counts.failed + counts.conflicts) / elapsedSeconds : 0
+    }
 }

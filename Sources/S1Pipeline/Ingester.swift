@@ -62,12 +62,14 @@ public final class Ingester {
         let client = try ConsoleClient(endpoint: options.endpoint, settings: options.client)
         let runId: Int64
         let total: Int
+        let console: ConsoleRef
         do {
-            runId = try store.startRun(command: options.command, source: sourceLabel, console: options.endpoint.baseURL)
+            console = try store.registerConsole(name: options.consoleName, url: options.endpoint.baseURL)
+            runId = try store.startRun(command: options.command, source: sourceLabel, console: console)
             if case .queue = options.source {
-                selection = .drain
+                selection = .drain(console: console.name)
             } else {
-                try store.enqueue(ids, runId: runId)
+                try store.enqueue(ids, console: console.name, runId: runId)
                 selection = .run(runId)
             }
             total = try store.queueCount(selection, now: currentTimestamp())
@@ -76,6 +78,7 @@ public final class Ingester {
             throw error
         }
         summary.runId = runId
+        summary.console = console
         summary.counts.requested = total
 
         let throttle = options.throttle ?? RequestThrottle(
@@ -123,7 +126,7 @@ public final class Ingester {
         }
 
         do {
-            try await write(results: results, store: store, runId: runId,
+            try await write(results: results, store: store, console: console.name, runId: runId,
                             summary: &summary, fetcher: fetcher, board: board)
         } catch {
             // The database failed (disk full, I/O error): what was committed stays, the rest
@@ -170,7 +173,7 @@ public final class Ingester {
             summary.status = .failed
             summary.message = "every request was answered with a redirect ("
                 + (summary.failures.first?.error ?? "3xx") + ")"
-        } else if summary.counts.notFound + summary.counts.failed + summary.counts.invalidIds > 0 {
+        } else if summary.counts.notFound + summary.counts.failed + summary.counts.invalidIds + summary.counts.conflicts > 0 {
             summary.status = .partial
         } else {
             summary.status = .ok
@@ -247,7 +250,7 @@ public final class Ingester {
     /// The one writer: stores analyses, records failures, commits in batches. The run
     /// record's counts are updated in each commit, so a killed run shows what it stored. On
     /// a database error the summary's counts are left at what was committed.
-    nonisolated(nonsending) private func write(results: BoundedChannel<FetchOutcome>, store: any Store, runId: Int64,
+    nonisolated(nonsending) private func write(results: BoundedChannel<FetchOutcome>, store: any Store, console: String, runId: Int64,
                                                summary: inout IngestSummary,
                                                fetcher: AnalysisFetcher, board: ProgressBoard) async throws {
         let clock = ContinuousClock()
@@ -262,10 +265,20 @@ public final class Ingester {
                     let wallClock = wallClockSeconds()
                     let timestamp = formatTimestamp(secondsSince1970: wallClock)
                     if let analysis = outcome.analysis {
-                        let result = try store.store(analysis, ingestedAt: timestamp)
-                        try store.markDone(outcome.threatId, attempts: outcome.attempts, runId: runId, at: timestamp)
+                        let result = try store.store(analysis, console: console, ingestedAt: timestamp)
                         summary.outcomes[result, default: 0] += 1
-                        if result == .inserted || result == .updated { summary.counts.stored += 1 } else { summary.counts.unchanged += 1 }
+                        if result == .conflict {
+                            // Another console's threat or agent: kept as a failure no run retries.
+                            let message = store.lastConflict.map { "conflict: \($0)" } ?? "conflict with another console"
+                            try store.markFailed(outcome.threatId, failure: QueueFailure(notFound: false, status: nil, message: message, retryable: false),
+                                                 attempts: outcome.attempts, nextAttemptAt: nil, runId: runId, at: timestamp)
+                            summary.counts.conflicts += 1
+                            if summary.failures.count < 100 { summary.failures.append((outcome.threatId, message)) }
+                            onWarning?("threat \(outcome.threatId): \(message)")
+                        } else {
+                            try store.markDone(outcome.threatId, attempts: outcome.attempts, runId: runId, at: timestamp)
+                            if result == .inserted || result == .updated { summary.counts.stored += 1 } else { summary.counts.unchanged += 1 }
+                        }
                     } else if let error = outcome.error {
                         // `ingest --queue` leaves a retryable failure alone until its back-off is over.
                         let nextAttemptAt = outcome.retryDelay.map { formatTimestamp(secondsSince1970: wallClock + $0.seconds) }
@@ -339,7 +352,7 @@ package final class ProgressBoard: Sendable {
     /// Progress now; the last error while requests keep failing.
     package func snapshot(_ requests: FetchCounters.Values) -> IngestProgress {
         let c = counts.withLock { $0 }
-        return IngestProgress(done: c.stored + c.unchanged + c.notFound + c.failed, total: total, stored: c.stored,
+        return IngestProgress(done: c.stored + c.unchanged + c.notFound + c.failed + c.conflicts, total: total, stored: c.stored,
                               errors: c.failed + c.notFound, retries: requests.retries,
                               elapsedSeconds: (ContinuousClock.now - started).seconds, lastError: requests.lastError)
     }

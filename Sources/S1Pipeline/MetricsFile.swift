@@ -71,7 +71,7 @@ public enum MetricsFile {
                 .set(lastSuccess)
         }
         if let database {
-            let states = (try? database.queueCounts()) ?? []
+            let states = (try? database.queueCounts(console: nil)) ?? []
             var byState = Dictionary(uniqueKeysWithValues: QueueState.allCases.map { ($0.rawValue, 0) })
             for row in states { byState[row.state, default: 0] = row.count }
             for (state, count) in byState.sorted(by: { $0.key < $1.key }) {

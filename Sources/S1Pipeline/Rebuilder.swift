@@ -66,7 +66,7 @@ public enum Rebuilder {
         summary.rowsBefore = Dictionary(uniqueKeysWithValues: try store.rowCounts().map { ($0.table, $0.rows) })
 
         var cursor: Int64 = 0
-        if options.threatIds == nil, !options.restart, let last = try store.recentRuns(limit: 20).first(where: { $0.command == "rebuild" }),
+        if options.threatIds == nil, !options.restart, let last = try store.recentRuns(limit: 20, console: nil).first(where: { $0.command == "rebuild" }),
            last.status == .aborted || last.status == .failed, let message = last.message, message.hasPrefix(progressPrefix),
            let point = Int64(message.dropFirst(progressPrefix.count + "raw body row ".count).prefix { $0.isNumber }) {
             cursor = point
@@ -106,7 +106,8 @@ public enum Rebuilder {
                     let location = DocumentLocation(source: "raw_analyses[\(threatId)]", line: 1)
                     switch AnalysisDecoder.decode(bytes: row.body, location: location).first {
                     case .success(let analysis)? where analysis.threatId == threatId:
-                        _ = try store.store(AnalysisFlattener.flatten(analysis, ingestedAt: lastIngestedAt), ingestedAt: lastIngestedAt)
+                        _ = try store.store(AnalysisFlattener.flatten(analysis, ingestedAt: lastIngestedAt), console: row.console,
+                                            ingestedAt: lastIngestedAt)
                         try store.keepRawMetadata(threatId: threatId, source: row.source, ingestedAt: storedAt)
                         summary.rebuilt += 1
                         writer.added()

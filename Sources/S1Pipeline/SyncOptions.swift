@@ -29,6 +29,9 @@ public struct SyncOptions: Sendable {
     public var batchSize: Int
     /// How long requests in flight may go on after a stop before they are cancelled.
     public var stopGrace: Duration = .seconds(5)
+    /// The console's name in the database (`[consoles.NAME]`); nil: the name the database
+    /// holds for the URL, else `default`.
+    public var consoleName: String? = nil
 
     /// The default overlap: 5 minutes.
     public static let defaultOverlapSeconds: Int64 = 300

@@ -9,6 +9,8 @@ public struct SyncSummary: Sendable {
     public var status: RunStatus = .running
     public var message: String?
     public var authenticationFailed = false
+    /// The console, as the database names it.
+    public var console: ConsoleRef? = nil
     /// The `sync_state` key (console, and site filter).
     public var stateKey = ""
     /// The watermark stored before this run (nil on the first).

@@ -36,13 +36,19 @@ public final class Syncer {
     }
 
     nonisolated(nonsending) public func run(stop: StopRequest = StopRequest()) async throws -> SyncSummary {
-        let clock = ContinuousClock()
-        let started = clock.now
-        // Held for the whole sync: the listing, the drain (whose connection joins this
-        // process's lock) and the watermark.
+        // Held for the whole sync: the listing, the drain and the watermark.
         let store = try provider.openForWriting()
         try store.closeAbandonedRuns()
+        return try await run(on: store, stop: stop)
+    }
+
+    /// Runs on a store the caller opened (`sync --consoles` runs one per console on a shared one).
+    nonisolated(nonsending) package func run(on store: any Store, stop: StopRequest) async throws -> SyncSummary {
+        let clock = ContinuousClock()
+        let started = clock.now
         var summary = SyncSummary()
+        let console = try store.registerConsole(name: options.consoleName, url: options.endpoint.baseURL)
+        summary.console = console
         summary.stateKey = options.stateKey
         summary.previousWatermark = try store.watermark(key: options.stateKey)
         summary.watermark = summary.previousWatermark
@@ -54,7 +60,7 @@ public final class Syncer {
         // killed, the next run starts from the same point (not from a later "7 days ago").
         // This covers nothing yet; it only moves forward from here.
         if summary.previousWatermark == nil {
-            _ = try store.advanceWatermark(key: options.stateKey, to: from, runId: nil)
+            _ = try store.advanceWatermark(key: options.stateKey, console: console.name, to: from, runId: nil)
             // What the summary reports is what is stored, also when nothing is listed.
             summary.watermark = from
         }
@@ -64,12 +70,12 @@ public final class Syncer {
                                        learnedBudget: store.learnedPace(console: options.endpoint.baseURL))
 
         // 1. List and enqueue, page by page.
-        let listing = try await list(from: from, store: store, throttle: throttle, stop: stop, summary: &summary)
+        let listing = try await list(from: from, store: store, console: console.name, throttle: throttle, stop: stop, summary: &summary)
         if let failure = listing.failure {
             summary.status = .failed
             summary.message = listing.unreachable ?? "listing threats failed: \(failure)"
             summary.authenticationFailed = failure.endsRun
-            let runId = try store.startRun(command: "sync", source: "threat list", console: options.endpoint.baseURL)
+            let runId = try store.startRun(command: "sync", source: "threat list", console: console)
             var counts = RunCounts()
             counts.requests = summary.listRequests
             counts.retries = summary.listRetries
@@ -89,6 +95,7 @@ public final class Syncer {
             ingestOptions.queueLabel = "threat list"
             ingestOptions.stopGrace = options.stopGrace
             ingestOptions.throttle = throttle
+            ingestOptions.consoleName = console.name
             let ingester = Ingester(options: ingestOptions, store: provider)
             ingester.onProgress = onProgress
             ingester.onWarning = onWarning
@@ -115,7 +122,7 @@ public final class Syncer {
         summary.behindListHeld = plan.held.count
         if !plan.behindList.isEmpty { onWarning?(Self.behindListWarning(plan)) }
         if coversGap, let target = plan.target {
-            if try store.advanceWatermark(key: options.stateKey, to: target, runId: summary.ingest?.runId) {
+            if try store.advanceWatermark(key: options.stateKey, console: console.name, to: target, runId: summary.ingest?.runId) {
                 summary.watermarkAdvanced = true
                 summary.watermark = target
                 onInfo?("watermark moved to \(target)")
@@ -138,7 +145,7 @@ public final class Syncer {
         package var maxSeen: String?
     }
 
-    nonisolated(nonsending) private func list(from watermark: String, store: any Store, throttle: RequestThrottle, stop: StopRequest,
+    nonisolated(nonsending) private func list(from watermark: String, store: any Store, console: String, throttle: RequestThrottle, stop: StopRequest,
                                               summary: inout SyncSummary) async throws -> Listing {
         let client = try ConsoleClient(endpoint: options.endpoint, settings: options.client)
         var lister = ThreatLister(client: client, retry: options.retry, throttle: throttle,
@@ -182,7 +189,7 @@ public final class Syncer {
                 listing.toFetch.append(item)
             }
             if !ids.isEmpty {
-                try store.enqueue(ids, runId: nil)
+                try store.enqueue(ids, console: console, runId: nil)
                 summary.enqueued += ids.count
             }
             guard let next = page.nextCursor, !page.items.isEmpty else {

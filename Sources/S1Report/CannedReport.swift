@@ -3,7 +3,7 @@ import S1Common
 import S1JSON
 import S1Model
 /// A ready-made report: one read-only SQL statement over the reporting views, taking the
-/// `ReportFilter` parameters (?1 since, ?2 site, ?3 limit).
+/// `ReportFilter` parameters (?1 since, ?2 site, ?3 limit, ?4 console).
 public struct CannedReport: Sendable {
     /// The name `s1ingest report NAME` takes.
     public let name: String
@@ -22,21 +22,34 @@ public struct CannedReport: Sendable {
 
     /// Runs the report on a read-only database.
     public func run(on reader: any StoreReader, filter: ReportFilter) throws -> Result {
-        let statement = try reader.query(sql, filter.parameters(limited: limited))
+        let statement = try reader.query(Self.sql(sql, for: reader), filter.parameters(limited: limited))
         let rows = try statement.allRows()
         return Result(report: self, columns: statement.columnNames, rows: rows)
     }
 
-    /// The report called `name`.
+    /// The report called `name` (one of `all`, or `byConsole`).
     public static func named(_ name: String) throws -> CannedReport {
-        guard let report = all.first(where: { $0.name == name }) else {
-            throw ReportingError.unknownReport(name: name, valid: all.map(\.name))
+        guard let report = known.first(where: { $0.name == name }) else {
+            throw ReportingError.unknownReport(name: name, valid: known.map(\.name))
         }
         return report
     }
 
-    /// Threats in scope: the `--since` and `--site` conditions on `threat_overview AS o`.
-    package static let scope = "(?1 IS NULL OR o.created_at >= ?1) AND (?2 IS NULL OR o.site_name = ?2 OR o.site_id = ?2)"
+    /// The schema version whose tables and views carry `console` (migration 0006).
+    package static let consoleSchemaVersion = 6
+
+    /// The `--console` condition (?4) on `threat_overview AS o`.
+    package static let consoleScope = "(?4 IS NULL OR o.console = ?4)"
+
+    /// Threats in scope: the `--since`, `--site` and `--console` conditions on `threat_overview AS o`.
+    package static let scope = "(?1 IS NULL OR o.created_at >= ?1) AND (?2 IS NULL OR o.site_name = ?2 OR o.site_id = ?2) AND \(consoleScope)"
+
+    /// `sql` as `reader` can run it: a database older than schema 6 has no `console` column,
+    /// so the console condition becomes `?4 IS NULL` (it holds one console, `default`).
+    package static func sql(_ sql: String, for reader: any StoreReader) -> String {
+        guard reader.schemaVersion < consoleSchemaVersion else { return sql }
+        return sql.replacingOccurrences(of: consoleScope, with: "(?4 IS NULL)")
+    }
 
     public static let topClassifications = CannedReport(
         name: "top-classifications", title: "Top classifications", limited: true,
@@ -97,8 +110,28 @@ public struct CannedReport: Sendable {
             GROUP BY day ORDER BY day LIMIT ?3
             """)
 
+    /// Threats per console: every console of the database (`consoles`) with its threats in
+    /// scope, open and resolved ones, agents and newest `created_at`. `s1ingest report` prints
+    /// it first when the database holds several consoles and no `--console` is given.
+    public static let byConsole = CannedReport(
+        name: "by-console", title: "Threats by console", limited: false,
+        sql: """
+            SELECT c.console, c.url, coalesce(s.threats, 0) AS threats, coalesce(s.open, 0) AS open,
+                   coalesce(s.resolved, 0) AS resolved, coalesce(s.agents, 0) AS agents, s.last_seen_at
+            FROM consoles AS c LEFT JOIN (
+                SELECT o.console, count(*) AS threats, sum(o.is_resolved = 0) AS open, sum(o.is_resolved) AS resolved,
+                       count(DISTINCT o.agent_id) AS agents, max(o.created_at) AS last_seen_at
+                FROM threat_overview AS o WHERE \(scope)
+                GROUP BY o.console) AS s ON s.console = c.console
+            WHERE ?4 IS NULL OR c.console = ?4
+            ORDER BY threats DESC, c.console LIMIT ?3
+            """)
+
     /// Every canned report, in the order `s1ingest report` prints them.
     public static let all: [CannedReport] = [
         topClassifications, unresolvedBySite, topAgents, mitigationFailureRate, topTechniques, threatsPerDay,
     ]
+
+    /// Every report `s1ingest report NAME` takes: `all` and `byConsole`.
+    public static let known: [CannedReport] = all + [byConsole]
 }

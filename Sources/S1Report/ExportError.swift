@@ -10,6 +10,8 @@ public enum ExportError: Error, CustomStringConvertible, Sendable, Equatable {
     case writeFailed(path: String, reason: String)
     /// `--all` needs a directory to put one file per table and view in.
     case directoryRequired
+    /// A console was given with `--query`: the statement says which rows it wants.
+    case consoleWithQuery
 
     public var description: String {
         switch self {
@@ -19,6 +21,8 @@ public enum ExportError: Error, CustomStringConvertible, Sendable, Equatable {
             return "writing \(path) failed: \(reason)"
         case .directoryRequired:
             return "--all needs --dir DIR: one file per table and view is written there"
+        case .consoleWithQuery:
+            return "--console goes with --table, --view or --all; with --query, say which console in the statement (WHERE console = '...')"
         }
     }
 }

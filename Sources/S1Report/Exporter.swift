@@ -62,12 +62,18 @@ public struct ExportJob: Sendable {
     /// The output file; nil for standard output (ignored for `.all`).
     public var outputPath: String?
     public var options: ExportOptions
+    /// Only this console's rows (its name, `consoles.console`); nil for every row. See
+    /// `consoleCondition(table:columns:)` for which rows of each table and view that is.
+    /// Refused with `.query` (`ExportError.consoleWithQuery`).
+    public var console: String?
 
-    public init(databasePath: String, target: ExportTarget, outputPath: String? = nil, options: ExportOptions = ExportOptions()) {
+    public init(databasePath: String, target: ExportTarget, outputPath: String? = nil, options: ExportOptions = ExportOptions(),
+                console: String? = nil) {
         self.databasePath = databasePath
         self.target = target
         self.outputPath = outputPath
         self.options = options
+        self.console = console
     }
 
     /// Writes the export. Unknown names fail before any output file is created.
@@ -75,10 +81,11 @@ public struct ExportJob: Sendable {
     public func run(reader: any StoreReader) throws -> [ExportedFile] {
         switch target {
         case .table(let name):
-            return [try write(reader.selectAll(table: name), source: name)]
+            return [try write(rows(reader.selectAll(table: name), of: name, reader: reader), source: name)]
         case .view(let name):
-            return [try write(reader.selectAll(view: name), source: name)]
+            return [try write(rows(reader.selectAll(view: name), of: name, reader: reader), source: name)]
         case .query(let sql):
+            if console != nil { throw ExportError.consoleWithQuery }
             return [try write(reader.query(sql), source: "query")]
         case .all(let directory):
             guard !directory.isEmpty else { throw ExportError.directoryRequired }
@@ -89,13 +96,35 @@ public struct ExportJob: Sendable {
             }
             var files: [ExportedFile] = []
             for name in try reader.tableNames() {
-                files.append(try write(reader.selectAll(table: name), source: name, to: filePath(directory, name)))
+                files.append(try write(rows(reader.selectAll(table: name), of: name, reader: reader), source: name, to: filePath(directory, name)))
             }
             for name in try reader.viewNames() {
-                files.append(try write(reader.selectAll(view: name), source: name, to: filePath(directory, name)))
+                files.append(try write(rows(reader.selectAll(view: name), of: name, reader: reader), source: name, to: filePath(directory, name)))
             }
             return files
         }
+    }
+
+    /// `all` (every row of table or view `name`, its name checked), or with `console` only
+    /// that console's rows: still one streaming statement.
+    private func rows(_ all: any ResultCursor, of name: String, reader: any StoreReader) throws -> any ResultCursor {
+        guard let console, let condition = Self.consoleCondition(table: name, columns: all.columnNames) else { return all }
+        all.reset()
+        let quoted = "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        return try reader.query("SELECT * FROM \(quoted) WHERE \(condition)", [.text(console)])
+    }
+
+    /// The SQL condition (on ?1, the console's name) that keeps one console's rows of table or
+    /// view `table` with `columns`: its `console` column (`console_pace`: the console's URL);
+    /// else its threat's console (`threat_id`), its agent's (`agent_id`) or its run's (`run_id`).
+    /// Nil for a table that belongs to no console (`schema_migrations`): all its rows are kept.
+    package static func consoleCondition(table: String, columns: [String]) -> String? {
+        if table == "console_pace" { return "console IN (SELECT url FROM consoles WHERE console = ?1)" }
+        if columns.contains("console") { return "console = ?1" }
+        if columns.contains("threat_id") { return "threat_id IN (SELECT threat_id FROM threats WHERE console = ?1)" }
+        if columns.contains("agent_id") { return "agent_id IN (SELECT agent_id FROM agents WHERE console = ?1)" }
+        if columns.contains("run_id") { return "run_id IN (SELECT run_id FROM ingest_runs WHERE console = ?1)" }
+        return nil
     }
 
     private func filePath(_ directory: String, _ name: String) -> String {

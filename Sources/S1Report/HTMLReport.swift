@@ -21,18 +21,21 @@ public struct HTMLReportData: Sendable {
     public let mitigations: CannedReport.Result
     public let topAgents: CannedReport.Result
     public let techniques: CannedReport.Result
+    /// `CannedReport.byConsole` when the database holds several consoles and `filter` names
+    /// none; nil otherwise (the page then has no per-console section).
+    public let consoles: CannedReport.Result?
     public let filter: ReportFilter
     public let databasePath: String
     public let generatedAt: String
 
     /// Runs the queries the page needs.
     public init(reader: any StoreReader, filter: ReportFilter, generatedAt: String = currentTimestamp()) throws {
-        let statement = try reader.query("""
+        let statement = try reader.query(CannedReport.sql("""
             SELECT count(*), coalesce(sum(o.is_resolved = 0), 0), count(DISTINCT o.agent_id),
                    coalesce(sum(o.mitigation_count), 0), coalesce(sum(o.mitigations_failed), 0),
                    min(o.created_at), max(o.created_at)
             FROM threat_overview AS o WHERE \(CannedReport.scope) AND ?3 = ?3
-            """, filter.parameters(limited: false))
+            """, for: reader), filter.parameters(limited: false))
         let row = try statement.allRows().first ?? []
         func int(_ index: Int) -> Int64 { index < row.count ? row[index].integerValue ?? 0 : 0 }
         totals = Totals(threats: int(0), open: int(1), agents: int(2), mitigations: int(3), failedMitigations: int(4),
@@ -42,6 +45,8 @@ public struct HTMLReportData: Sendable {
         mitigations = try CannedReport.mitigationFailureRate.run(on: reader, filter: filter)
         topAgents = try CannedReport.topAgents.run(on: reader, filter: filter)
         techniques = try CannedReport.topTechniques.run(on: reader, filter: filter)
+        let several = try filter.console == nil && ReportFilter.knownConsoles(in: reader).count > 1
+        consoles = several ? try CannedReport.byConsole.run(on: reader, filter: filter) : nil
         self.filter = filter
         databasePath = reader.location
         self.generatedAt = generatedAt
@@ -120,6 +125,7 @@ public enum HTMLReport {
         var scope: [String] = []
         if let since = data.filter.since { scope.append("created since \(since)") }
         if let site = data.filter.site { scope.append("site \(site)") }
+        if let console = data.filter.console { scope.append("console \(console)") }
         let scopeText = scope.isEmpty ? "all threats" : scope.joined(separator: ", ")
         let range = [totals.firstSeen, totals.lastSeen].compactMap { $0.map { String($0.prefix(10)) } }
 
@@ -143,6 +149,15 @@ public enum HTMLReport {
             </section>
 
             """
+        if let consoles = data.consoles {
+            // Open and resolved threats per console (columns 3 and 4 of `byConsole`).
+            let stacks = consoles.rows.map { row in
+                SVGChart.Stack(label: row[0].textValue ?? "", segments: [number(row[3]), number(row[4])])
+            }
+            html += section(id: "consoles", title: "Threats by console", note: "\(consoles.rows.count) consoles in this database",
+                            chart: SVGChart.stacks(stacks, segmentNames: ["open", "resolved"], colors: ["#d64545", "#2e9e5b"], labelledSegment: 0),
+                            table: consoles)
+        }
         let perDayBars = data.perDay.rows.map { SVGChart.Bar(label: $0[0].textValue ?? "", value: number($0[1])) }
         html += section(id: "threats-per-day", title: "New threats per day", note: "UTC days, by threatInfo.createdAt; days without threats show as 0",
                         chart: SVGChart.columns(perDayBars, color: "#3b6fd4", unit: "threats"), table: data.perDay)

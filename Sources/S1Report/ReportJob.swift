@@ -19,9 +19,15 @@ public struct ReportJob: Sendable {
     }
 
     /// Runs the reports. Text goes to `sink`; with `htmlPath` the page goes to that file.
+    /// Without report names, on a database holding several consoles and with no console in
+    /// `filter`, `CannedReport.byConsole` comes first (and the page gets its section).
     public func run(to sink: OutputSink, reader: any StoreReader) throws {
-        let reports = try reportNames.map(CannedReport.named)
+        var reports = try reportNames.map(CannedReport.named)
         try reader.requireViews()
+        if reports.isEmpty {
+            reports = CannedReport.all
+            if filter.console == nil, try ReportFilter.knownConsoles(in: reader).count > 1 { reports.insert(CannedReport.byConsole, at: 0) }
+        }
         if let htmlPath {
             let page = HTMLReport.render(try HTMLReportData(reader: reader, filter: filter))
             let file = try OutputSink(creatingFile: htmlPath)
@@ -29,7 +35,7 @@ public struct ReportJob: Sendable {
             try file.flush()
             return
         }
-        for (index, report) in (reports.isEmpty ? CannedReport.all : reports).enumerated() {
+        for (index, report) in reports.enumerated() {
             let result = try report.run(on: reader, filter: filter)
             if index > 0 { sink.write("\n") }
             sink.write("\(report.title) (\(report.name))\n\n")

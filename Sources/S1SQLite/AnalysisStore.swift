@@ -25,6 +25,11 @@ public final class AnalysisStore {
     }
     private var writtenAgents: [String: AgentState] = [:]
     private var pendingAgents: [String: AgentState] = [:]
+    /// The console each agent is stored for, as far as this writer has read or written it.
+    private var agentConsoles: [String: String] = [:]
+    /// What the last `conflict` collided with.
+    public private(set) var lastConflict: StoreConflict?
+    private let agentConsole: Statement
     /// `rebuild`: every analysis replaces the stored rows, even with the same body or an
     /// older `updatedAt` (the body is the stored one, flattened again); an agent's row and
     /// interfaces are rewritten only from the analysis that last wrote them (its
@@ -46,11 +51,12 @@ public final class AnalysisStore {
         deleteThreatChildren = try Table.threatChildren.map { try database.prepare("DELETE FROM \($0.name) WHERE threat_id = ?") }
         deleteAgentChildren = try Table.agentChildren.map { try database.prepare("DELETE FROM \($0.name) WHERE agent_id = ?") }
         lookup = try database.prepare("""
-            SELECT t.updated_at, r.body = ?2 FROM threats t LEFT JOIN raw_analyses r ON r.threat_id = t.threat_id
+            SELECT t.updated_at, r.body = ?2, t.console FROM threats t LEFT JOIN raw_analyses r ON r.threat_id = t.threat_id
             WHERE t.threat_id = ?1
             """)
         storedBody = try database.prepare("SELECT body FROM raw_analyses WHERE threat_id = ?1")
         touch = try database.prepare("UPDATE threats SET last_ingested_at = ?2 WHERE threat_id = ?1")
+        agentConsole = try database.prepare("SELECT console FROM agents WHERE agent_id = ?1")
     }
 
     // MARK: Batches
@@ -71,27 +77,38 @@ public final class AnalysisStore {
     public func rollbackBatch() {
         try? database.execute("ROLLBACK")
         pendingAgents.removeAll(keepingCapacity: true)
+        // What the batch stored is gone: read agents' consoles again.
+        agentConsoles.removeAll(keepingCapacity: true)
     }
 
     // MARK: Storing
 
     /// Stores one analysis inside the open batch. On error the caller must roll the batch
     /// back (`rollbackBatch()`): part of the analysis may have been written.
-    public func store(_ analysis: FlattenedAnalysis, ingestedAt: String) throws -> StoreOutcome {
-        try replaceOrInsert(analysis, ingestedAt: ingestedAt)
+    public func store(_ analysis: FlattenedAnalysis, console: String, ingestedAt: String) throws -> StoreOutcome {
+        try replaceOrInsert(analysis, console: console, ingestedAt: ingestedAt)
     }
 
-    private func replaceOrInsert(_ analysis: FlattenedAnalysis, ingestedAt: String) throws -> StoreOutcome {
+    private func replaceOrInsert(_ analysis: FlattenedAnalysis, console: String, ingestedAt: String) throws -> StoreOutcome {
         var outcome = StoreOutcome.inserted
         // The body is bound without a copy, so the lookup is stepped and reset while it is pinned.
-        let stored = try analysis.withBody { body -> (updatedAt: String?, sameBody: Bool)? in
+        let stored = try analysis.withBody { body -> (updatedAt: String?, sameBody: Bool, console: String)? in
             defer { lookup.reset() }
             lookup.bind(analysis.threatId, at: 1)
             lookup.bindTextNoCopy(body, at: 2)
             guard try lookup.step() else { return nil }
-            return (lookup.string(0), !lookup.isNull(1) && lookup.int64(1) == 1)
+            return (lookup.string(0), !lookup.isNull(1) && lookup.int64(1) == 1, lookup.string(2) ?? ConsoleRef.defaultName)
         }
-        if let (storedUpdatedAt, sameBytes) = stored {
+        // A threat or agent ID belongs to one console: another console's analysis of it is refused.
+        if let stored, stored.console != console {
+            lastConflict = StoreConflict(kind: .threat, id: analysis.threatId, storedConsole: stored.console, incomingConsole: console)
+            return .conflict
+        }
+        if let agentId = analysis.agentId, let owner = try consoleOfAgent(agentId), owner != console {
+            lastConflict = StoreConflict(kind: .agent, id: agentId, storedConsole: owner, incomingConsole: console)
+            return .conflict
+        }
+        if let (storedUpdatedAt, sameBytes, _) = stored {
             // Other bytes may still be the same analysis (other white space, escapes or member
             // order, e.g. the body inside a Swimlane output): compared as JSON, only when the
             // update times agree (they differ for every real new version). A rebuild replaces all.
@@ -125,13 +142,25 @@ public final class AnalysisStore {
             while !rows.isEmpty {
                 let chunk = rows.prefix(table.isUpserted ? 1 : Self.maxRowsPerStatement)
                 rows = rows.dropFirst(chunk.count)
-                try analysis.insert(chunk, with: try insertStatement(table, rowCount: chunk.count))
+                try analysis.insert(chunk, with: try insertStatement(table, rowCount: chunk.count), console: table.hasConsole ? console : nil)
             }
         }
         if let agentId = analysis.agentId, !notOwner {
             pendingAgents[agentId] = AgentState(agent: analysis.agentFingerprint, interfaces: analysis.interfacesFingerprint)
         }
+        if let agentId = analysis.agentId, agentChanged { agentConsoles[agentId] = console }
         return outcome
+    }
+
+    /// The console `agentId` is stored for; nil when it is not stored.
+    private func consoleOfAgent(_ agentId: String) throws -> String? {
+        if let known = agentConsoles[agentId] { return known }
+        defer { agentConsole.reset() }
+        agentConsole.bind(agentId, at: 1)
+        guard try agentConsole.step() else { return nil }
+        let console = agentConsole.string(0) ?? ConsoleRef.defaultName
+        agentConsoles[agentId] = console
+        return console
     }
 
     /// True when the stored raw body is the same JSON as `analysis`'s, formatting aside.

@@ -18,11 +18,11 @@ public final class IngestQueue {
     public init(database: Database) throws {
         self.database = database
         enqueueStatement = try database.prepare("""
-            INSERT INTO ingest_queue (threat_id, state, attempts, retryable, enqueued_at, updated_at, run_id)
-            VALUES (?1, 'pending', 0, 1, ?2, ?2, ?3)
+            INSERT INTO ingest_queue (threat_id, state, attempts, retryable, enqueued_at, updated_at, run_id, console)
+            VALUES (?1, 'pending', 0, 1, ?2, ?2, ?3, ?4)
             ON CONFLICT (threat_id) DO UPDATE SET state = 'pending', attempts = 0, last_error = NULL, retryable = 1,
-                next_attempt_at = NULL, updated_at = ?2, run_id = ?3
-            WHERE state <> 'pending' OR run_id IS NOT ?3
+                next_attempt_at = NULL, updated_at = ?2, run_id = ?3, console = ?4
+            WHERE state <> 'pending' OR run_id IS NOT ?3 OR console <> ?4
             """)
         doneStatement = try database.prepare("""
             UPDATE ingest_queue SET state = 'done', attempts = ?2, last_status = 200, last_error = NULL,
@@ -34,12 +34,14 @@ public final class IngestQueue {
             """)
     }
 
-    /// Adds `ids` as pending (IDs already there become pending again), in one transaction.
-    public func enqueue(_ ids: [String], runId: Int64?) throws {
+    /// Adds `ids` as pending for `console` (IDs already there become pending again, for that
+    /// console), in one transaction, or inside the one already open (a shared batch).
+    public func enqueue(_ ids: [String], console: String = ConsoleRef.defaultName, runId: Int64?) throws {
         let now = currentTimestamp()
-        try database.immediateTransaction {
-            for id in ids { try enqueueStatement.run([.text(id), .text(now), runId.map { .integer($0) } ?? .null]) }
+        let add = {
+            for id in ids { try self.enqueueStatement.run([.text(id), .text(now), runId.map { .integer($0) } ?? .null, .text(console)]) }
         }
+        if database.isInTransaction { try add() } else { try database.immediateTransaction(add) }
     }
 
     /// Marks `id` done; call inside the transaction that stores its analysis.
@@ -57,18 +59,21 @@ public final class IngestQueue {
         ])
     }
 
-    /// How many IDs are in each state (any connection, read-only ones too).
-    package static func counts(_ database: Database) throws -> [(state: String, count: Int)] {
-        try database.query("SELECT state, count(*) FROM ingest_queue GROUP BY state ORDER BY state")
+    /// How many IDs are in each state (of `console` only, when given; any connection).
+    package static func counts(_ database: Database, console: String? = nil) throws -> [(state: String, count: Int)] {
+        let filter = try database.userVersion >= ConsoleNames.schemaVersion ? "?1 IS NULL OR console = ?1" : "?1 IS NULL"
+        return try database.query("SELECT state, count(*) FROM ingest_queue WHERE \(filter) GROUP BY state ORDER BY state",
+                                  [console.map { .text($0) } ?? .null])
             .map { ($0[0].textValue ?? "", Int($0[1].integerValue ?? 0)) }
     }
 
-    /// The most common errors of failed IDs.
-    static func topErrors(_ database: Database, limit: Int) throws -> [(error: String, count: Int)] {
+    /// The most common errors of failed IDs (of `console` only, when given).
+    static func topErrors(_ database: Database, limit: Int, console: String? = nil) throws -> [(error: String, count: Int)] {
         try database.query("""
-            SELECT last_error, count(*) AS n FROM ingest_queue WHERE state IN ('failed', 'not_found') AND last_error IS NOT NULL
-            GROUP BY last_error ORDER BY n DESC, last_error LIMIT ?
-            """, [.integer(Int64(limit))]).map { ($0[0].textValue ?? "", Int($0[1].integerValue ?? 0)) }
+            SELECT last_error, count(*) AS n FROM ingest_queue
+            WHERE state IN ('failed', 'not_found') AND last_error IS NOT NULL AND (?2 IS NULL OR \(try database.userVersion >= ConsoleNames.schemaVersion ? "console = ?2" : "0"))
+            GROUP BY last_error ORDER BY n DESC, last_error LIMIT ?1
+            """, [.integer(Int64(limit)), console.map { .text($0) } ?? .null]).map { ($0[0].textValue ?? "", Int($0[1].integerValue ?? 0)) }
     }
 
 
@@ -80,13 +85,14 @@ public final class IngestQueue {
                 SELECT threat_id FROM ingest_queue WHERE state = 'pending' AND run_id = ?1 AND threat_id > ?2
                 ORDER BY threat_id LIMIT ?3
                 """, [.integer(runId), .text(after), .integer(Int64(limit))]).compactMap { $0.first?.textValue }
-        case .drain:
+        case .drain(let console):
             return try database.query("""
                 SELECT threat_id FROM ingest_queue
-                WHERE (state = 'pending' OR (state = 'failed' AND retryable = 1 AND (next_attempt_at IS NULL OR next_attempt_at <= ?3)))
+                WHERE console = ?4
+                  AND (state = 'pending' OR (state = 'failed' AND retryable = 1 AND (next_attempt_at IS NULL OR next_attempt_at <= ?3)))
                   AND threat_id > ?1
                 ORDER BY threat_id LIMIT ?2
-                """, [.text(after), .integer(Int64(limit)), .text(now)]).compactMap { $0.first?.textValue }
+                """, [.text(after), .integer(Int64(limit)), .text(now), .text(console)]).compactMap { $0.first?.textValue }
         }
     }
 
@@ -95,11 +101,11 @@ public final class IngestQueue {
         switch selection {
         case .run(let runId):
             return Int(try database.scalar("SELECT count(*) FROM ingest_queue WHERE state = 'pending' AND run_id = ?", [.integer(runId)]).integerValue ?? 0)
-        case .drain:
+        case .drain(let console):
             return Int(try database.scalar("""
                 SELECT count(*) FROM ingest_queue
-                WHERE state = 'pending' OR (state = 'failed' AND retryable = 1 AND (next_attempt_at IS NULL OR next_attempt_at <= ?))
-                """, [.text(now)]).integerValue ?? 0)
+                WHERE console = ?2 AND (state = 'pending' OR (state = 'failed' AND retryable = 1 AND (next_attempt_at IS NULL OR next_attempt_at <= ?1)))
+                """, [.text(now), .text(console)]).integerValue ?? 0)
         }
     }
 }

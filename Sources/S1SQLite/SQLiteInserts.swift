@@ -6,9 +6,10 @@ import S1Model
 extension Table {
     /// The INSERT for this table: an upsert for keyed parents, plain for child rows, with
     /// `rowCount` rows of placeholders (child tables only; one statement per analysis and
-    /// table costs far less than one per row).
+    /// table costs far less than one per row). Threats and agents end with their `console`,
+    /// which an update keeps (a conflict is refused before the insert).
     package func insertSQL(rowCount: Int = 1) -> String {
-        let columns = self.columns
+        let columns = self.columns + (hasConsole ? ["console"] : [])
         let row = "(" + Array(repeating: "?", count: columns.count).joined(separator: ", ") + ")"
         let insert = "INSERT INTO \(name) (\(columns.joined(separator: ", "))) VALUES "
             + Array(repeating: row, count: rowCount).joined(separator: ", ")
@@ -18,17 +19,20 @@ extension Table {
         case .threats, .rawAnalyses: key = "threat_id"
         default: return insert.replacingOccurrences(of: "INSERT INTO", with: "INSERT OR IGNORE INTO")
         }
-        let updates = columns.filter { $0 != key && !Self.keptOnUpdate.contains($0) }
+        let updates = columns.filter { $0 != key && $0 != "console" && !Self.keptOnUpdate.contains($0) }
             .map { "\($0) = excluded.\($0)" }
             .joined(separator: ", ")
         return "\(insert) ON CONFLICT(\(key)) DO UPDATE SET \(updates)"
     }
+
+    /// True for the tables whose rows say which console they came from.
+    package var hasConsole: Bool { self == .threats || self == .agents }
 }
 
 extension FlattenedAnalysis {
     /// Binds the values of `rows` one after another to `statement` (parameters 1...n)
     /// without copying text, steps it once and resets it, all while the arena is pinned.
-    package func insert(_ rows: ArraySlice<Row>, with statement: Statement) throws {
+    package func insert(_ rows: ArraySlice<Row>, with statement: Statement, console: String? = nil) throws {
         try arena.withUnsafeBytes { bytes in
             defer { statement.reset() }
             var parameter: Int32 = 1
@@ -43,6 +47,7 @@ extension FlattenedAnalysis {
                     parameter += 1
                 }
             }
+            if let console { statement.bind(console, at: parameter) }
             _ = try statement.step()
         }
     }

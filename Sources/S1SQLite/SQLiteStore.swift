@@ -30,11 +30,11 @@ public struct SQLiteStoreProvider: StoreProvider {
         try StoreOpener.migrate(path: path)
     }
 
-    public func prune(olderThan cutoff: String, rawOnly: Bool, dryRun: Bool) throws -> PruneReport {
+    public func prune(olderThan cutoff: String, rawOnly: Bool, dryRun: Bool, console: String?) throws -> PruneReport {
         if path != ":memory:", !path.hasPrefix("file:"), !FileManager.default.fileExists(atPath: path) { throw StoreError.noDatabase(path: path) }
         // A dry run reads only: it never waits for, or blocks, a running writer.
         let database = dryRun ? try StoreOpener.openForReading(path: path) : try StoreOpener.openForWriting(path: path)
-        return try Pruner.prune(database, olderThan: cutoff, rawOnly: rawOnly, dryRun: dryRun)
+        return try Pruner.prune(database, olderThan: cutoff, rawOnly: rawOnly, dryRun: dryRun, console: console)
     }
 }
 
@@ -44,21 +44,25 @@ protocol SQLiteRecordReading: StoreRecords {
 }
 
 extension SQLiteRecordReading {
-    public func recentRuns(limit: Int) throws -> [RunRecord] { try RunRecords.recent(database, limit: limit) }
+    public func recentRuns(limit: Int, console: String?) throws -> [RunRecord] { try RunRecords.recent(database, limit: limit, console: console) }
 
     public func runPacing(_ runIds: [Int64]) -> [Int64: RunPacing] { RunRecords.pacing(database, runIds: runIds) }
 
     public func learnedPace(console: String) -> Double? { ConsolePace.learned(database, console: console) }
 
-    public func queueCounts() throws -> [(state: String, count: Int)] { try IngestQueue.counts(database) }
+    public func queueCounts(console: String?) throws -> [(state: String, count: Int)] { try IngestQueue.counts(database, console: console) }
 
-    public func queueTopErrors(limit: Int) throws -> [(error: String, count: Int)] { try IngestQueue.topErrors(database, limit: limit) }
+    public func queueTopErrors(limit: Int, console: String?) throws -> [(error: String, count: Int)] {
+        try IngestQueue.topErrors(database, limit: limit, console: console)
+    }
 
-    public func watermarks() throws -> [(key: String, watermark: String, updatedAt: String)] { try SyncState.all(database) }
+    public func watermarks() throws -> [(key: String, console: String, watermark: String, updatedAt: String)] { try SyncState.all(database) }
+
+    public func consoles() throws -> [ConsoleRecord] { try ConsoleNames.all(database) }
 
     public func lastSuccess(command: String, console: String) -> String? {
         try? database.query("""
-            SELECT max(ended_at) FROM ingest_runs WHERE command = ?1 AND coalesce(console, '') = ?2 AND status IN ('ok', 'partial')
+            SELECT max(ended_at) FROM ingest_runs WHERE command = ?1 AND (coalesce(console_url, '') = ?2 OR console = ?2) AND status IN ('ok', 'partial')
             """, [.text(command), .text(console)]).first?.first?.textValue
     }
 }
@@ -116,9 +120,11 @@ public final class SQLiteStore: Store, SQLiteRecordReading {
 
     public func rollbackBatch() { writer.rollbackBatch() }
 
-    public func store(_ analysis: FlattenedAnalysis, ingestedAt: String) throws -> StoreOutcome {
-        try writer.store(analysis, ingestedAt: ingestedAt)
+    public func store(_ analysis: FlattenedAnalysis, console: String, ingestedAt: String) throws -> StoreOutcome {
+        try writer.store(analysis, console: console, ingestedAt: ingestedAt)
     }
+
+    public var lastConflict: StoreConflict? { writer.lastConflict }
 
     public var rebuilding: Bool {
         get { writer.rebuilding }
@@ -132,7 +138,7 @@ public final class SQLiteStore: Store, SQLiteRecordReading {
 
     // MARK: QueueStore
 
-    public func enqueue(_ ids: [String], runId: Int64?) throws { try queue.enqueue(ids, runId: runId) }
+    public func enqueue(_ ids: [String], console: String, runId: Int64?) throws { try queue.enqueue(ids, console: console, runId: runId) }
 
     public func markDone(_ id: String, attempts: Int, runId: Int64?, at now: String) throws {
         try queue.markDone(id, attempts: attempts, runId: runId, at: now)
@@ -152,7 +158,7 @@ public final class SQLiteStore: Store, SQLiteRecordReading {
 
     // MARK: RunLog
 
-    public func startRun(command: String, source: String, console: String?) throws -> Int64 {
+    public func startRun(command: String, source: String, console: ConsoleRef?) throws -> Int64 {
         try RunRecords.start(database, command: command, source: source, console: console)
     }
 
@@ -178,8 +184,14 @@ public final class SQLiteStore: Store, SQLiteRecordReading {
 
     public func watermark(key: String) throws -> String? { try SyncState.watermark(database, key: key) }
 
-    public func advanceWatermark(key: String, to watermark: String, runId: Int64?) throws -> Bool {
-        try SyncState.advance(database, key: key, to: watermark, runId: runId)
+    public func advanceWatermark(key: String, console: String, to watermark: String, runId: Int64?) throws -> Bool {
+        try SyncState.advance(database, key: key, console: console, to: watermark, runId: runId)
+    }
+
+    // MARK: ConsoleRegistry
+
+    public func registerConsole(name: String?, url: String?) throws -> ConsoleRef {
+        try ConsoleNames.register(database, name: name, url: url)
     }
 
     public func storedUpdatedAt(threatId: String) throws -> String? {
@@ -203,14 +215,14 @@ public final class SQLiteStore: Store, SQLiteRecordReading {
 
     public func rawBodies(after position: Int64, limit: Int) throws -> [RawBody] {
         try statement("""
-            SELECT r.threat_id, r.body, r.source, r.ingested_at, t.last_ingested_at, r.rowid FROM raw_analyses r
+            SELECT r.threat_id, r.body, r.source, r.ingested_at, t.last_ingested_at, r.rowid, t.console FROM raw_analyses r
             JOIN threats t ON t.threat_id = r.threat_id WHERE r.rowid > ?1 ORDER BY r.rowid LIMIT ?2
             """).rows([.integer(position), .integer(Int64(limit))]).compactMap(Self.rawBody)
     }
 
     public func rawBody(threatId: String) throws -> RawBody? {
         try statement("""
-            SELECT r.threat_id, r.body, r.source, r.ingested_at, t.last_ingested_at, r.rowid FROM raw_analyses r
+            SELECT r.threat_id, r.body, r.source, r.ingested_at, t.last_ingested_at, r.rowid, t.console FROM raw_analyses r
             JOIN threats t ON t.threat_id = r.threat_id WHERE r.threat_id = ?1
             """).rows([.text(threatId)]).first.flatMap(Self.rawBody)
     }
@@ -224,7 +236,8 @@ public final class SQLiteStore: Store, SQLiteRecordReading {
         guard let threatId = row[0].textValue else { return nil }
         // A NULL body is handed on empty: the caller reports it.
         return RawBody(threatId: threatId, body: row[1].textValue.map { Array($0.utf8) } ?? [], source: row[2].textValue,
-                       ingestedAt: row[3].textValue, lastIngestedAt: row[4].textValue, position: row[5].integerValue ?? 0)
+                       ingestedAt: row[3].textValue, lastIngestedAt: row[4].textValue,
+                       console: row[6].textValue ?? ConsoleRef.defaultName, position: row[5].integerValue ?? 0)
     }
 }
 

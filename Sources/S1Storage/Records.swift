@@ -11,6 +11,8 @@ public enum StoreOutcome: String, Sendable, CaseIterable {
     case unchanged
     /// Older (`threatInfo.updatedAt`) than the version stored: kept the stored one.
     case stale
+    /// Its threat or agent is stored for another console: nothing written.
+    case conflict
 }
 
 /// How a run ended, as recorded in `ingest_runs.status`.
@@ -36,6 +38,8 @@ public struct RunCounts: Sendable, Equatable {
     public var invalidIds = 0
     public var retries = 0
     public var requests = 0
+    /// Analyses not written because their threat or agent is stored for another console.
+    public var conflicts = 0
 
     public init() {}
 }
@@ -45,7 +49,10 @@ public struct RunRecord: Sendable {
     public let runId: Int64
     public let command: String
     public let source: String
+    /// The console's name (nil for runs that read no console).
     public let console: String?
+    /// The console's URL.
+    public var consoleURL: String? = nil
     public let startedAt: String
     public let endedAt: String?
     public let status: RunStatus
@@ -109,8 +116,9 @@ public enum QueueState: String, Sendable, CaseIterable {
 public enum QueueSelection: Sendable {
     /// The IDs this run enqueued that are still pending.
     case run(Int64)
-    /// Every pending ID, and failed IDs whose failure was retryable and whose time has come.
-    case drain
+    /// Every pending ID of one console, and its failed IDs whose failure was retryable and
+    /// whose time has come.
+    case drain(console: String)
 }
 
 /// What `migrate` did.

@@ -24,12 +24,22 @@ public protocol StoreProvider: Sendable {
 
     /// `s1ingest prune`: removes what was last ingested before `cutoff` (whole threats with
     /// their rows, or only raw bodies), or counts what would go (`dryRun`).
-    func prune(olderThan cutoff: String, rawOnly: Bool, dryRun: Bool) throws -> PruneReport
+    /// With `console` (a name, `consoles.console`) only that console's threats (and raw
+    /// bodies) are candidates, and only its agents are removed when left with no threat;
+    /// nil: every console.
+    func prune(olderThan cutoff: String, rawOnly: Bool, dryRun: Bool, console: String?) throws -> PruneReport
+}
+
+extension StoreProvider {
+    /// `prune(olderThan:rawOnly:dryRun:console:)` over every console.
+    public func prune(olderThan cutoff: String, rawOnly: Bool, dryRun: Bool) throws -> PruneReport {
+        try prune(olderThan: cutoff, rawOnly: rawOnly, dryRun: dryRun, console: nil)
+    }
 }
 
 /// A store opened for writing by one run: the writer, the queue, the run records, the sync
 /// watermarks and the raw archive, over one connection. Used from one task at a time.
-public protocol Store: AnalysisWriter, QueueStore, RunLog, SyncStateStore, RawArchive, StoreRecords {}
+public protocol Store: AnalysisWriter, QueueStore, RunLog, SyncStateStore, RawArchive, StoreRecords, ConsoleRegistry {}
 
 /// Stores flattened analyses in batches. A threat's rows are never split across batches,
 /// and an error rolls the whole batch back, so each threat lands whole or not at all.
@@ -40,10 +50,14 @@ public protocol AnalysisWriter: AnyObject {
     func commitBatch() throws
     /// Abandons the batch.
     func rollbackBatch()
-    /// Stores one analysis inside the open batch: `inserted`, `updated` (children replaced),
-    /// `unchanged` (the same JSON) or `stale` (older than the stored `updatedAt`). On error the
-    /// caller rolls the batch back.
-    func store(_ analysis: FlattenedAnalysis, ingestedAt: String) throws -> StoreOutcome
+    /// Stores one analysis read from `console` (a name, see `ConsoleRegistry`) inside the open
+    /// batch: `inserted`, `updated` (children replaced), `unchanged` (the same JSON), `stale`
+    /// (older than the stored `updatedAt`) or `conflict` (its threat or agent is stored for
+    /// another console: nothing written, `lastConflict` says which). On error the caller rolls
+    /// the batch back.
+    func store(_ analysis: FlattenedAnalysis, console: String, ingestedAt: String) throws -> StoreOutcome
+    /// What the last `conflict` outcome collided with.
+    var lastConflict: StoreConflict? { get }
     /// `rebuild`: every analysis replaces the stored rows; an agent is rewritten only by the
     /// threat that last wrote it.
     var rebuilding: Bool { get set }
@@ -63,8 +77,9 @@ extension AnalysisWriter {
 
 /// The durable queue of threat IDs to fetch.
 public protocol QueueStore: AnyObject {
-    /// Adds `ids` as pending (IDs already there become pending again), in one transaction.
-    func enqueue(_ ids: [String], runId: Int64?) throws
+    /// Adds `ids` as pending for `console` (IDs already there become pending again, for that
+    /// console), in one transaction (or inside the open batch).
+    func enqueue(_ ids: [String], console: String, runId: Int64?) throws
     /// Marks `id` done; call inside the batch that stores its analysis.
     func markDone(_ id: String, attempts: Int, runId: Int64?, at now: String) throws
     /// Records a failed ID: `not_found`, or `failed` (retryable or not).
@@ -83,8 +98,9 @@ public protocol QueuePager: Sendable {
 
 /// The run records (`ingest_runs`) and what the runs learned (`console_pace`).
 public protocol RunLog: AnyObject {
-    /// Opens a run record (status `running`) and returns its ID.
-    func startRun(command: String, source: String, console: String?) throws -> Int64
+    /// Opens a run record (status `running`) and returns its ID; `console` is the console the
+    /// run reads (its name and URL), nil for runs that read files.
+    func startRun(command: String, source: String, console: ConsoleRef?) throws -> Int64
     /// A running run's counts so far; call inside the batch that commits them.
     func updateRun(_ runId: Int64, counts: RunCounts) throws
     /// A running run's message (e.g. how far it got).
@@ -102,18 +118,20 @@ public protocol RunLog: AnyObject {
 
 /// What runs, the queue and syncs recorded, for `runs`, `queue`, `check` and metrics.
 public protocol StoreRecords: AnyObject {
-    /// The newest runs first.
-    func recentRuns(limit: Int) throws -> [RunRecord]
+    /// The newest runs first (of `console` only, when given).
+    func recentRuns(limit: Int, console: String?) throws -> [RunRecord]
     /// How the runs `runIds` paced themselves; empty when the store predates pacing records.
     func runPacing(_ runIds: [Int64]) -> [Int64: RunPacing]
     /// The budget (requests per second) last measured for `console`.
     func learnedPace(console: String) -> Double?
-    /// IDs per queue state.
-    func queueCounts() throws -> [(state: String, count: Int)]
-    /// The most common errors of failed IDs.
-    func queueTopErrors(limit: Int) throws -> [(error: String, count: Int)]
-    /// Every stored watermark, by key.
-    func watermarks() throws -> [(key: String, watermark: String, updatedAt: String)]
+    /// IDs per queue state (of `console` only, when given).
+    func queueCounts(console: String?) throws -> [(state: String, count: Int)]
+    /// The most common errors of failed IDs (of `console` only, when given).
+    func queueTopErrors(limit: Int, console: String?) throws -> [(error: String, count: Int)]
+    /// Every stored watermark, by key, with its console.
+    func watermarks() throws -> [(key: String, console: String, watermark: String, updatedAt: String)]
+    /// The consoles the store holds data from, by name.
+    func consoles() throws -> [ConsoleRecord]
     /// When the newest `ok` or `partial` run of `command` for `console` ended.
     func lastSuccess(command: String, console: String) -> String?
 }
@@ -122,8 +140,9 @@ public protocol StoreRecords: AnyObject {
 public protocol SyncStateStore: AnyObject {
     /// The stored watermark for `key`; nil before the first sync.
     func watermark(key: String) throws -> String?
-    /// Moves the watermark for `key` forward to `watermark` (never back); true when it moved.
-    func advanceWatermark(key: String, to watermark: String, runId: Int64?) throws -> Bool
+    /// Moves the watermark for `key` (of `console`) forward to `watermark` (never back); true
+    /// when it moved.
+    func advanceWatermark(key: String, console: String, to watermark: String, runId: Int64?) throws -> Bool
     /// The stored `updated_at` of a threat; nil when it is not stored.
     func storedUpdatedAt(threatId: String) throws -> String?
     /// A threat's queue entry and stored version, for the watermark; nil when not queued.
@@ -166,10 +185,14 @@ public struct RawBody: Sendable {
     public var ingestedAt: String?
     /// The threat's `last_ingested_at`.
     public var lastIngestedAt: String?
+    /// The console the threat is stored for.
+    public var console: String
     /// Where it is in storage order (resume point).
     public var position: Int64
 
-    public init(threatId: String, body: [UInt8], source: String?, ingestedAt: String?, lastIngestedAt: String?, position: Int64) {
+    public init(threatId: String, body: [UInt8], source: String?, ingestedAt: String?, lastIngestedAt: String?, console: String = ConsoleRef.defaultName,
+                position: Int64) {
+        self.console = console
         self.threatId = threatId
         self.body = body
         self.source = source

@@ -20,8 +20,10 @@ struct CheckCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let endpoint = try runReportingErrors { try consoleOptions.endpoint() }
-        let report = await ConsoleCheck.run(endpoint: endpoint, settings: consoleOptions.clientSettings,
+        // `--console NAME` with `--consoles FILE` checks that console with its token file.
+        let console = try runReportingErrors { try consoleOptions.resolvedConsole() }
+        let endpoint = console.endpoint
+        let report = await ConsoleCheck.run(endpoint: endpoint, settings: consoleOptions.clientSettings(for: console),
                                             pace: learnedPace(for: endpoint))
         if json {
             print(JSONOutput.line(report, command: "check"))

@@ -135,6 +135,9 @@ struct MockConsoleCommand: AsyncParsableCommand {
     @Option(help: "Seed of the synthetic analyses.")
     var seed: UInt64 = 2026
 
+    @Option(help: ArgumentHelp("Where its threat and agent IDs start, in steps (0: 1311010474425970168; N: that plus N × 7919). Mock consoles whose ranges do not overlap share no threat or agent, as two real consoles.", valueName: "n"))
+    var idBase = 0
+
     @Option(help: ArgumentHelp("A request budget: a token bucket refilled at this many requests per second (429 when empty).",
                                valueName: "req_per_s"))
     var rateLimit: Double?
@@ -154,6 +157,7 @@ struct MockConsoleCommand: AsyncParsableCommand {
         guard burst >= 1 else { throw ValidationError("--burst must be at least 1") }
         guard retryAfter >= 0 else { throw ValidationError("--retry-after must be 0 or more") }
         guard (0...1).contains(random429) else { throw ValidationError("--random-429 must be between 0 and 1") }
+        guard (0...1_000_000_000).contains(idBase) else { throw ValidationError("--id-base must be from 0 to 1000000000") }
     }
 
     func run() async throws {
@@ -161,7 +165,7 @@ struct MockConsoleCommand: AsyncParsableCommand {
         var faults = FaultPlan(latencyMilliseconds: latencyMs)
         faults.rateLimit = rateLimit.map { TokenBucketLimit(rate: $0, burst: burst, retryAfter: header) }
         if random429 > 0 { faults.randomFaults = [(.tooManyRequests(retryAfter: header), random429)] }
-        let set = SyntheticAnalyses(count: threats, seed: seed, referenceTime: Int(time(nil)))
+        let set = SyntheticAnalyses(count: threats, seed: seed, referenceTime: Int(time(nil)), idBase: idBase)
         var configuration = MockConsoleConfiguration(analyses: set, token: token, faults: faults)
         configuration.port = port
         configuration.threads = threads

@@ -12,6 +12,8 @@ struct ExportCommand: ParsableCommand {
 
             CSV is RFC 4180: CRLF line ends; fields holding , " CR or LF are quoted; NULL is an empty field and the empty string is "". TSV escapes backslash, tab, LF and CR as \\\\ \\t \\n \\r. JSON lines: one object per row, NULL as null.
 
+            --console NAME|URL keeps one console's rows: of tables and views with a console column, of tables keyed by a threat, agent or run of that console (mitigations, interfaces, ...); tables of no console (schema_migrations) are written whole. With --query, write the WHERE yourself.
+
             Text starting with = + - @ tab or CR gets a leading ' so spreadsheets do not run it as a formula (numbers and JSON are never changed); --raw-cells writes cells exactly as stored.
             """
     )
@@ -36,6 +38,8 @@ struct ExportCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: ArgumentHelp("Output file (default: standard output).", valueName: "file"))
     var output: String?
 
+    @OptionGroup var consoleFilter: ConsoleFilterOption
+
     @Option(help: "Output format.")
     var format: ExportFormat = .csv
 
@@ -51,6 +55,9 @@ struct ExportCommand: ParsableCommand {
         if all && dir == nil { throw ValidationError("--all needs --dir DIR") }
         if all && output != nil { throw ValidationError("--all writes into --dir; --output is for one table, view or query") }
         if !all && dir != nil { throw ValidationError("--dir goes with --all") }
+        if query != nil && consoleFilter.console != nil {
+            throw ValidationError("--console goes with --table, --view or --all; with --query, say which console in the statement (WHERE console = '...')")
+        }
     }
 
     func run() throws {
@@ -59,9 +66,12 @@ struct ExportCommand: ParsableCommand {
         else if let view { target = .view(view) }
         else if let query { target = .query(query) }
         else { target = .all(directory: dir ?? "") }
-        let job = ExportJob(databasePath: database.path, target: target, outputPath: output,
-                            options: ExportOptions(format: format, neutraliseFormulas: !rawCells, header: !noHeader))
-        let files = try runReportingErrors { try job.run() }
+        let files = try runReportingErrors { () throws -> [ExportedFile] in
+            let job = ExportJob(databasePath: database.path, target: target, outputPath: output,
+                                options: ExportOptions(format: format, neutraliseFormulas: !rawCells, header: !noHeader),
+                                console: try consoleFilter.storedName(in: database))
+            return try job.run()
+        }
         if all {
             for file in files { FileHandleOutput.standardError("\(file.path): \(file.rows) rows\n") }
         }

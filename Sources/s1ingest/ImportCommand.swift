@@ -28,11 +28,17 @@ struct ImportCommand: AsyncParsableCommand {
     @Flag(name: .shortAndLong, help: "No progress line and no per-document warnings.")
     var quiet = false
 
+    @Option(help: ArgumentHelp("The console the files came from: the name their threats and agents get in the database (default: default).", valueName: "name"))
+    var console: String?
+
     @Argument(help: ArgumentHelp("Files to import ('-' for standard input).", valueName: "file"))
     var files: [String]
 
     func validate() throws {
         guard batchSize > 0 else { throw ValidationError("--batch-size must be at least 1") }
+        if let console, console.wholeMatch(of: /[a-z0-9][a-z0-9_-]{0,62}/) == nil {
+            throw ValidationError("--console takes a console name (lower case letters, digits, - and _, as in the consoles file), not '\(console)'")
+        }
     }
 
     func run() async throws {
@@ -46,7 +52,9 @@ struct ImportCommand: AsyncParsableCommand {
                 fclose(handle)
             }
         }
-        let importer = Importer(options: ImportOptions(databasePath: database.path, inputs: files, batchSize: batchSize))
+        var options = ImportOptions(databasePath: database.path, inputs: files, batchSize: batchSize)
+        options.console = console
+        let importer = Importer(options: options)
         let console = Console(quiet: quiet)
         var warned = 0
         importer.onProblem = { problem in

@@ -4,8 +4,11 @@ import S1IngestCore
 
 /// Console connection options shared by `ingest` (and later `sync`).
 struct ConsoleOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("The console's base URL (default: $S1_CONSOLE_URL).", valueName: "url"))
+    @Option(help: ArgumentHelp("The console's base URL (default: $S1_CONSOLE_URL), or its NAME in the consoles file.", valueName: "url|name"))
     var console: String?
+
+    @Option(name: .customLong("consoles"), help: ArgumentHelp("The consoles file (TOML: [consoles.NAME] with url, token_file, optional sites, concurrency, rate; default: $S1INGEST_CONSOLES). README \"Several consoles\".", valueName: "file"))
+    var consolesFile: String?
 
     @Option(help: ArgumentHelp("A file holding only the API token (default: $S1_API_TOKEN). The token is never an option value: it would show in `ps`.", valueName: "file"))
     var tokenFile: String?
@@ -113,12 +116,13 @@ struct IngestCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let endpoint = try runReportingErrors { try consoleOptions.endpoint() }
+        let console = try runReportingErrors { try consoleOptions.resolvedConsole() }
         var options = IngestOptions(
-            databasePath: database.path, endpoint: endpoint, source: ids.map { .idFile($0) } ?? .queue,
-            client: consoleOptions.clientSettings, retry: consoleOptions.retryPolicy,
-            maxRequestsPerSecond: consoleOptions.rate)
+            databasePath: database.path, endpoint: console.endpoint, source: ids.map { .idFile($0) } ?? .queue,
+            client: consoleOptions.clientSettings(for: console), retry: consoleOptions.retryPolicy,
+            maxRequestsPerSecond: consoleOptions.rate ?? console.rate)
         options.stopGrace = consoleOptions.stopGraceDuration
+        options.consoleName = console.name
         try await IngestRunner.run(options, output: output, metrics: metrics)
     }
 }

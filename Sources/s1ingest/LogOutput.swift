@@ -78,7 +78,8 @@ final class RunLog: @unchecked Sendable {
     let logger: Logger?
     /// `--log-format json`: a fatal error is also written as an event, for log collectors.
     private let jsonEvents: Bool
-    private var lastProgressLog = -1.0e9
+    private var lastProgressLog: [String: Double] = [:]
+    private let progressLock = NSLock()
 
     init(output: OutputOptions) {
         console = Console(quiet: output.quiet)
@@ -108,19 +109,24 @@ final class RunLog: @unchecked Sendable {
         FileHandleOutput.standardError("s1ingest: error: \(terminalSafe(message))\n")
     }
 
-    /// A progress line on the terminal; as a log event at most every 5 s.
-    func progress(_ progress: IngestProgress) {
+    /// A progress line on the terminal; as a log event at most every 5 s (per `label`: the
+    /// console of `sync --consoles`, whose consoles report from several tasks).
+    func progress(_ progress: IngestProgress, label: String? = nil) {
+        progressLock.lock()
+        defer { progressLock.unlock() }
+        let prefix = label.map { "\($0): " } ?? ""
         let eta = progress.etaSeconds.map { " ETA \(Int($0.rounded())) s" } ?? ""
         let failing = progress.lastError.map { ", last error: \($0)" } ?? ""
-        let line = "\(progress.done)/\(progress.total) done, \(progress.stored) stored, \(Int(progress.rate))/s, \(progress.retries) retries, \(progress.errors) errors\(eta)\(failing)"
+        let line = prefix + "\(progress.done)/\(progress.total) done, \(progress.stored) stored, \(Int(progress.rate))/s, \(progress.retries) retries, \(progress.errors) errors\(eta)\(failing)"
         if let logger {
-            guard progress.elapsedSeconds - lastProgressLog >= 5 else { return }
-            lastProgressLog = progress.elapsedSeconds
+            guard progress.elapsedSeconds - (lastProgressLog[label ?? ""] ?? -1.0e9) >= 5 else { return }
+            lastProgressLog[label ?? ""] = progress.elapsedSeconds
             var metadata: Logger.Metadata = [
                 "done": "\(progress.done)", "total": "\(progress.total)", "stored": "\(progress.stored)",
                 "errors": "\(progress.errors)", "retries": "\(progress.retries)", "rate": "\(Int(progress.rate))",
             ]
             if let lastError = progress.lastError { metadata["last_error"] = "\(lastError)" }
+            if let label { metadata["console"] = "\(label)" }
             logger.info("progress", metadata: metadata)
         } else if console.isTerminal {
             console.progress(line)

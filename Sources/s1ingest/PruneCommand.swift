@@ -11,6 +11,8 @@ struct PruneCommand: ParsableCommand {
 
             With --raw-only, deletes only the raw bodies (raw_analyses) stored before the cutoff and keeps the flattened rows.
 
+            With --console NAME|URL, only that console's threats (and, with --raw-only, their raw bodies) are candidates, and only its agents are removed; the other consoles' rows stay. Without it every console's old threats go.
+
             Everything happens in one transaction; the rows removed per table are printed. The file does not shrink: SQLite reuses the space (VACUUM gives it back).
             """
     )
@@ -22,6 +24,8 @@ struct PruneCommand: ParsableCommand {
 
     @Flag(help: "Delete only raw analysis bodies (raw_analyses), keep the flattened rows.")
     var rawOnly = false
+
+    @OptionGroup var consoleFilter: ConsoleFilterOption
 
     @Flag(help: "Count what would be deleted; change nothing.")
     var dryRun = false
@@ -44,10 +48,12 @@ struct PruneCommand: ParsableCommand {
                        status: status, counts: counts)
         }
         let report: PruneReport
+        var console: String?
         do {
             report = try runReportingErrors { () throws -> PruneReport in
                 // A dry run only reads: a read-only connection, no run lock, so it works beside a running sync.
-                try database.store.prune(olderThan: cutoff, rawOnly: rawOnly, dryRun: dryRun)
+                console = try consoleFilter.storedName(in: database)
+                return try database.store.prune(olderThan: cutoff, rawOnly: rawOnly, dryRun: dryRun, console: console)
             }
         } catch {
             if !dryRun { metrics.write(measured(.failed, [:]), databasePath: database.path) }
@@ -55,12 +61,12 @@ struct PruneCommand: ParsableCommand {
         }
         if !dryRun { metrics.write(measured(.ok, ["deleted": report.deleted.reduce(0) { $0 + $1.rows }]), databasePath: database.path) }
         if json {
-            print(JSONOutput.line(PruneReportJSON(report, databasePath: database.path), command: "prune"))
+            print(JSONOutput.line(PruneReportJSON(report, databasePath: database.path, console: console), command: "prune"))
             return
         }
         let what = report.rawOnly ? "raw bodies stored before \(report.cutoff)"
             : "threats last ingested before \(report.cutoff), and the agents (interfaces, addresses) left with no threat,"
-        print("\(report.dryRun ? "would delete" : "deleted") \(what) from \(database.path):")
+        print("\(report.dryRun ? "would delete" : "deleted") \(what) from \(database.path)\(console.map { " (console \($0))" } ?? ""):")
         for entry in report.deleted {
             print("  \(entry.table.padding(toLength: 24, withPad: " ", startingAt: 0)) \(String(entry.rows).leftPadded(8))")
         }

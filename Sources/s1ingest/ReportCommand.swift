@@ -7,9 +7,9 @@ struct ReportCommand: ParsableCommand {
         commandName: "report",
         abstract: "Print canned reports, or write them as one HTML page with charts.",
         discussion: """
-            Reports: \(CannedReport.all.map(\.name).joined(separator: ", ")).
+            Reports: \(CannedReport.known.map(\.name).joined(separator: ", ")).
 
-            Without NAME every report is printed. --html FILE writes one self-contained page (inline SVG charts, no scripts, no external files).
+            Without NAME every report is printed; on a database holding several consoles, by-console comes first (and the HTML page gets a per-console section) unless --console picks one. --html FILE writes one self-contained page (inline SVG charts, no scripts, no external files).
             """
     )
 
@@ -20,6 +20,8 @@ struct ReportCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp("Only threats of this site (name or ID).", valueName: "site"))
     var site: String?
+
+    @OptionGroup var consoleFilter: ConsoleFilterOption
 
     @Option(help: "Rows of each top-N report.")
     var limit = 10
@@ -34,16 +36,17 @@ struct ReportCommand: ParsableCommand {
         guard limit > 0 else { throw ValidationError("--limit must be at least 1") }
         if html != nil && name != nil { throw ValidationError("--html writes every chart; leave out NAME") }
         if let since { _ = try parseTimeOption("--since") { try TimeGrammar.parseSince(since) } }
-        if let name, !CannedReport.all.contains(where: { $0.name == name }) {
-            throw ValidationError("no report named '\(name)'; reports: \(CannedReport.all.map(\.name).joined(separator: ", "))")
+        if let name, !CannedReport.known.contains(where: { $0.name == name }) {
+            throw ValidationError("no report named '\(name)'; reports: \(CannedReport.known.map(\.name).joined(separator: ", "))")
         }
     }
 
     func run() throws {
         try runReportingErrors {
             if let site { try warnIfUnknown(site: site) }
+            let console = try consoleFilter.storedName(in: database)
             let job = ReportJob(databasePath: database.path, reportNames: name.map { [$0] } ?? [],
-                                filter: try ReportFilter(since: since, site: site, limit: limit), htmlPath: html)
+                                filter: try ReportFilter(since: since, site: site, limit: limit, console: console), htmlPath: html)
             try job.run(to: .standardOutput())
         }
     }

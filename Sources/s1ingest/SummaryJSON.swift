@@ -58,7 +58,7 @@ private func milliseconds(_ seconds: Double) -> Double { (seconds * 1000).rounde
 struct ImportSummaryJSON: Encodable {
     let command = "import"
     let database: String
-    let documentsRead, analysesFound, stored, new, replaced, unchanged, stale, skipped: Int
+    let documentsRead, analysesFound, stored, new, replaced, unchanged, stale, conflicts, skipped: Int
     let elapsedSeconds, analysesPerSecond: Double
     let skippedByReason: [String: Int]
     let problems: [[String: String]]
@@ -66,7 +66,7 @@ struct ImportSummaryJSON: Encodable {
 
     enum CodingKeys: String, CodingKey {
         case command, database, documentsRead = "documents_read", analysesFound = "analyses_found", stored, new, replaced
-        case unchanged, stale, skipped, elapsedSeconds = "elapsed_seconds", analysesPerSecond = "analyses_per_second"
+        case unchanged, stale, conflicts, skipped, elapsedSeconds = "elapsed_seconds", analysesPerSecond = "analyses_per_second"
         case skippedByReason = "skipped_by_reason", problems, rows
     }
 
@@ -79,6 +79,7 @@ struct ImportSummaryJSON: Encodable {
         replaced = summary.outcomes[.updated] ?? 0
         unchanged = summary.outcomes[.unchanged] ?? 0
         stale = summary.outcomes[.stale] ?? 0
+        conflicts = summary.outcomes[.conflict] ?? 0
         skipped = summary.problemCount
         elapsedSeconds = milliseconds(summary.elapsedSeconds)
         analysesPerSecond = summary.analysesPerSecond.rounded()
@@ -91,8 +92,9 @@ struct ImportSummaryJSON: Encodable {
 struct IngestSummaryJSON: Encodable {
     let command = "ingest"
     let runId: Int64
-    let status, database, console: String
-    let requested, stored, unchanged, new, replaced, notFound, failed, invalidIds, duplicateIds, requests, retries: Int
+    let status, database, consoleURL: String
+    @Null var console: String?
+    let requested, stored, unchanged, new, replaced, notFound, failed, conflicts, invalidIds, duplicateIds, requests, retries: Int
     let elapsedSeconds, idsPerSecond: Double
     @Null var message: String?
     let failures: [FailureJSON]
@@ -101,8 +103,8 @@ struct IngestSummaryJSON: Encodable {
     let rateLimited: Int
 
     enum CodingKeys: String, CodingKey {
-        case command, runId = "run_id", status, database, console, requested, stored, unchanged, new, replaced
-        case notFound = "not_found", failed, invalidIds = "invalid_ids", duplicateIds = "duplicate_ids", requests, retries
+        case command, runId = "run_id", status, database, console, consoleURL = "console_url", requested, stored, unchanged, new, replaced
+        case notFound = "not_found", failed, conflicts, invalidIds = "invalid_ids", duplicateIds = "duplicate_ids", requests, retries
         case elapsedSeconds = "elapsed_seconds", idsPerSecond = "ids_per_second", message, failures, pace, budget
         case rateLimited = "rate_limited"
     }
@@ -113,7 +115,8 @@ struct IngestSummaryJSON: Encodable {
         runId = summary.runId
         status = summary.status.rawValue
         database = databasePath
-        console = summary.consoleURL
+        consoleURL = summary.consoleURL
+        console = summary.console?.name
         requested = c.requested
         stored = c.stored
         unchanged = c.unchanged
@@ -121,6 +124,7 @@ struct IngestSummaryJSON: Encodable {
         replaced = summary.outcomes[.updated] ?? 0
         notFound = c.notFound
         failed = c.failed
+        conflicts = c.conflicts
         invalidIds = c.invalidIds
         duplicateIds = summary.duplicateIds
         requests = c.requests
@@ -138,10 +142,11 @@ struct IngestSummaryJSON: Encodable {
 struct SyncSummaryJSON: Encodable {
     let command = "sync"
     let status, database, syncKey, listedFrom: String
+    @Null var console: String?
     @Null var runId: Int64?
     let listingComplete: Bool
     let pages, listed, alreadyStored, enqueued, listSkipped: Int
-    let requested, stored, unchanged, notFound, failed, new, replaced, requests, retries: Int
+    let requested, stored, unchanged, notFound, failed, conflicts, new, replaced, requests, retries: Int
     @Null var watermarkBefore: String?
     @Null var watermark: String?
     let watermarkAdvanced: Bool
@@ -154,9 +159,9 @@ struct SyncSummaryJSON: Encodable {
     let rateLimited: Int
 
     enum CodingKeys: String, CodingKey {
-        case command, status, database, syncKey = "sync_key", listedFrom = "listed_from", runId = "run_id"
+        case command, status, database, console, syncKey = "sync_key", listedFrom = "listed_from", runId = "run_id"
         case listingComplete = "listing_complete", pages, listed, alreadyStored = "already_stored", enqueued
-        case listSkipped = "list_skipped", requested, stored, unchanged, notFound = "not_found", failed, new, replaced
+        case listSkipped = "list_skipped", requested, stored, unchanged, notFound = "not_found", failed, conflicts, new, replaced
         case requests, retries, watermarkBefore = "watermark_before", watermark, watermarkAdvanced = "watermark_advanced"
         case behindList = "behind_list", behindListHeld = "behind_list_held", elapsedSeconds = "elapsed_seconds", message
         case failures, pace, budget, rateLimited = "rate_limited"
@@ -169,6 +174,7 @@ struct SyncSummaryJSON: Encodable {
         status = summary.status.rawValue
         database = databasePath
         syncKey = summary.stateKey
+        console = summary.console?.name
         runId = ingest?.runId
         listedFrom = summary.listedFrom
         listingComplete = summary.listingComplete
@@ -182,6 +188,7 @@ struct SyncSummaryJSON: Encodable {
         unchanged = c.unchanged
         notFound = c.notFound
         failed = c.failed
+        conflicts = c.conflicts
         new = ingest?.outcomes[.inserted] ?? 0
         replaced = ingest?.outcomes[.updated] ?? 0
         requests = c.requests + summary.listRequests
@@ -204,8 +211,9 @@ struct RunRecordJSON: Encodable {
     let runId: Int64
     let command, source, startedAt, status: String
     @Null var console: String?
+    @Null var consoleURL: String?
     @Null var endedAt: String?
-    let requested, stored, unchanged, notFound, failed, invalidIds, retries, requests: Int
+    let requested, stored, unchanged, notFound, failed, conflicts, invalidIds, retries, requests: Int
     @Null var message: String?
     /// The version that did the run (not this one).
     let s1ingestVersion: String
@@ -214,8 +222,8 @@ struct RunRecordJSON: Encodable {
     let rateLimited: Int
 
     enum CodingKeys: String, CodingKey {
-        case runId = "run_id", command, source, console, startedAt = "started_at", endedAt = "ended_at", status
-        case requested, stored, unchanged, notFound = "not_found", failed, invalidIds = "invalid_ids", retries, requests
+        case runId = "run_id", command, source, console, consoleURL = "console_url", startedAt = "started_at", endedAt = "ended_at", status
+        case requested, stored, unchanged, notFound = "not_found", failed, conflicts, invalidIds = "invalid_ids", retries, requests
         case message, s1ingestVersion = "s1ingest_version", pace, budget, rateLimited = "rate_limited"
     }
 
@@ -226,6 +234,7 @@ struct RunRecordJSON: Encodable {
         command = run.command
         source = run.source
         console = run.console
+        consoleURL = run.consoleURL
         startedAt = run.startedAt
         endedAt = run.endedAt
         status = run.status.rawValue
@@ -234,6 +243,7 @@ struct RunRecordJSON: Encodable {
         unchanged = c.unchanged
         notFound = c.notFound
         failed = c.failed
+        conflicts = c.conflicts
         invalidIds = c.invalidIds
         retries = c.retries
         requests = c.requests
@@ -250,16 +260,60 @@ struct PruneReportJSON: Encodable {
     let database, cutoff: String
     let rawOnly, dryRun: Bool
     let deleted: [String: Int]
+    /// `--console`: the console pruned (left out when every console was).
+    let console: String?
 
     enum CodingKeys: String, CodingKey {
-        case command, database, cutoff, rawOnly = "raw_only", dryRun = "dry_run", deleted
+        case command, database, cutoff, rawOnly = "raw_only", dryRun = "dry_run", deleted, console
     }
 
-    init(_ report: PruneReport, databasePath: String) {
+    init(_ report: PruneReport, databasePath: String, console: String? = nil) {
         database = databasePath
+        self.console = console
         cutoff = report.cutoff
         rawOnly = report.rawOnly
         dryRun = report.dryRun
         deleted = Dictionary(uniqueKeysWithValues: report.deleted.map { ($0.table, $0.rows) })
+    }
+}
+
+/// `sync --consoles --json`: the worst status, one sync object per console, the total.
+struct MultiSyncJSON: Encodable {
+    let command = "sync"
+    let status, database: String
+    let consoles: [ConsoleJSON]
+    let total: TotalJSON
+    let elapsedSeconds: Double
+
+    enum CodingKeys: String, CodingKey { case command, status, database, consoles, total, elapsedSeconds = "elapsed_seconds" }
+
+    /// One console: its sync summary, or why it could not run.
+    struct ConsoleJSON: Encodable {
+        let name, url, outcome: String
+        let sync: SyncSummaryJSON?
+        @Null var error: String?
+
+        enum CodingKeys: String, CodingKey { case name, url, outcome, sync, error }
+    }
+
+    struct TotalJSON: Encodable {
+        let consoles, requested, stored, unchanged, notFound, failed, conflicts, requests, retries: Int
+
+        enum CodingKeys: String, CodingKey {
+            case consoles, requested, stored, unchanged, notFound = "not_found", failed, conflicts, requests, retries
+        }
+    }
+
+    init(_ summary: MultiSyncSummary, databasePath: String) {
+        status = MultiSyncFormatter.status(summary.worst).rawValue
+        database = databasePath
+        consoles = summary.consoles.map {
+            ConsoleJSON(name: $0.name, url: $0.url, outcome: $0.outcomeLabel,
+                        sync: $0.summary.map { SyncSummaryJSON($0, databasePath: databasePath) }, error: $0.error)
+        }
+        let t = summary.total
+        total = TotalJSON(consoles: summary.consoles.count, requested: t.requested, stored: t.stored, unchanged: t.unchanged,
+                          notFound: t.notFound, failed: t.failed, conflicts: t.conflicts, requests: t.requests, retries: t.retries)
+        elapsedSeconds = milliseconds(summary.elapsedSeconds)
     }
 }

@@ -56,6 +56,8 @@ func exitCode(for error: any Error) -> Int32 {
         default: break
         }
     }
+    // A consoles file or a console name that does not hold together: fix the file or the option.
+    if error is ConsolesFileError || error is ConsoleStoreError { return S1IngestExitCode.usage }
     return S1IngestExitCode.failure
 }
 

@@ -172,8 +172,8 @@ func runBinary(_ arguments: [String], stdin: Data? = nil, environment: [String: 
 }
 
 /// A mock console serving `count` synthetic threats (seed `seed`) to `token`.
-func startMock(count: Int, seed: UInt64, token: String, faults: FaultPlan = FaultPlan()) async throws -> (MockConsole, SyntheticAnalyses) {
-    let set = SyntheticAnalyses(count: count, seed: seed)
+func startMock(count: Int, seed: UInt64, token: String, faults: FaultPlan = FaultPlan(), idBase: Int = 0) async throws -> (MockConsole, SyntheticAnalyses) {
+    let set = SyntheticAnalyses(count: count, seed: seed, idBase: idBase)
     return (try await MockConsole.start(MockConsoleConfiguration(analyses: set, token: token, faults: faults)), set)
 }
 

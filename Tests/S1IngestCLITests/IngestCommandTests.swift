@@ -193,7 +193,7 @@ func doneCount(_ db: String) -> Int {
         let enqueue = try await runBinary(["enqueue", "--db", db, "--ids", ids])
         #expect(enqueue.status == 1, "a bad line is a partial success: \(enqueue.stderr)")
         #expect(enqueue.stderr.contains("ids.txt:3"), "\(enqueue.stderr)")
-        #expect(enqueue.stdout.contains("enqueued 3 IDs (1 duplicates, 1 bad lines skipped)"), "\(enqueue.stdout)")
+        #expect(enqueue.stdout.contains("enqueued 3 IDs for console default (1 duplicates, 1 bad lines skipped)"), "\(enqueue.stdout)")
         #expect(console.analysisRequests == 0)
         #expect(try await runBinary(["queue", "--db", db]).stdout.contains("pending    3"))
 

@@ -45,6 +45,36 @@ import Glibc
         #expect(storedThreats(sandbox.database) == 1200)
     }
 
+    /// The same unit with `S1INGEST_CONSOLES` in its environment file: every console of the file.
+    @Test func syncUnitSyncsAConsolesFile() async throws {
+        let sandbox = try Sandbox(unit: "s1ingest-sync.service")
+        defer { sandbox.cleanUp() }
+        let east = try await MockConsole.start(MockConsoleConfiguration(analyses: SyntheticAnalyses(count: 300, seed: 5), token: "east-\(Self.token)"))
+        let west = try await MockConsole.start(MockConsoleConfiguration(
+            analyses: SyntheticAnalyses(count: 200, seed: 6, idBase: 1_000_000), token: "west-\(Self.token)"))
+        defer { Task { try? await east.shutdown(); try? await west.shutdown() } }
+        var text = ""
+        for (name, console) in [("east", east), ("west", west)] {
+            let tokenFile = sandbox.directory.path("\(name).token")
+            try "\(name)-\(Self.token)\n".write(toFile: tokenFile, atomically: true, encoding: .utf8)
+            chmod(tokenFile, 0o600)
+            // The unit's User= reads it (owner only, as the README says to install it).
+            if let user = sandbox.user { chown(tokenFile, user.uid, user.gid) }
+            text += "[consoles.\(name)]\nurl = \"\(console.baseURL)\"\ntoken_file = \"\(tokenFile)\"\n"
+        }
+        let file = sandbox.directory.path("consoles.toml")
+        try text.write(toFile: file, atomically: true, encoding: .utf8)
+        for command in sandbox.unit.execStart {
+            let run = try await sandbox.run(command + ["--since", "2020-01-01"], environment: ["S1INGEST_CONSOLES": file])
+            try sandbox.expectSuccess(run, command)
+            let summary = try #require(
+                (try? JSONSerialization.jsonObject(with: Data(run.stdout.utf8))) as? [String: Any], "\(run.stdout)")
+            #expect((summary["total"] as? [String: Any])?["stored"] as? Int == 500, "\(run.stdout)")
+            #expect(!run.stdout.contains(Self.token) && !run.stderr.contains(Self.token))
+        }
+        #expect(storedThreats(sandbox.database) == 500)
+    }
+
     @Test func pruneUnitLetsPruneRun() async throws {
         let sandbox = try Sandbox(unit: "s1ingest-prune.service")
         defer { sandbox.cleanUp() }

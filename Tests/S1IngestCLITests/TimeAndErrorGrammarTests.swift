@@ -241,7 +241,9 @@ import Testing
             #expect(summary["version"] == nil && summary["inserted"] == nil && summary["updated"] == nil, "\(text)")
             if index < 3 { #expect(summary["new"] is Int && summary["replaced"] is Int, "\(text)") }
         }
-        #expect(outputs[1].stdout.contains("\"console\":\"http://"), "\(outputs[1].stdout)")
-        #expect(outputs[3].stdout.contains("\"console\":\"http://"), "\(outputs[3].stdout)")
+        #expect(outputs[1].stdout.contains("\"console_url\":\"http://"), "\(outputs[1].stdout)")
+        #expect(outputs[1].stdout.contains("\"console\":\"default\""), "\(outputs[1].stdout)")
+        #expect(outputs[3].stdout.contains("\"console_url\":\"http://"), "\(outputs[3].stdout)")
+        #expect(outputs[3].stdout.contains("\"console\":\"default\""), "\(outputs[3].stdout)")
     }
 }

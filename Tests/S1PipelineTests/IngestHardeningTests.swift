@@ -53,7 +53,7 @@ import S1MockConsole
         #expect(try bench.queueStates() == ["failed": 5])
         // Once the back-off is over they are due again.
         let later = formatTimestamp(secondsSince1970: wallClockSeconds() + 61)
-        #expect(try IngestQueue.count(bench.database(), selection: .drain, now: later) == 5)
+        #expect(try IngestQueue.count(bench.database(), selection: .drain(console: "default"), now: later) == 5)
     }
 
     @Test func anUnusableCAFileFailsBeforeTheRunIsRecorded() async throws {

@@ -108,7 +108,7 @@ import S1MockConsole
             let database = try StoreOpener.openForWriting(path: bench.db)
             let half = (0..<60).map(bench.set.threatId)
             try IngestQueue(database: database).enqueue(half, runId: nil)
-            _ = try RunRecords.start(database, command: "sync", source: "queue", console: bench.mock.baseURL)
+            _ = try RunRecords.start(database, command: "sync", source: "queue", console: ConsoleRef(name: "default", url: bench.mock.baseURL))
         }
         let options = try bench.syncOptions()
         #expect(try bench.watermark(options) == nil)

@@ -84,7 +84,8 @@ import S1Testing
         for table in Table.allCases {
             let columns = try database.query("SELECT name FROM pragma_table_info(?) ORDER BY cid", [.text(table.name)])
                 .compactMap { $0.first?.textValue }
-            #expect(Set(table.columns) == Set(columns), "\(table.name): code and migrations disagree")
+            // `console` is the store's, not the flattener's: the writer binds it.
+            #expect(Set(table.columns + (table.hasConsole ? ["console"] : [])) == Set(columns), "\(table.name): code and migrations disagree")
         }
     }
 
@@ -163,5 +164,98 @@ enum SchemaCheck {
         case .array: return "array"
         case .object: return "object"
         }
+    }
+}
+
+/// A database made before the console dimension (schema 5) gets one (migration 0006).
+@Suite struct ConsoleMigrationTests {
+    /// A schema-5 database holding threats fetched from `urls` (one threat and agent each,
+    /// in order) and one imported from a file, a run per URL, a queued ID and a watermark.
+    static func oldDatabase(urls: [String], in scratch: TemporaryDirectory) throws -> String {
+        let path = scratch.path("old.sqlite")
+        let database = try Database(path: path)
+        for migration in Migrator.migrations where migration.version <= 5 {
+            try database.execute(migration.sql)
+            try database.execute("PRAGMA user_version = \(migration.version)")
+        }
+        func threat(_ id: String, agent: String, source: String) throws {
+            try database.prepare("INSERT INTO agents (agent_id, first_ingested_at, last_ingested_at, last_threat_id) VALUES (?1, '2026-01-01T00:00:00.000000Z', '2026-01-02T00:00:00.000000Z', ?2)")
+                .run([.text(agent), .text(id)])
+            try database.prepare("INSERT INTO threats (threat_id, agent_id, first_ingested_at, last_ingested_at) VALUES (?1, ?2, '2026-01-01T00:00:00.000000Z', '2026-01-02T00:00:00.000000Z')")
+                .run([.text(id), .text(agent)])
+            try database.prepare("INSERT INTO raw_analyses (threat_id, body, source, ingested_at) VALUES (?1, '{}', ?2, '2026-01-01T00:00:00.000000Z')")
+                .run([.text(id), .text(source)])
+        }
+        for (index, url) in urls.enumerated() {
+            try threat("10\(index)", agent: "20\(index)", source: "\(url)/web/api/v2.1/private/threats/10\(index)/analysis:1")
+            try database.prepare("INSERT INTO ingest_runs (command, source, console, started_at, status, version) VALUES ('sync', 'threat list', ?1, ?2, 'ok', '0.1.0')")
+                .run([.text(url), .text("2026-01-0\(index + 1)T00:00:00.000000Z")])
+            try database.prepare("INSERT INTO ingest_queue (threat_id, state, enqueued_at, updated_at, run_id) VALUES (?1, 'pending', 'x', 'x', ?2)")
+                .run([.text("30\(index)"), .integer(Int64(index + 1))])
+            try database.prepare("INSERT INTO sync_state (console, watermark, updated_at) VALUES (?1, '2026-01-01T00:00:00.000000Z', 'x')")
+                .run([.text(url + (index == 0 ? "" : " sites=1,2"))])
+        }
+        try threat("199", agent: "299", source: "export.json:3")
+        return path
+    }
+
+    static func column(_ database: Database, _ sql: String) throws -> [String] {
+        try database.query(sql).map { $0.map { $0.textValue ?? "NULL" }.joined(separator: " ") }
+    }
+
+    @Test func aSingleConsoleDatabaseBecomesConsoleDefaultWithItsURL() throws {
+        let scratch = try TemporaryDirectory()
+        let path = try Self.oldDatabase(urls: ["https://acme.sentinelone.net"], in: scratch)
+        let database = try Database(path: path)
+        let report = try Migrator.migrate(database)
+        #expect(report.applied.contains("0006_consoles.sql"))
+        #expect(try Self.column(database, "SELECT console, url FROM consoles") == ["default https://acme.sentinelone.net"])
+        #expect(try Self.column(database, "SELECT DISTINCT console FROM threats") == ["default"])
+        #expect(try Self.column(database, "SELECT DISTINCT console FROM agents") == ["default"])
+        #expect(try Self.column(database, "SELECT console, console_url FROM ingest_runs") == ["default https://acme.sentinelone.net"])
+        #expect(try Self.column(database, "SELECT console FROM ingest_queue") == ["default"])
+        #expect(try Self.column(database, "SELECT console, sync_key FROM sync_state") == ["default https://acme.sentinelone.net"])
+        // The next run with the same URL and no consoles file keeps using it.
+        #expect(try ConsoleNames.register(database, name: nil, url: "https://acme.sentinelone.net") == ConsoleRef(name: "default", url: "https://acme.sentinelone.net"))
+        // Moving to a consoles file: the file's name for the same URL takes over every row.
+        #expect(try ConsoleNames.register(database, name: "acme", url: "https://acme.sentinelone.net").name == "acme")
+        #expect(try Self.column(database, "SELECT DISTINCT console FROM threats") == ["acme"])
+        #expect(try Self.column(database, "SELECT console FROM consoles") == ["acme"])
+        #expect(try Self.column(database, "SELECT console FROM sync_state") == ["acme"])
+        // A second console is named after its host; a name cannot change its URL.
+        #expect(try ConsoleNames.register(database, name: nil, url: "https://eu1.sentinelone.net").name == "eu1-sentinelone-net")
+        #expect(throws: ConsoleStoreError.nameHasAnotherURL(name: "acme", stored: "https://acme.sentinelone.net", given: "https://other.net")) {
+            try ConsoleNames.register(database, name: "acme", url: "https://other.net")
+        }
+    }
+
+    @Test func aDatabaseOfTwoConsolesNamesEachByItsHost() throws {
+        let scratch = try TemporaryDirectory()
+        let path = try Self.oldDatabase(urls: ["https://usea1.sentinelone.net", "http://127.0.0.1:8443"], in: scratch)
+        let database = try Database(path: path)
+        try Migrator.migrate(database)
+        #expect(try Self.column(database, "SELECT console, coalesce(url, 'NULL') FROM consoles ORDER BY console")
+                == ["127-0-0-1-8443 http://127.0.0.1:8443", "default NULL", "usea1-sentinelone-net https://usea1.sentinelone.net"])
+        #expect(try Self.column(database, "SELECT threat_id, console FROM threats ORDER BY threat_id")
+                == ["100 usea1-sentinelone-net", "101 127-0-0-1-8443", "199 default"])
+        #expect(try Self.column(database, "SELECT agent_id, console FROM agents ORDER BY agent_id")
+                == ["200 usea1-sentinelone-net", "201 127-0-0-1-8443", "299 default"])
+        #expect(try Self.column(database, "SELECT threat_id, console FROM ingest_queue ORDER BY threat_id")
+                == ["300 usea1-sentinelone-net", "301 127-0-0-1-8443"])
+        #expect(try Self.column(database, "SELECT sync_key, console FROM sync_state ORDER BY console")
+                == ["http://127.0.0.1:8443 sites=1,2 127-0-0-1-8443", "https://usea1.sentinelone.net usea1-sentinelone-net"])
+        #expect(try Self.column(database, "SELECT console FROM ingest_runs ORDER BY run_id") == ["usea1-sentinelone-net", "127-0-0-1-8443"])
+        #expect(try database.query("PRAGMA foreign_key_check").isEmpty)
+    }
+
+    @Test func anImportOnlyDatabaseIsConsoleDefaultWithNoURL() throws {
+        let scratch = try TemporaryDirectory()
+        let path = try Self.oldDatabase(urls: [], in: scratch)
+        let database = try Database(path: path)
+        try Migrator.migrate(database)
+        #expect(try Self.column(database, "SELECT console, coalesce(url, 'NULL') FROM consoles") == ["default NULL"])
+        // The first console run takes `default` and gives it its URL.
+        #expect(try ConsoleNames.register(database, name: nil, url: "https://acme.sentinelone.net").name == "default")
+        #expect(try Self.column(database, "SELECT url FROM consoles") == ["https://acme.sentinelone.net"])
     }
 }

@@ -141,4 +141,42 @@ import S1MockConsole
         #expect(summary.ingest?.counts.stored == 1)
         #expect(try count(bench.database(), "threats") == 36)
     }
+
+    /// Two consoles, every threat old: `console` prunes only its own threats, raw bodies and
+    /// agents; the other console's rows stay whole.
+    @Test func pruneOfOneConsoleLeavesTheOthers() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanUp() }
+        let two = try await TwoConsoles.make(at: directory.path("two.sqlite"))
+        let database = try StoreOpener.openForWriting(path: two.path)
+        try database.execute("UPDATE threats SET last_ingested_at = '2020-01-01T00:00:00.000000Z'")
+        try database.execute("UPDATE raw_analyses SET ingested_at = '2020-01-01T00:00:00.000000Z'")
+        let east = two.threatIds("east"), west = two.threatIds("west")
+        let westBefore = try counts(database, only: west)
+        let westAgents = try count(database, "agents", where: "console = 'west'")
+        let westInterfaces = try count(database, "interfaces", where: "agent_id IN (SELECT agent_id FROM agents WHERE console = 'west')")
+        #expect(westAgents == 3 && westInterfaces > 0)
+
+        // Raw bodies only: east's go.
+        let raw = try Pruner.prune(database, olderThan: "2021-01-01T00:00:00.000000Z", rawOnly: true, console: "east")
+        #expect(raw.rows("raw_analyses") == east.count)
+        #expect(try count(database, "raw_analyses") == Int64(west.count))
+
+        let dry = try Pruner.prune(database, olderThan: "2021-01-01T00:00:00.000000Z", rawOnly: false, dryRun: true, console: "east")
+        #expect(dry.rows("threats") == east.count && dry.rows("agents") == 3)
+        let report = try Pruner.prune(database, olderThan: "2021-01-01T00:00:00.000000Z", rawOnly: false, console: "east")
+        #expect(report.deleted.map(\.rows) == dry.deleted.map(\.rows))
+        #expect(try count(database, "threats", where: "console = 'east'") == 0)
+        #expect(try count(database, "agents", where: "console = 'east'") == 0)
+        #expect(try counts(database, only: west) == westBefore)
+        #expect(try count(database, "threats") == Int64(west.count))
+        #expect(try count(database, "agents") == westAgents)
+        #expect(try count(database, "interfaces") == westInterfaces)
+        #expect(try database.query("PRAGMA foreign_key_check").isEmpty)
+
+        // Through the store: a console with nothing old left removes nothing; without one, west goes too.
+        let store = StoreBackends.provider(for: two.path)
+        #expect(try store.prune(olderThan: "2021-01-01T00:00:00.000000Z", rawOnly: false, dryRun: false, console: "east").total == 0)
+        #expect(try store.prune(olderThan: "2021-01-01T00:00:00.000000Z", rawOnly: false, dryRun: false).rows("threats") == west.count)
+    }
 }

@@ -11,8 +11,11 @@ package struct IngestBench: Sendable {
     package var db: String { scratch.path("ingest.sqlite") }
 
     /// `tls`: serve HTTPS with the test certificate of `Fixtures/tls` (signed by `test-ca.pem`).
-    package static func start(count: Int, faults: FaultPlan = FaultPlan(), gzip: Bool = false, tls: Bool = false) async throws -> IngestBench {
-        let set = SyntheticAnalyses(count: count, seed: 11)
+    /// `idBase`: where the mock's threat and agent IDs start (two benches with bases far apart
+    /// are two consoles that share no ID); `scratch`: share another bench's directory (and database).
+    package static func start(count: Int, faults: FaultPlan = FaultPlan(), gzip: Bool = false, tls: Bool = false, idBase: Int = 0,
+                              scratch: TemporaryDirectory? = nil) async throws -> IngestBench {
+        let set = SyntheticAnalyses(count: count, seed: 11, idBase: idBase)
         let token = "test-token-\(UUID().uuidString)"
         var configuration = MockConsoleConfiguration(analyses: set, token: token, faults: faults)
         configuration.gzip = gzip
@@ -20,7 +23,7 @@ package struct IngestBench: Sendable {
             configuration.tls = MockConsoleTLS(certificateChainFile: Fixture.tlsPath("server-cert.pem"),
                                                privateKeyFile: Fixture.tlsPath("server-key.pem"))
         }
-        return IngestBench(scratch: try TemporaryDirectory(), mock: try await MockConsole.start(configuration), set: set, token: token)
+        return IngestBench(scratch: try scratch ?? TemporaryDirectory(), mock: try await MockConsole.start(configuration), set: set, token: token)
     }
 
     private init(scratch: TemporaryDirectory, mock: MockConsole, set: SyntheticAnalyses, token: String) {
