@@ -303,7 +303,7 @@ CREATE TABLE ingest_queue (
     console text NOT NULL DEFAULT 'default'::text,
     lease_owner text,
     lease_expires_at timestamp with time zone,
-    CONSTRAINT ingest_queue_pkey PRIMARY KEY (console, threat_id),
+    CONSTRAINT ingest_queue_pkey PRIMARY KEY (threat_id),
     CONSTRAINT ingest_queue_state_check CHECK ((state = ANY (ARRAY['pending'::text, 'done'::text, 'not_found'::text, 'failed'::text])))
 );
 CREATE INDEX ingest_queue_state ON public.ingest_queue USING btree (state, threat_id);
@@ -331,6 +331,7 @@ CREATE TABLE ingest_runs (
     budget double precision,
     rate_limited bigint NOT NULL DEFAULT 0,
     console text,
+    conflicts bigint NOT NULL DEFAULT 0,
     CONSTRAINT ingest_runs_pkey PRIMARY KEY (run_id),
     CONSTRAINT ingest_runs_status_check CHECK ((status = ANY (ARRAY['running'::text, 'ok'::text, 'partial'::text, 'failed'::text, 'aborted'::text])))
 );

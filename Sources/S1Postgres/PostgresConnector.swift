@@ -15,6 +15,8 @@ final class PGConnection: @unchecked Sendable {
     let location: PostgresLocation
     /// The environment the password came from (for further connections of the same store).
     let environment: [String: String]
+    /// True between the writer's BEGIN and its COMMIT or ROLLBACK.
+    var inTransaction = false
     /// The server's version number (e.g. 150018).
     let serverVersion: Int
 
@@ -115,6 +117,20 @@ final class PGConnection: @unchecked Sendable {
             do { _ = try future.wait() } catch { if firstError == nil { firstError = error } }
         }
         if let firstError { throw Self.mapError(firstError, location: location, connecting: false) }
+    }
+
+    /// Two statements sent at once; the rows of each.
+    func pipelineRows(_ first: PostgresQuery, _ second: PostgresQuery) throws -> ([[PostgresCell]], [[PostgresCell]]) {
+        let one = connection.query(first, logger: Self.logger)
+        let two = connection.query(second, logger: Self.logger)
+        do {
+            let a = try one.wait().rows.map { Array($0) }
+            let b = try two.wait().rows.map { Array($0) }
+            return (a, b)
+        } catch {
+            _ = try? two.wait()
+            throw Self.mapError(error, location: location, connecting: false)
+        }
     }
 
     /// The first cell of the first row.

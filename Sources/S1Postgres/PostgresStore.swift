@@ -65,11 +65,11 @@ public struct PostgresStoreProvider: StoreProvider {
         return try PostgresMigrator.migrate(connection)
     }
 
-    public func prune(olderThan cutoff: String, rawOnly: Bool, dryRun: Bool) throws -> PruneReport {
+    public func prune(olderThan cutoff: String, rawOnly: Bool, dryRun: Bool, console: String?) throws -> PruneReport {
         let connection = try connect()
         defer { connection.close() }
         try Self.requireSchema(connection)
-        return try PostgresPruner.prune(connection, olderThan: cutoff, rawOnly: rawOnly, dryRun: dryRun)
+        return try PostgresPruner.prune(connection, olderThan: cutoff, rawOnly: rawOnly, dryRun: dryRun, console: console)
     }
 
     /// Throws unless the database was migrated (and not by a newer s1ingest).
@@ -88,13 +88,14 @@ protocol PostgresRecordReading: StoreRecords {
 }
 
 extension PostgresRecordReading {
-    public func recentRuns(limit: Int) throws -> [RunRecord] {
+    public func recentRuns(limit: Int, console: String?) throws -> [RunRecord] {
         var binds = PostgresBindings()
         binds.append(limit)
+        binds.text(console)
         return try connection.query("""
-            SELECT run_id, command, source, console_url, \(isoText("started_at")), \(isoText("ended_at")), status, requested, stored,
-                   unchanged, not_found, failed, invalid_ids, retries, requests, message, version
-            FROM ingest_runs ORDER BY run_id DESC LIMIT $1
+            SELECT run_id, command, source, console, \(isoText("started_at")), \(isoText("ended_at")), status, requested, stored,
+                   unchanged, not_found, failed, invalid_ids, retries, requests, message, version, console_url, conflicts
+            FROM ingest_runs WHERE $2::text IS NULL OR console = $2 ORDER BY run_id DESC LIMIT $1
             """, binds).map { row in
             var counts = RunCounts()
             counts.requested = try row[7].decode(Int.self)
@@ -105,10 +106,13 @@ extension PostgresRecordReading {
             counts.invalidIds = try row[12].decode(Int.self)
             counts.retries = try row[13].decode(Int.self)
             counts.requests = try row[14].decode(Int.self)
-            return RunRecord(runId: try row[0].decode(Int64.self), command: try row[1].decode(String.self), source: try row[2].decode(String.self),
-                             console: try row[3].decode(String?.self), startedAt: try row[4].decode(String?.self) ?? "",
-                             endedAt: try row[5].decode(String?.self), status: RunStatus(rawValue: try row[6].decode(String.self)) ?? .failed,
-                             counts: counts, message: try row[15].decode(String?.self), version: try row[16].decode(String.self))
+            counts.conflicts = try row[18].decode(Int.self)
+            var record = RunRecord(runId: try row[0].decode(Int64.self), command: try row[1].decode(String.self), source: try row[2].decode(String.self),
+                                   console: try row[3].decode(String?.self), startedAt: try row[4].decode(String?.self) ?? "",
+                                   endedAt: try row[5].decode(String?.self), status: RunStatus(rawValue: try row[6].decode(String.self)) ?? .failed,
+                                   counts: counts, message: try row[15].decode(String?.self), version: try row[16].decode(String.self))
+            record.consoleURL = try row[17].decode(String?.self)
+            return record
         }
     }
 
@@ -135,24 +139,39 @@ extension PostgresRecordReading {
         return budget
     }
 
-    public func queueCounts() throws -> [(state: String, count: Int)] {
-        try connection.query("SELECT state, count(*) FROM ingest_queue GROUP BY state ORDER BY state").map {
+    public func queueCounts(console: String?) throws -> [(state: String, count: Int)] {
+        var binds = PostgresBindings()
+        binds.text(console)
+        return try connection.query("SELECT state, count(*) FROM ingest_queue WHERE $1::text IS NULL OR console = $1 GROUP BY state ORDER BY state", binds).map {
             (try $0[0].decode(String.self), try $0[1].decode(Int.self))
         }
     }
 
-    public func queueTopErrors(limit: Int) throws -> [(error: String, count: Int)] {
+    public func queueTopErrors(limit: Int, console: String?) throws -> [(error: String, count: Int)] {
         var binds = PostgresBindings()
         binds.append(limit)
+        binds.text(console)
         return try connection.query("""
-            SELECT last_error, count(*) AS n FROM ingest_queue WHERE state IN ('failed', 'not_found') AND last_error IS NOT NULL
+            SELECT last_error, count(*) AS n FROM ingest_queue
+            WHERE state IN ('failed', 'not_found') AND last_error IS NOT NULL AND ($2::text IS NULL OR console = $2)
             GROUP BY last_error ORDER BY n DESC, last_error LIMIT $1
             """, binds).map { (try $0[0].decode(String.self), try $0[1].decode(Int.self)) }
     }
 
-    public func watermarks() throws -> [(key: String, watermark: String, updatedAt: String)] {
-        try connection.query("SELECT sync_key, \(isoText("watermark")), \(isoText("updated_at")) FROM sync_state ORDER BY sync_key").map {
-            (try $0[0].decode(String.self), try $0[1].decode(String.self), try $0[2].decode(String.self))
+    public func watermarks() throws -> [(key: String, console: String, watermark: String, updatedAt: String)] {
+        try connection.query("""
+            SELECT sync_key, console, \(isoText("watermark")), \(isoText("updated_at")) FROM sync_state ORDER BY console, sync_key
+            """).map {
+            (try $0[0].decode(String.self), try $0[1].decode(String.self), try $0[2].decode(String.self), try $0[3].decode(String.self))
+        }
+    }
+
+    public func consoles() throws -> [ConsoleRecord] {
+        try connection.query("""
+            SELECT console, url, \(isoText("first_seen_at")), \(isoText("last_seen_at")) FROM consoles ORDER BY console
+            """).map {
+            ConsoleRecord(name: try $0[0].decode(String.self), url: try $0[1].decode(String?.self), firstSeenAt: try $0[2].decode(String.self),
+                          lastSeenAt: try $0[3].decode(String.self))
         }
     }
 
@@ -161,7 +180,8 @@ extension PostgresRecordReading {
         binds.text(command)
         binds.text(console)
         return try? connection.scalar("""
-            SELECT \(isoText("max(ended_at)")) FROM ingest_runs WHERE command = $1 AND coalesce(console_url, '') = $2 AND status IN ('ok', 'partial')
+            SELECT \(isoText("max(ended_at)")) FROM ingest_runs
+            WHERE command = $1 AND (coalesce(console_url, '') = $2 OR console = $2) AND status IN ('ok', 'partial')
             """, binds, as: String.self)
     }
 }
@@ -197,11 +217,13 @@ public final class PostgresStore: Store, PostgresRecordReading {
 
     public func rollbackBatch() { writer.rollbackBatch() }
 
-    public func store(_ analysis: FlattenedAnalysis, ingestedAt: String) throws -> StoreOutcome {
-        try writer.store(analysis, ingestedAt: ingestedAt)
+    public func store(_ analysis: FlattenedAnalysis, console: String, ingestedAt: String) throws -> StoreOutcome {
+        try writer.store(analysis, console: console, ingestedAt: ingestedAt)
     }
 
-    public func prepare(threatIds: [String]) throws { try writer.prepare(threatIds: threatIds) }
+    public var lastConflict: StoreConflict? { writer.lastConflict }
+
+    public func prepare(_ analyses: [FlattenedAnalysis]) throws { try writer.prepare(analyses) }
 
     public var rebuilding: Bool {
         get { writer.rebuilding }
@@ -214,18 +236,19 @@ public final class PostgresStore: Store, PostgresRecordReading {
 
     // MARK: QueueStore
 
-    public func enqueue(_ ids: [String], runId: Int64?) throws {
+    public func enqueue(_ ids: [String], console: String, runId: Int64?) throws {
         var array = PGArrayBuilder()
         for id in ids { array.appendText(id) }
         var binds = PostgresBindings()
         binds.append(array.finish())
         binds.int(runId)
+        binds.text(console)
         try connection.query("""
-            INSERT INTO ingest_queue (threat_id, state, attempts, retryable, enqueued_at, updated_at, run_id)
-            SELECT DISTINCT id, 'pending', 0, true, now(), now(), $2::bigint FROM unnest($1::text[]) AS id
-            ON CONFLICT (console, threat_id) DO UPDATE SET state = 'pending', attempts = 0, last_error = NULL, retryable = true,
-                next_attempt_at = NULL, updated_at = now(), run_id = $2::bigint, lease_owner = NULL, lease_expires_at = NULL
-            WHERE ingest_queue.state <> 'pending' OR ingest_queue.run_id IS DISTINCT FROM $2::bigint
+            INSERT INTO ingest_queue (threat_id, state, attempts, retryable, enqueued_at, updated_at, run_id, console)
+            SELECT DISTINCT id, 'pending', 0, true, now(), now(), $2::bigint, $3 FROM unnest($1::text[]) AS id
+            ON CONFLICT (threat_id) DO UPDATE SET state = 'pending', attempts = 0, last_error = NULL, retryable = true,
+                next_attempt_at = NULL, updated_at = now(), run_id = $2::bigint, console = $3, lease_owner = NULL, lease_expires_at = NULL
+            WHERE ingest_queue.state <> 'pending' OR ingest_queue.run_id IS DISTINCT FROM $2::bigint OR ingest_queue.console <> $3
             """, binds)
     }
 
@@ -265,11 +288,13 @@ public final class PostgresStore: Store, PostgresRecordReading {
         case .run(let runId):
             binds.append(runId)
             return try connection.scalar("SELECT count(*) FROM ingest_queue WHERE state = 'pending' AND run_id = $1", binds, as: Int.self) ?? 0
-        case .drain:
+        case .drain(let console):
             binds.text(now)
+            binds.text(console)
             return try connection.scalar("""
                 SELECT count(*) FROM ingest_queue
-                WHERE state = 'pending' OR (state = 'failed' AND retryable AND (next_attempt_at IS NULL OR next_attempt_at <= $1::timestamptz))
+                WHERE console = $2
+                  AND (state = 'pending' OR (state = 'failed' AND retryable AND (next_attempt_at IS NULL OR next_attempt_at <= $1::timestamptz)))
                 """, binds, as: Int.self) ?? 0
         }
     }
@@ -280,15 +305,16 @@ public final class PostgresStore: Store, PostgresRecordReading {
 
     // MARK: RunLog
 
-    public func startRun(command: String, source: String, console: String?) throws -> Int64 {
+    public func startRun(command: String, source: String, console: ConsoleRef?) throws -> Int64 {
         var binds = PostgresBindings()
         binds.text(command)
         binds.text(source)
-        binds.text(console)
+        binds.text(console?.url)
         binds.text(S1IngestVersion.current)
+        binds.text(console?.name)
         let runId = try connection.scalar("""
-            INSERT INTO ingest_runs (command, source, console_url, started_at, status, version)
-            VALUES ($1, $2, $3, now(), 'running', $4) RETURNING run_id
+            INSERT INTO ingest_runs (command, source, console_url, started_at, status, version, console)
+            VALUES ($1, $2, $3, now(), 'running', $4, $5) RETURNING run_id
             """, binds, as: Int64.self) ?? 0
         // Held while this process lives: closeAbandonedRuns leaves a run alone while its lock is held.
         try connection.query("SELECT pg_advisory_lock(\(Self.runLockClass), \(Int32(truncatingIfNeeded: runId)))")
@@ -301,12 +327,13 @@ public final class PostgresStore: Store, PostgresRecordReading {
     public func updateRun(_ runId: Int64, counts: RunCounts) throws {
         var binds = PostgresBindings()
         binds.append(runId)
-        for value in [counts.requested, counts.stored, counts.unchanged, counts.notFound, counts.failed, counts.invalidIds, counts.retries, counts.requests] {
+        for value in [counts.requested, counts.stored, counts.unchanged, counts.notFound, counts.failed, counts.invalidIds, counts.retries,
+                      counts.requests, counts.conflicts] {
             binds.append(value)
         }
         try connection.query("""
             UPDATE ingest_runs SET requested = $2, stored = $3, unchanged = $4, not_found = $5, failed = $6, invalid_ids = $7,
-                retries = $8, requests = $9 WHERE run_id = $1
+                retries = $8, requests = $9, conflicts = $10 WHERE run_id = $1
             """, binds)
     }
 
@@ -321,13 +348,15 @@ public final class PostgresStore: Store, PostgresRecordReading {
         var binds = PostgresBindings()
         binds.append(runId)
         binds.text(status.rawValue)
-        for value in [counts.requested, counts.stored, counts.unchanged, counts.notFound, counts.failed, counts.invalidIds, counts.retries, counts.requests] {
+        for value in [counts.requested, counts.stored, counts.unchanged, counts.notFound, counts.failed, counts.invalidIds, counts.retries,
+                      counts.requests] {
             binds.append(value)
         }
         binds.text(message)
+        binds.append(counts.conflicts)
         try connection.query("""
             UPDATE ingest_runs SET ended_at = now(), status = $2, requested = $3, stored = $4, unchanged = $5, not_found = $6,
-                failed = $7, invalid_ids = $8, retries = $9, requests = $10, message = $11 WHERE run_id = $1
+                failed = $7, invalid_ids = $8, retries = $9, requests = $10, message = $11, conflicts = $12 WHERE run_id = $1
             """, binds)
         _ = try? connection.query("SELECT pg_advisory_unlock(\(Self.runLockClass), \(Int32(truncatingIfNeeded: runId)))")
     }
@@ -370,14 +399,16 @@ public final class PostgresStore: Store, PostgresRecordReading {
         return try connection.scalar("SELECT \(isoText("watermark")) FROM sync_state WHERE sync_key = $1", binds, as: String.self)
     }
 
-    public func advanceWatermark(key: String, to watermark: String, runId: Int64?) throws -> Bool {
+    public func advanceWatermark(key: String, console: String, to watermark: String, runId: Int64?) throws -> Bool {
         var binds = PostgresBindings()
         binds.text(key)
         binds.text(watermark)
         binds.int(runId)
+        binds.text(console)
         return try !connection.query("""
-            INSERT INTO sync_state (sync_key, watermark, updated_at, run_id) VALUES ($1, $2::timestamptz, now(), $3)
-            ON CONFLICT (sync_key) DO UPDATE SET watermark = excluded.watermark, updated_at = excluded.updated_at, run_id = excluded.run_id
+            INSERT INTO sync_state (sync_key, watermark, updated_at, run_id, console) VALUES ($1, $2::timestamptz, now(), $3, $4)
+            ON CONFLICT (sync_key) DO UPDATE SET watermark = excluded.watermark, updated_at = excluded.updated_at, run_id = excluded.run_id,
+                console = excluded.console
             WHERE excluded.watermark > sync_state.watermark
             RETURNING 1
             """, binds).isEmpty
@@ -400,6 +431,12 @@ public final class PostgresStore: Store, PostgresRecordReading {
                                 stored: try row[2].decode(Bool.self), storedUpdatedAt: try row[3].decode(String?.self))
     }
 
+    // MARK: ConsoleRegistry
+
+    public func registerConsole(name: String?, url: String?) throws -> ConsoleRef {
+        try PostgresConsoleNames.register(connection, name: name, url: url, records: self)
+    }
+
     // MARK: RawArchive
 
     public func rawBodyCount() throws -> Int {
@@ -412,7 +449,7 @@ public final class PostgresStore: Store, PostgresRecordReading {
         binds.append(position)
         binds.append(limit)
         return try connection.query("""
-            SELECT r.threat_id, r.body::text, r.source, \(isoText("r.ingested_at")), \(isoText("t.last_ingested_at")), r.position
+            SELECT r.threat_id, r.body::text, r.source, \(isoText("r.ingested_at")), \(isoText("t.last_ingested_at")), r.position, t.console
             FROM (SELECT *, row_number() OVER (ORDER BY threat_id) AS position FROM raw_analyses) r
             JOIN threats t ON t.threat_id = r.threat_id WHERE r.position > $1 ORDER BY r.position LIMIT $2
             """, binds).map(Self.rawBody)
@@ -422,7 +459,7 @@ public final class PostgresStore: Store, PostgresRecordReading {
         var binds = PostgresBindings()
         binds.text(threatId)
         return try connection.query("""
-            SELECT r.threat_id, r.body::text, r.source, \(isoText("r.ingested_at")), \(isoText("t.last_ingested_at")), 0::bigint
+            SELECT r.threat_id, r.body::text, r.source, \(isoText("r.ingested_at")), \(isoText("t.last_ingested_at")), 0::bigint, t.console
             FROM raw_analyses r JOIN threats t ON t.threat_id = r.threat_id WHERE r.threat_id = $1
             """, binds).first.map(Self.rawBody)
     }
@@ -440,7 +477,7 @@ public final class PostgresStore: Store, PostgresRecordReading {
         var body = row[1].bytes ?? ByteBuffer()
         return RawBody(threatId: try row[0].decode(String.self), body: body.readBytes(length: body.readableBytes) ?? [],
                        source: try row[2].decode(String?.self), ingestedAt: try row[3].decode(String?.self),
-                       lastIngestedAt: try row[4].decode(String?.self), position: try row[5].decode(Int64.self))
+                       lastIngestedAt: try row[4].decode(String?.self), console: try row[6].decode(String.self), position: try row[5].decode(Int64.self))
     }
 }
 
@@ -493,17 +530,18 @@ final class PostgresQueuePager: QueuePager, @unchecked Sendable {
         case .run(let runId):
             binds.append(runId)
             filter = "state = 'pending' AND run_id = $5"
-        case .drain:
+        case .drain(let console):
             binds.text(now)
-            filter = "(state = 'pending' OR (state = 'failed' AND retryable AND (next_attempt_at IS NULL OR next_attempt_at <= $5::timestamptz)))"
+            binds.text(console)
+            filter = "console = $6 AND (state = 'pending' OR (state = 'failed' AND retryable AND (next_attempt_at IS NULL OR next_attempt_at <= $5::timestamptz)))"
         }
         let rows = try connection!.query("""
             WITH claimed AS (
-                SELECT console, threat_id FROM ingest_queue
+                SELECT threat_id FROM ingest_queue
                 WHERE \(filter) AND threat_id > $1 AND (lease_expires_at IS NULL OR lease_expires_at < now())
                 ORDER BY threat_id LIMIT $2 FOR UPDATE SKIP LOCKED)
             UPDATE ingest_queue q SET lease_owner = $3, lease_expires_at = now() + make_interval(secs => $4)
-            FROM claimed c WHERE q.console = c.console AND q.threat_id = c.threat_id
+            FROM claimed c WHERE q.threat_id = c.threat_id
             RETURNING q.threat_id
             """, binds)
         let page = try rows.map { try $0[0].decode(String.self) }.sorted()
@@ -514,25 +552,32 @@ final class PostgresQueuePager: QueuePager, @unchecked Sendable {
 
 /// `s1ingest prune` on PostgreSQL: the same deletions as SQLite's, in one transaction.
 enum PostgresPruner {
-    static func prune(_ connection: PGConnection, olderThan cutoff: String, rawOnly: Bool, dryRun: Bool) throws -> PruneReport {
+    static func prune(_ connection: PGConnection, olderThan cutoff: String, rawOnly: Bool, dryRun: Bool, console: String?) throws -> PruneReport {
         var report = PruneReport(cutoff: cutoff, rawOnly: rawOnly, dryRun: dryRun, deleted: [])
         var binds = PostgresBindings()
         binds.text(cutoff)
+        binds.text(console)
         try connection.query("BEGIN")
         do {
             if rawOnly {
-                let count = try connection.scalar("SELECT count(*) FROM raw_analyses WHERE ingested_at < $1::timestamptz", binds, as: Int.self) ?? 0
-                if !dryRun { try connection.query("DELETE FROM raw_analyses WHERE ingested_at < $1::timestamptz", binds) }
+                let filter = "ingested_at < $1::timestamptz AND ($2::text IS NULL OR threat_id IN (SELECT threat_id FROM threats WHERE console = $2))"
+                let count = try connection.scalar("SELECT count(*) FROM raw_analyses WHERE \(filter)", binds, as: Int.self) ?? 0
+                if !dryRun { try connection.query("DELETE FROM raw_analyses WHERE \(filter)", binds) }
                 report.deleted.append(("raw_analyses", count))
             } else {
-                try connection.query("CREATE TEMP TABLE prune_threats ON COMMIT DROP AS SELECT threat_id FROM threats WHERE last_ingested_at < $1::timestamptz", binds)
+                try connection.query("""
+                    CREATE TEMP TABLE prune_threats ON COMMIT DROP AS
+                    SELECT threat_id FROM threats WHERE last_ingested_at < $1::timestamptz AND ($2::text IS NULL OR console = $2)
+                    """, binds)
                 for table in Table.threatChildren.map(\.name) + ["raw_analyses", "ingest_queue", "threats"] {
                     try delete(connection, table: table, key: "threat_id", keys: "prune_threats", dryRun: dryRun, into: &report)
                 }
+                var consoleBinds = PostgresBindings()
+                consoleBinds.text(console)
                 try connection.query("""
-                    CREATE TEMP TABLE prune_agents ON COMMIT DROP AS SELECT a.agent_id FROM agents a WHERE NOT EXISTS (
-                        SELECT 1 FROM threats t WHERE t.agent_id = a.agent_id AND t.threat_id NOT IN (SELECT threat_id FROM prune_threats))
-                    """)
+                    CREATE TEMP TABLE prune_agents ON COMMIT DROP AS SELECT a.agent_id FROM agents a WHERE ($1::text IS NULL OR a.console = $1)
+                    AND NOT EXISTS (SELECT 1 FROM threats t WHERE t.agent_id = a.agent_id AND t.threat_id NOT IN (SELECT threat_id FROM prune_threats))
+                    """, consoleBinds)
                 for table in Table.agentChildren.map(\.name) + [Table.agents.name] {
                     try delete(connection, table: table, key: "agent_id", keys: "prune_agents", dryRun: dryRun, into: &report)
                 }

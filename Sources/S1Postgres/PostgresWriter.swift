@@ -29,6 +29,8 @@ final class PostgresWriter {
 
     // What waits for the next flush.
     private var analyses: [FlattenedAnalysis] = []
+    /// The console of each waiting analysis.
+    private var consoles: [String] = []
     private var ingestedAts: [String] = []
     private var pendingThreats: Set<String> = []
     /// Analyses (indexes into `analyses`) whose agent row is written, by agent (the latest wins).
@@ -43,7 +45,14 @@ final class PostgresWriter {
     private struct Stored {
         var updatedAt: String?
         var bodyLength: Int?
+        var console: String
     }
+
+    /// The console each agent is stored for (nil: not stored), as far as this writer has read
+    /// or written it.
+    private var agentConsoles: [String: String?] = [:]
+    /// What the last `conflict` collided with.
+    private(set) var lastConflict: StoreConflict?
 
     /// Analyses held before a flush within a batch (bounds memory and keeps the server busy).
     static let flushEvery = 500
@@ -86,8 +95,9 @@ final class PostgresWriter {
     /// interfaces. A threat's children go in plainly: the flush has just deleted the stored ones
     /// (under the threat row's lock) and left out repeated keys, as SQLite's INSERT OR IGNORE does.
     static func insertSQL(_ table: Table, types: [String]) -> String {
-        let columns = table.columns
-        let arrays = types.enumerated().map { "$\($0.offset + 1)::\($0.element)[]" }.joined(separator: ", ")
+        let columns = table.columns + (table.carriesConsole ? ["console"] : [])
+        let arrays = (types + (table.carriesConsole ? ["text"] : [])).enumerated().map { "$\($0.offset + 1)::\($0.element)[]" }
+            .joined(separator: ", ")
         let insert = "INSERT INTO \(table.name) (\(columns.joined(separator: ", "))) SELECT * FROM unnest(\(arrays))"
         let key: String
         switch table {
@@ -96,7 +106,8 @@ final class PostgresWriter {
         case .interfaces, .interfaceAddresses: return insert + " ON CONFLICT DO NOTHING"
         default: return insert
         }
-        let updates = columns.filter { $0 != key && $0 != "first_ingested_at" }.map { "\($0) = excluded.\($0)" }.joined(separator: ", ")
+        // The console stays: an analysis from another console is refused before the insert.
+        let updates = columns.filter { $0 != key && $0 != "first_ingested_at" && $0 != "console" }.map { "\($0) = excluded.\($0)" }.joined(separator: ", ")
         return "\(insert) ON CONFLICT (\(key)) DO UPDATE SET \(updates)"
     }
 
@@ -104,43 +115,71 @@ final class PostgresWriter {
 
     func beginBatch() throws {
         try connection.query("BEGIN")
+        connection.inTransaction = true
     }
 
     func commitBatch() throws {
         prepared.removeAll(keepingCapacity: true)
         try flush()
         try connection.query("COMMIT")
+        connection.inTransaction = false
         writtenAgents.merge(pendingAgents) { $1 }
         pendingAgents.removeAll(keepingCapacity: true)
     }
 
     func rollbackBatch() {
         prepared.removeAll(keepingCapacity: true)
+        agentConsoles.removeAll(keepingCapacity: true)
         clearPending()
         _ = try? connection.query("ROLLBACK")
+        connection.inTransaction = false
         pendingAgents.removeAll(keepingCapacity: true)
     }
 
     // MARK: Storing
 
-    /// Looks up the stored version of every threat in `threatIds` in one statement.
-    func prepare(threatIds: [String]) throws {
-        let wanted = threatIds.filter { !pendingThreats.contains($0) && prepared[$0] == nil }
-        guard !wanted.isEmpty else { return }
-        var array = PGArrayBuilder()
-        for id in wanted { array.appendText(id) }
-        var binds = PostgresBindings()
-        binds.append(array.finish())
-        for id in wanted { prepared[id] = .some(nil) }
-        for row in try connection.query("""
-            SELECT t.threat_id, \(isoText("t.updated_at")), octet_length(r.body::text) FROM threats t
-            LEFT JOIN raw_analyses r ON r.threat_id = t.threat_id WHERE t.threat_id = ANY($1::text[])
-            """, binds) {
-            prepared[try row[0].decode(String.self)] = Stored(updatedAt: try row[1].decode(String?.self), bodyLength: try row[2].decode(Int?.self))
+    /// Looks up the stored version of every threat of `analyses`, and the console of every agent
+    /// not known yet, in one round trip.
+    func prepare(_ analyses: [FlattenedAnalysis]) throws {
+        var threats = PGArrayBuilder(), agents = PGArrayBuilder()
+        var threatIds: [String] = []
+        var agentIds: Set<String> = []
+        for analysis in analyses where !pendingThreats.contains(analysis.threatId) && prepared[analysis.threatId] == nil {
+            threatIds.append(analysis.threatId)
+            threats.appendText(analysis.threatId)
+            if let agentId = analysis.agentId, agentConsoles[agentId] == nil, agentIds.insert(agentId).inserted { agents.appendText(agentId) }
         }
+        guard !threatIds.isEmpty else { return }
+        var threatBinds = PostgresBindings()
+        threatBinds.append(threats.finish())
+        var agentBinds = PostgresBindings()
+        agentBinds.append(agents.finish())
+        let (threatRows, agentRows) = try connection.pipelineRows(
+            PostgresQuery(unsafeSQL: """
+                SELECT t.threat_id, \(isoText("t.updated_at")), octet_length(r.body::text), t.console FROM threats t
+                LEFT JOIN raw_analyses r ON r.threat_id = t.threat_id WHERE t.threat_id = ANY($1::text[])
+                """, binds: threatBinds),
+            PostgresQuery(unsafeSQL: "SELECT agent_id, console FROM agents WHERE agent_id = ANY($1::text[])", binds: agentBinds))
+        for id in threatIds { prepared[id] = .some(nil) }
+        for row in threatRows {
+            prepared[try row[0].decode(String.self)] = Stored(updatedAt: try row[1].decode(String?.self), bodyLength: try row[2].decode(Int?.self),
+                                                              console: try row[3].decode(String.self))
+        }
+        for id in agentIds { agentConsoles[id] = .some(nil) }
+        for row in agentRows { agentConsoles[try row[0].decode(String.self)] = .some(try row[1].decode(String.self)) }
     }
 
-    func store(_ analysis: FlattenedAnalysis, ingestedAt: String) throws -> StoreOutcome {
+    /// The console `agentId` is stored for; nil when it is not stored.
+    private func consoleOfAgent(_ agentId: String) throws -> String? {
+        if let known = agentConsoles[agentId] { return known }
+        var binds = PostgresBindings()
+        binds.text(agentId)
+        let console = try connection.scalar("SELECT console FROM agents WHERE agent_id = $1", binds, as: String.self)
+        agentConsoles[agentId] = .some(console)
+        return console
+    }
+
+    func store(_ analysis: FlattenedAnalysis, console: String, ingestedAt: String) throws -> StoreOutcome {
         if pendingThreats.contains(analysis.threatId) {
             prepared[analysis.threatId] = nil
             try flush()
@@ -153,9 +192,20 @@ final class PostgresWriter {
             var binds = PostgresBindings()
             binds.text(analysis.threatId)
             stored = try connection.query("""
-                SELECT \(isoText("t.updated_at")), octet_length(r.body::text) FROM threats t
+                SELECT \(isoText("t.updated_at")), octet_length(r.body::text), t.console FROM threats t
                 LEFT JOIN raw_analyses r ON r.threat_id = t.threat_id WHERE t.threat_id = $1
-                """, binds).first.map { Stored(updatedAt: try $0[0].decode(String?.self), bodyLength: try $0[1].decode(Int?.self)) }
+                """, binds).first.map {
+                Stored(updatedAt: try $0[0].decode(String?.self), bodyLength: try $0[1].decode(Int?.self), console: try $0[2].decode(String.self))
+            }
+        }
+        // A threat or agent ID belongs to one console: another console's analysis of it is refused.
+        if let stored, stored.console != console {
+            lastConflict = StoreConflict(kind: .threat, id: analysis.threatId, storedConsole: stored.console, incomingConsole: console)
+            return .conflict
+        }
+        if let agentId = analysis.agentId, let owner = try consoleOfAgent(agentId), owner != console {
+            lastConflict = StoreConflict(kind: .agent, id: agentId, storedConsole: owner, incomingConsole: console)
+            return .conflict
         }
         if let stored {
             let storedUpdatedAt = stored.updatedAt
@@ -188,10 +238,14 @@ final class PostgresWriter {
         }
         let index = analyses.count
         analyses.append(analysis)
+        consoles.append(console)
         ingestedAts.append(ingestedAt)
         pendingThreats.insert(analysis.threatId)
         if let agentId = analysis.agentId {
-            if agentChanged { agentWriters[agentId] = index }
+            if agentChanged {
+                agentWriters[agentId] = index
+                agentConsoles[agentId] = .some(console)
+            }
             if interfacesChanged {
                 agentsToClear.insert(agentId)
                 interfaceWriters[agentId] = index
@@ -233,6 +287,7 @@ final class PostgresWriter {
 
     private func clearPending() {
         analyses.removeAll(keepingCapacity: true)
+        consoles.removeAll(keepingCapacity: true)
         ingestedAts.removeAll(keepingCapacity: true)
         pendingThreats.removeAll(keepingCapacity: true)
         agentWriters.removeAll(keepingCapacity: true)
@@ -291,41 +346,43 @@ final class PostgresWriter {
     private func insertQuery(_ table: Table) -> PostgresQuery? {
         let types = columnTypes[table.rawValue]
         var columns = types.map { PGArrayBuilder(PGArrayBuilder.Element(columnType: $0)) }
+        var consoleColumn = PGArrayBuilder()
         var rowCount = 0
-        func add(_ analysis: FlattenedAnalysis, _ row: FlattenedAnalysis.Row) {
+        func add(_ index: Int, _ row: FlattenedAnalysis.Row) {
+            let analysis = analyses[index]
             analysis.arena.withUnsafeBytes { arena in
                 for (column, value) in analysis.values(of: row).enumerated() {
                     columns[column].append(value, arena: arena)
                 }
             }
+            if table.carriesConsole { consoleColumn.appendText(consoles[index]) }
             rowCount += 1
         }
         switch table {
         case .agents:
             for index in agentWriters.values.sorted() {
-                let analysis = analyses[index]
-                for row in analysis.rows where row.table == .agents { add(analysis, row) }
+                for row in analyses[index].rows where row.table == .agents { add(index, row) }
             }
         case .interfaces, .interfaceAddresses:
             for index in interfaceWriters.values.sorted() {
-                let analysis = analyses[index]
-                for row in analysis.rows where row.table == table { add(analysis, row) }
+                for row in analyses[index].rows where row.table == table { add(index, row) }
             }
         default:
             let key = primaryKeys[table.rawValue]
             let dedupe = Table.threatChildren.contains(table) && !key.isEmpty
             var seen = Set<[UInt8]>()
-            for analysis in analyses {
+            for (index, analysis) in analyses.enumerated() {
                 seen.removeAll(keepingCapacity: true)
                 for row in analysis.rows where row.table == table {
                     if dedupe, !seen.insert(Self.keyBytes(analysis, row, key)).inserted { continue }
-                    add(analysis, row)
+                    add(index, row)
                 }
             }
         }
         guard rowCount > 0 else { return nil }
         var binds = PostgresBindings(capacity: columns.count)
         for index in columns.indices { binds.append(columns[index].finish()) }
+        if table.carriesConsole { binds.append(consoleColumn.finish()) }
         return PostgresQuery(unsafeSQL: insertSQL[table.rawValue], binds: binds)
     }
 
@@ -356,6 +413,11 @@ final class PostgresWriter {
         for row in try connection.query(sql) { counts[try row[0].decode(Int.self)] = try row[1].decode(Int.self) }
         return Table.allCases.map { ($0.name, counts[$0.rawValue] ?? 0) }
     }
+}
+
+extension Table {
+    /// True for the tables whose rows say which console they came from (a last column, `console`).
+    var carriesConsole: Bool { self == .threats || self == .agents }
 }
 
 /// An array in PostgreSQL's binary format, built element by element: nothing for the client to

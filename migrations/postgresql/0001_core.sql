@@ -290,7 +290,7 @@ CREATE TABLE consoles ( -- One row per console the database holds data from: its
 -- Live ingest: the durable queue of threat IDs to fetch, and one record per run.
 
 CREATE TABLE ingest_queue ( -- One row per threat ID to fetch from the console; an ID is marked done in the same transaction that stores its analysis.
-    threat_id text NOT NULL,
+    threat_id text NOT NULL PRIMARY KEY,
     state text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'done', 'not_found', 'failed')),
     attempts bigint NOT NULL DEFAULT 0, -- requests made for it in its latest run
     last_status bigint, -- HTTP status of the latest attempt; NULL when no response came (connection error, timeout)
@@ -302,8 +302,7 @@ CREATE TABLE ingest_queue ( -- One row per threat ID to fetch from the console; 
     run_id bigint, -- the run that last enqueued or worked on it (ingest_runs.run_id)
     console text NOT NULL DEFAULT 'default', -- the console to fetch it from (consoles.console)
     lease_owner text, -- the worker that claimed it (host:pid:run), while it fetches it; NULL when unclaimed
-    lease_expires_at timestamptz, -- when the claim lapses: a killed worker's IDs return to the queue then
-    PRIMARY KEY (console, threat_id)
+    lease_expires_at timestamptz -- when the claim lapses: a killed worker's IDs return to the queue then
 );
 CREATE INDEX ingest_queue_state ON ingest_queue(state, threat_id);
 CREATE INDEX ingest_queue_console ON ingest_queue(console, state, threat_id);
@@ -329,7 +328,8 @@ CREATE TABLE ingest_runs ( -- One row per ingest run: what it was asked, what it
     pace double precision, -- requests per second the run was pacing at when it ended
     budget double precision, -- the console's budget in requests per second as measured from its 429s; NULL when none was measured
     rate_limited bigint NOT NULL DEFAULT 0, -- 429 answers the run got
-    console text -- the console's name (consoles.console); NULL for runs that read no console
+    console text, -- the console's name (consoles.console); NULL for runs that read no console
+    conflicts bigint NOT NULL DEFAULT 0 -- analyses not written: their threat or agent is stored for another console
 );
 CREATE INDEX ingest_runs_console ON ingest_runs(console, run_id);
 
