@@ -46,6 +46,8 @@ final class PostgresWriter {
         var updatedAt: String?
         var bodyLength: Int?
         var console: String
+        /// The stored body, when `prepare` saw it has the incoming body's length.
+        var body: [UInt8]? = nil
     }
 
     /// The console each agent is stored for (nil: not stored), as far as this writer has read
@@ -141,29 +143,36 @@ final class PostgresWriter {
     /// Looks up the stored version of every threat of `analyses`, and the console of every agent
     /// not known yet, in one round trip.
     func prepare(_ analyses: [FlattenedAnalysis]) throws {
-        var threats = PGArrayBuilder(), agents = PGArrayBuilder()
+        var threats = PGArrayBuilder(), lengths = PGArrayBuilder(.bigint), agents = PGArrayBuilder()
         var threatIds: [String] = []
         var agentIds: Set<String> = []
         for analysis in analyses where !pendingThreats.contains(analysis.threatId) && prepared[analysis.threatId] == nil {
             threatIds.append(analysis.threatId)
             threats.appendText(analysis.threatId)
+            lengths.appendInt64(Int64(analysis.withBody { $0.count }))
             if let agentId = analysis.agentId, agentConsoles[agentId] == nil, agentIds.insert(agentId).inserted { agents.appendText(agentId) }
         }
         guard !threatIds.isEmpty else { return }
         var threatBinds = PostgresBindings()
         threatBinds.append(threats.finish())
+        threatBinds.append(lengths.finish())
         var agentBinds = PostgresBindings()
         agentBinds.append(agents.finish())
+        // The stored body comes along when it is as long as the incoming one (maybe the same):
+        // the comparison needs no further round trip.
         let (threatRows, agentRows) = try connection.pipelineRows(
             PostgresQuery(unsafeSQL: """
-                SELECT t.threat_id, \(isoText("t.updated_at")), octet_length(r.body::text), t.console FROM threats t
-                LEFT JOIN raw_analyses r ON r.threat_id = t.threat_id WHERE t.threat_id = ANY($1::text[])
+                SELECT t.threat_id, \(isoText("t.updated_at")), octet_length(r.body::text), t.console,
+                       CASE WHEN octet_length(r.body::text) = u.length THEN r.body::text END
+                FROM unnest($1::text[], $2::bigint[]) AS u(id, length) JOIN threats t ON t.threat_id = u.id
+                LEFT JOIN raw_analyses r ON r.threat_id = t.threat_id
                 """, binds: threatBinds),
             PostgresQuery(unsafeSQL: "SELECT agent_id, console FROM agents WHERE agent_id = ANY($1::text[])", binds: agentBinds))
         for id in threatIds { prepared[id] = .some(nil) }
         for row in threatRows {
             prepared[try row[0].decode(String.self)] = Stored(updatedAt: try row[1].decode(String?.self), bodyLength: try row[2].decode(Int?.self),
-                                                              console: try row[3].decode(String.self))
+                                                              console: try row[3].decode(String.self),
+                                                              body: row[4].bytes.map { Array($0.readableBytesView) })
         }
         for id in agentIds { agentConsoles[id] = .some(nil) }
         for row in agentRows { agentConsoles[try row[0].decode(String.self)] = .some(try row[1].decode(String.self)) }
@@ -212,7 +221,7 @@ final class PostgresWriter {
             let incomingLength = analysis.withBody { $0.count }
             var sameBody = false
             if !rebuilding && (stored.bodyLength == incomingLength || analysis.updatedAt == storedUpdatedAt) {
-                sameBody = try sameAnalysisStored(analysis)
+                sameBody = try sameAnalysisStored(analysis, storedBody: stored.body)
             }
             if !rebuilding && (sameBody || isOlder(analysis.updatedAt, than: storedUpdatedAt)) {
                 touched.append((analysis.threatId, ingestedAt))
@@ -266,12 +275,17 @@ final class PostgresWriter {
 
     /// True when the stored raw body is the same JSON as `analysis`'s: the same bytes, or
     /// equivalent JSON (white space, escapes, member order).
-    private func sameAnalysisStored(_ analysis: FlattenedAnalysis) throws -> Bool {
-        var binds = PostgresBindings()
-        binds.text(analysis.threatId)
-        guard let cell = try connection.query("SELECT body::text FROM raw_analyses WHERE threat_id = $1", binds).first?.first,
-              var buffer = cell.bytes else { return false }
-        let stored = buffer.readBytes(length: buffer.readableBytes) ?? []
+    private func sameAnalysisStored(_ analysis: FlattenedAnalysis, storedBody: [UInt8]?) throws -> Bool {
+        let stored: [UInt8]
+        if let storedBody {
+            stored = storedBody
+        } else {
+            var binds = PostgresBindings()
+            binds.text(analysis.threatId)
+            guard let cell = try connection.query("SELECT body::text FROM raw_analyses WHERE threat_id = $1", binds).first?.first,
+                  let buffer = cell.bytes else { return false }
+            stored = Array(buffer.readableBytesView)
+        }
         if analysis.withBody({ $0.elementsEqual(stored) }) { return true }
         guard let storedDocument = try? JSONDocument(bytes: stored),
               let incoming = analysis.withBody({ try? JSONDocument(bytes: Array($0)) }) else { return false }
@@ -485,6 +499,10 @@ struct PGArrayBuilder {
     mutating func appendNull() {
         count += 1
         int32(-1)
+    }
+
+    mutating func appendInt64(_ value: Int64) {
+        if element == .bigint { int64(value) } else { appendText(String(value)) }
     }
 
     mutating func appendText(_ text: String) {
