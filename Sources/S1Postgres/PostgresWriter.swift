@@ -56,6 +56,12 @@ final class PostgresWriter {
     /// What the last `conflict` collided with.
     private(set) var lastConflict: StoreConflict?
 
+    /// A second connection for `prepare`'s lookups, so they run while the writer's connection
+    /// inserts the previous flush. It sees committed rows only: threats this batch has flushed
+    /// (`batchThreats`) are looked up on the writer's connection instead.
+    private var lookupConnection: PGConnection?
+    private var batchThreats: Set<String> = []
+
     /// Analyses held before a flush within a batch (bounds memory and keeps the server busy).
     static let flushEvery = 500
 
@@ -92,6 +98,10 @@ final class PostgresWriter {
         primaryKeys = keys
     }
 
+    deinit {
+        lookupConnection?.close()
+    }
+
     /// `INSERT INTO t (columns) SELECT * FROM unnest($1::type[], ...)`: one parameter per column,
     /// any number of rows; an upsert for the keyed parents, duplicates ignored for an agent's
     /// interfaces. A threat's children go in plainly: the flush has just deleted the stored ones
@@ -124,6 +134,7 @@ final class PostgresWriter {
         prepared.removeAll(keepingCapacity: true)
         try flush()
         try connection.query("COMMIT")
+        batchThreats.removeAll(keepingCapacity: true)
         connection.inTransaction = false
         writtenAgents.merge(pendingAgents) { $1 }
         pendingAgents.removeAll(keepingCapacity: true)
@@ -133,7 +144,9 @@ final class PostgresWriter {
         prepared.removeAll(keepingCapacity: true)
         agentConsoles.removeAll(keepingCapacity: true)
         clearPending()
+        _ = try? connection.drainInFlight()
         _ = try? connection.query("ROLLBACK")
+        batchThreats.removeAll(keepingCapacity: true)
         connection.inTransaction = false
         pendingAgents.removeAll(keepingCapacity: true)
     }
@@ -146,7 +159,8 @@ final class PostgresWriter {
         var threats = PGArrayBuilder(), lengths = PGArrayBuilder(.bigint), agents = PGArrayBuilder()
         var threatIds: [String] = []
         var agentIds: Set<String> = []
-        for analysis in analyses where !pendingThreats.contains(analysis.threatId) && prepared[analysis.threatId] == nil {
+        for analysis in analyses where !pendingThreats.contains(analysis.threatId) && !batchThreats.contains(analysis.threatId)
+            && prepared[analysis.threatId] == nil {
             threatIds.append(analysis.threatId)
             threats.appendText(analysis.threatId)
             lengths.appendInt64(Int64(analysis.withBody { $0.count }))
@@ -160,7 +174,8 @@ final class PostgresWriter {
         agentBinds.append(agents.finish())
         // The stored body comes along when it is as long as the incoming one (maybe the same):
         // the comparison needs no further round trip.
-        let (threatRows, agentRows) = try connection.pipelineRows(
+        if lookupConnection == nil { lookupConnection = try PGConnection.open(connection.location, environment: connection.environment) }
+        let (threatRows, agentRows) = try lookupConnection!.pipelineRows(
             PostgresQuery(unsafeSQL: """
                 SELECT t.threat_id, \(isoText("t.updated_at")), octet_length(r.body::text), t.console,
                        CASE WHEN octet_length(r.body::text) = u.length THEN r.body::text END
@@ -345,7 +360,9 @@ final class PostgresWriter {
                 }
             }
         }
-        try connection.pipeline(queries)
+        batchThreats.formUnion(analyses.map(\.threatId))
+        batchThreats.formUnion(touched.map(\.threatId))
+        try connection.send(queries)
     }
 
     private static func idArray(_ ids: [String]) -> PostgresBindings {
