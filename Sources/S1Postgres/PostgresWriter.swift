@@ -39,6 +39,8 @@ final class PostgresWriter {
     private var interfaceWriters: [String: Int] = [:]
     private var agentsToClear: Set<String> = []
     private var touched: [(threatId: String, at: String)] = []
+    /// Updated threats, whose stored children the flush deletes.
+    private var threatsToClear: [String] = []
     /// What `prepare` found stored (nil: not stored), by threat, until its `store` or the batch's end.
     private var prepared: [String: Stored?] = [:]
 
@@ -63,7 +65,7 @@ final class PostgresWriter {
     private var batchThreats: Set<String> = []
 
     /// Analyses held before a flush within a batch (bounds memory and keeps the server busy).
-    static let flushEvery = 500
+    static let flushEvery = 1000
 
     init(connection: PGConnection) throws {
         self.connection = connection
@@ -104,8 +106,8 @@ final class PostgresWriter {
 
     /// `INSERT INTO t (columns) SELECT * FROM unnest($1::type[], ...)`: one parameter per column,
     /// any number of rows; an upsert for the keyed parents, duplicates ignored for an agent's
-    /// interfaces. A threat's children go in plainly: the flush has just deleted the stored ones
-    /// (under the threat row's lock) and left out repeated keys, as SQLite's INSERT OR IGNORE does.
+    /// interfaces. A threat's children go in plainly: the flush has just deleted an updated
+    /// threat's stored ones, and left out repeated keys, as SQLite's INSERT OR IGNORE does.
     static func insertSQL(_ table: Table, types: [String]) -> String {
         let columns = table.columns + (table.carriesConsole ? ["console"] : [])
         let arrays = (types + (table.carriesConsole ? ["text"] : [])).enumerated().map { "$\($0.offset + 1)::\($0.element)[]" }
@@ -243,6 +245,7 @@ final class PostgresWriter {
                 pendingThreats.insert(analysis.threatId)
                 return sameBody ? .unchanged : .stale
             }
+            threatsToClear.append(analysis.threatId)
             outcome = .updated
         }
         let known = analysis.agentId.flatMap { pendingAgents[$0] ?? writtenAgents[$0] }
@@ -323,6 +326,7 @@ final class PostgresWriter {
         interfaceWriters.removeAll(keepingCapacity: true)
         agentsToClear.removeAll(keepingCapacity: true)
         touched.removeAll(keepingCapacity: true)
+        threatsToClear.removeAll(keepingCapacity: true)
     }
 
     /// Sends what waits: touches, deletes of replaced children, then one INSERT per table, pipelined.
@@ -351,10 +355,12 @@ final class PostgresWriter {
         }
         for table in Table.allCases {
             if let query = insertQuery(table) { queries.append(query) }
-            if table == .threats && !analyses.isEmpty {
-                // After the threats' upsert holds their rows: the children stored before (an
-                // updated threat's, or another writer's of the same new threat) go.
-                let ids = Self.idArray(analyses.map(\.threatId))
+            if table == .threats && !threatsToClear.isEmpty {
+                // After the threats' upsert holds their rows: an updated threat's children go.
+                // (A new threat's have nothing to clear: deleting them anyway cost a fifth of an
+                // import. Two writers storing the same new threat at once: the second's batch
+                // fails on the children's keys and is rolled back whole.)
+                let ids = Self.idArray(threatsToClear)
                 for child in Table.threatChildren {
                     queries.append(PostgresQuery(unsafeSQL: "DELETE FROM \(child.name) WHERE threat_id = ANY($1::text[])", binds: ids))
                 }
