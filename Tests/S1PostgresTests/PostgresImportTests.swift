@@ -135,6 +135,20 @@ import S1Testing
         #expect(!imported.output.contains(cluster.password))
         let count = try cluster.psql(database, "SELECT count(*) FROM threats")
         #expect(Int(count) ?? 0 > 0)
+        // The other commands on the same URL.
+        let query = try s1ingest(["query", "--db", url, "SELECT count(*) AS n FROM threat_overview"])
+        #expect(query.status == 0 && query.output.contains(count), "\(query.output)")
+        let refused = try s1ingest(["query", "--db", url, "DELETE FROM threats"])
+        #expect(refused.status != 0 && refused.output.contains("read-only"), "\(refused.output)")
+        let exported = try s1ingest(["export", "--db", url, "--view", "threat_overview", "--format", "jsonl"])
+        #expect(exported.status == 0 && exported.output.split(separator: "\n").count == Int(count), "\(exported.output.prefix(300))")
+        let rebuilt = try s1ingest(["rebuild", "--json", "--db", url])
+        #expect(rebuilt.status == 0 && rebuilt.output.contains("\"rebuilt\":\(count)"), "\(rebuilt.output)")
+        let runs = try s1ingest(["runs", "--db", url])
+        #expect(runs.status == 0 && runs.output.contains("rebuild"), "\(runs.output)")
+        let pruned = try s1ingest(["prune", "--older-than", "1d", "--dry-run", "--db", url])
+        #expect(pruned.status == 0, "\(pruned.output)")
+        #expect(try cluster.psql(database, "SELECT count(*) FROM threats") == count)
         // A refused password: exit 2 and a message that says what to check.
         var environment = cluster.environment
         environment["PGPASSWORD"] = "wrong-password-123"
