@@ -465,12 +465,7 @@ public final class PostgresStore: Store, PostgresRecordReading {
     }
 
     public func keepRawMetadata(threatId: String, source: String?, ingestedAt: String) throws {
-        try writer.flush()
-        var binds = PostgresBindings()
-        binds.text(threatId)
-        binds.text(source)
-        binds.text(ingestedAt)
-        try connection.query("UPDATE raw_analyses SET source = $2, ingested_at = $3::timestamptz WHERE threat_id = $1", binds)
+        writer.keepRawMetadata(threatId: threatId, source: source, ingestedAt: ingestedAt)
     }
 
     private static func rawBody(_ row: [PostgresCell]) throws -> RawBody {

@@ -39,6 +39,8 @@ final class PostgresWriter {
     private var interfaceWriters: [String: Int] = [:]
     private var agentsToClear: Set<String> = []
     private var touched: [(threatId: String, at: String)] = []
+    /// Raw bodies' source and time to put back after they are stored again (`rebuild`).
+    private var rawMetadata: [(threatId: String, source: String?, ingestedAt: String)] = []
     /// Updated threats, whose stored children the flush deletes.
     private var threatsToClear: [String] = []
     /// What `prepare` found stored (nil: not stored), by threat, until its `store` or the batch's end.
@@ -327,12 +329,13 @@ final class PostgresWriter {
         agentsToClear.removeAll(keepingCapacity: true)
         touched.removeAll(keepingCapacity: true)
         threatsToClear.removeAll(keepingCapacity: true)
+        rawMetadata.removeAll(keepingCapacity: true)
     }
 
     /// Sends what waits: touches, deletes of replaced children, then one INSERT per table, pipelined.
     func flush() throws {
         defer { clearPending() }
-        guard !analyses.isEmpty || !touched.isEmpty else { return }
+        guard !analyses.isEmpty || !touched.isEmpty || !rawMetadata.isEmpty else { return }
         var queries: [PostgresQuery] = []
         if !touched.isEmpty {
             var ids = PGArrayBuilder(), times = PGArrayBuilder()
@@ -365,6 +368,22 @@ final class PostgresWriter {
                     queries.append(PostgresQuery(unsafeSQL: "DELETE FROM \(child.name) WHERE threat_id = ANY($1::text[])", binds: ids))
                 }
             }
+        }
+        if !rawMetadata.isEmpty {
+            var ids = PGArrayBuilder(), sources = PGArrayBuilder(), times = PGArrayBuilder()
+            for entry in rawMetadata {
+                ids.appendText(entry.threatId)
+                if let source = entry.source { sources.appendText(source) } else { sources.appendNull() }
+                times.appendText(entry.ingestedAt)
+            }
+            var binds = PostgresBindings()
+            binds.append(ids.finish())
+            binds.append(sources.finish())
+            binds.append(times.finish())
+            queries.append(PostgresQuery(unsafeSQL: """
+                UPDATE raw_analyses SET source = u.source, ingested_at = u.at::timestamptz
+                FROM unnest($1::text[], $2::text[], $3::text[]) AS u(id, source, at) WHERE raw_analyses.threat_id = u.id
+                """, binds: binds))
         }
         batchThreats.formUnion(analyses.map(\.threatId))
         batchThreats.formUnion(touched.map(\.threatId))
@@ -440,6 +459,11 @@ final class PostgresWriter {
             }
         }
         return bytes
+    }
+
+    /// Puts back a raw body's source and time with the next flush (after it is stored again).
+    func keepRawMetadata(threatId: String, source: String?, ingestedAt: String) {
+        rawMetadata.append((threatId, source, ingestedAt))
     }
 
     // MARK: Reading back
