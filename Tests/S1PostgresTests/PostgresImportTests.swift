@@ -142,7 +142,10 @@ import S1Testing
         #expect(refused.status != 0 && refused.output.contains("read-only"), "\(refused.output)")
         let exported = try s1ingest(["export", "--db", url, "--view", "threat_overview", "--format", "jsonl"])
         #expect(exported.status == 0 && exported.output.split(separator: "\n").count == Int(count), "\(exported.output.prefix(300))")
+        let metadata = "SELECT md5(string_agg(threat_id || coalesce(source, '') || ingested_at::text, ',' ORDER BY threat_id)) FROM raw_analyses"
+        let before = try cluster.psql(database, metadata)
         let rebuilt = try s1ingest(["rebuild", "--json", "--db", url])
+        #expect(try cluster.psql(database, metadata) == before, "rebuild changed the raw bodies' source or time")
         #expect(rebuilt.status == 0 && rebuilt.output.contains("\"rebuilt\":\(count)"), "\(rebuilt.output)")
         let runs = try s1ingest(["runs", "--db", url])
         #expect(runs.status == 0 && runs.output.contains("rebuild"), "\(runs.output)")
