@@ -17,6 +17,9 @@ final class PostgresWriter {
     /// The column types of each table (`Table.rawValue`), read from the catalog.
     private let columnTypes: [[String]]
     private let insertSQL: [String]
+    /// The plain INSERT of threats and raw bodies stored for the first time (no conflict to
+    /// handle: a unique violation means another writer stored the same new threat meanwhile).
+    private let newRowSQL: [String]
     /// The primary key's columns of each table (indexes into `Table.columns`).
     private let primaryKeys: [[Int]]
 
@@ -31,6 +34,8 @@ final class PostgresWriter {
     private var analyses: [FlattenedAnalysis] = []
     /// The console of each waiting analysis.
     private var consoles: [String] = []
+    /// Whether each waiting analysis is of a threat not stored before.
+    private var isNew: [Bool] = []
     private var ingestedAts: [String] = []
     private var pendingThreats: Set<String> = []
     /// Analyses (indexes into `analyses`) whose agent row is written, by agent (the latest wins).
@@ -73,6 +78,7 @@ final class PostgresWriter {
         self.connection = connection
         var types: [[String]] = []
         var inserts: [String] = []
+        var newRows: [String] = []
         var keys: [[Int]] = []
         for table in Table.allCases {
             var binds = PostgresBindings()
@@ -91,6 +97,7 @@ final class PostgresWriter {
             }
             types.append(tableTypes)
             inserts.append(Self.insertSQL(table, types: tableTypes))
+            newRows.append(Self.insertSQL(table, types: tableTypes, plain: true))
             let keyColumns = try connection.query("""
                 SELECT a.attname::text FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
                 WHERE i.indrelid = to_regclass($1) AND i.indisprimary
@@ -99,6 +106,7 @@ final class PostgresWriter {
         }
         columnTypes = types
         insertSQL = inserts
+        newRowSQL = newRows
         primaryKeys = keys
     }
 
@@ -110,11 +118,12 @@ final class PostgresWriter {
     /// any number of rows; an upsert for the keyed parents, duplicates ignored for an agent's
     /// interfaces. A threat's children go in plainly: the flush has just deleted an updated
     /// threat's stored ones, and left out repeated keys, as SQLite's INSERT OR IGNORE does.
-    static func insertSQL(_ table: Table, types: [String]) -> String {
+    static func insertSQL(_ table: Table, types: [String], plain: Bool = false) -> String {
         let columns = table.columns + (table.carriesConsole ? ["console"] : [])
         let arrays = (types + (table.carriesConsole ? ["text"] : [])).enumerated().map { "$\($0.offset + 1)::\($0.element)[]" }
             .joined(separator: ", ")
         let insert = "INSERT INTO \(table.name) (\(columns.joined(separator: ", "))) SELECT * FROM unnest(\(arrays))"
+        if plain { return insert }
         let key: String
         switch table {
         case .agents: key = "agent_id"
@@ -268,6 +277,7 @@ final class PostgresWriter {
         let index = analyses.count
         analyses.append(analysis)
         consoles.append(console)
+        isNew.append(outcome == .inserted)
         ingestedAts.append(ingestedAt)
         pendingThreats.insert(analysis.threatId)
         if let agentId = analysis.agentId {
@@ -322,6 +332,7 @@ final class PostgresWriter {
     private func clearPending() {
         analyses.removeAll(keepingCapacity: true)
         consoles.removeAll(keepingCapacity: true)
+        isNew.removeAll(keepingCapacity: true)
         ingestedAts.removeAll(keepingCapacity: true)
         pendingThreats.removeAll(keepingCapacity: true)
         agentWriters.removeAll(keepingCapacity: true)
@@ -357,7 +368,12 @@ final class PostgresWriter {
             }
         }
         for table in Table.allCases {
-            if let query = insertQuery(table) { queries.append(query) }
+            if table == .threats || table == .rawAnalyses {
+                if let query = insertQuery(table, new: true) { queries.append(query) }
+                if let query = insertQuery(table, new: false) { queries.append(query) }
+            } else if let query = insertQuery(table) {
+                queries.append(query)
+            }
             if table == .threats && !threatsToClear.isEmpty {
                 // After the threats' upsert holds their rows: an updated threat's children go.
                 // (A new threat's have nothing to clear: deleting them anyway cost a fifth of an
@@ -399,7 +415,9 @@ final class PostgresWriter {
     }
 
     /// The INSERT of every waiting row of `table`, or nil when none waits.
-    private func insertQuery(_ table: Table) -> PostgresQuery? {
+    /// `new`: only the rows of threats stored for the first time (a plain INSERT), or only the
+    /// others (the upsert); nil: every row.
+    private func insertQuery(_ table: Table, new: Bool? = nil) -> PostgresQuery? {
         let types = columnTypes[table.rawValue]
         var columns = types.map { PGArrayBuilder(PGArrayBuilder.Element(columnType: $0)) }
         var consoleColumn = PGArrayBuilder()
@@ -428,6 +446,7 @@ final class PostgresWriter {
             let dedupe = Table.threatChildren.contains(table) && !key.isEmpty
             var seen = Set<[UInt8]>()
             for (index, analysis) in analyses.enumerated() {
+                if let new, isNew[index] != new { continue }
                 seen.removeAll(keepingCapacity: true)
                 for row in analysis.rows where row.table == table {
                     if dedupe, !seen.insert(Self.keyBytes(analysis, row, key)).inserted { continue }
@@ -439,7 +458,7 @@ final class PostgresWriter {
         var binds = PostgresBindings(capacity: columns.count)
         for index in columns.indices { binds.append(columns[index].finish()) }
         if table.carriesConsole { binds.append(consoleColumn.finish()) }
-        return PostgresQuery(unsafeSQL: insertSQL[table.rawValue], binds: binds)
+        return PostgresQuery(unsafeSQL: new == true ? newRowSQL[table.rawValue] : insertSQL[table.rawValue], binds: binds)
     }
 
     /// The values of `row`'s primary key columns, as bytes that differ when the key does.
