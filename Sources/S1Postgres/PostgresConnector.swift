@@ -63,7 +63,9 @@ final class PGConnection: @unchecked Sendable {
                                             logger: logger).wait().rows.map { Array($0) }
             let number = try rows.first?[0].decode(Int.self) ?? 0
             let version = try rows.first?[1].decode(String.self) ?? "?"
-            guard number >= minimumServerVersion else {
+            // S1INGEST_PG_MINIMUM_VERSION raises the floor, so a test can see the refusal on a newer server.
+            let minimum = max(minimumServerVersion, environment["S1INGEST_PG_MINIMUM_VERSION"].flatMap { Int($0) } ?? 0)
+            guard number >= minimum else {
                 _ = try? connection.close().wait()
                 throw PostgresStoreError.serverTooOld(location: location.shown, version: version)
             }

@@ -122,6 +122,23 @@ import S1Testing
         #expect(throws: PostgresStoreError.passwordMissing(location: cluster.url(database))) { try provider.migrate() }
     }
 
+    @Test func aServerOlderThanRequiredIsRefusedBeforeAnythingChanges() throws {
+        let cluster = try PostgresCluster.shared
+        let database = try cluster.createDatabase()
+        var provider = cluster.provider(database)
+        // This server (15) as if s1ingest needed 99: the same path as a 12 against the real floor of 13.
+        provider.environment?["S1INGEST_PG_MINIMUM_VERSION"] = "990000"
+        do {
+            _ = try provider.migrate()
+            Issue.record("migrated on a server below the minimum")
+        } catch let error as PostgresStoreError {
+            guard case .serverTooOld(_, let version) = error else { Issue.record("\(error)"); return }
+            #expect(version.hasPrefix("15") || version.hasPrefix("1"))
+            #expect("\(error)".contains("needs PostgreSQL 13 or newer") && "\(error)".contains("nothing was changed"))
+        }
+        #expect(try cluster.psql(database, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == "0")
+    }
+
     @Test func sslmodeRequireRefusesAServerWithoutTLS() throws {
         let cluster = try PostgresCluster.shared
         let database = try cluster.createDatabase()
