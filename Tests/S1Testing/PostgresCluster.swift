@@ -60,6 +60,7 @@ package final class PostgresCluster: @unchecked Sendable {
             throw StartError(description: "no initdb/pg_ctl found (pg_config --bindir, /usr/lib/postgresql/*/bin, PATH): apt-get install postgresql")
         }
         binDirectory = bin
+        Self.stopClustersOfDeadProcesses(bin: bin)
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("s1ingest-pg-\(UUID().uuidString.prefix(8))").path
         password = "pw-" + UUID().uuidString.prefix(12)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -75,6 +76,8 @@ package final class PostgresCluster: @unchecked Sendable {
         }
         chmod(directory, 0o700)
         chmod(passwordFile, 0o600)
+        // Which test process owns it: a process that crashed (no atexit) leaves its cluster to the next one to stop.
+        try Data(String(getpid()).utf8).write(to: URL(fileURLWithPath: directory + "/owner.pid"))
         let initdb = try Self.run(asRoot, bin + "/initdb", [
             "-D", directory + "/data", "-U", user, "--pwfile=\(passwordFile)", "--auth-local=trust", "--auth-host=scram-sha-256",
             "-E", "UTF8", "--locale=C.UTF-8", "--no-sync",
@@ -98,6 +101,18 @@ package final class PostgresCluster: @unchecked Sendable {
         }
         try? FileManager.default.removeItem(atPath: directory)
         throw StartError(description: "pg_ctl start failed: \(lastError)")
+    }
+
+    /// Stops and removes the clusters whose test process is gone (it crashed before its atexit).
+    private static func stopClustersOfDeadProcesses(bin: String) {
+        let temporary = FileManager.default.temporaryDirectory.path
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: temporary)) ?? [] where name.hasPrefix("s1ingest-pg-") {
+            let directory = temporary + "/" + name
+            guard let text = try? String(contentsOfFile: directory + "/owner.pid", encoding: .utf8), let pid = Int32(text),
+                  kill(pid, 0) != 0 && errno == ESRCH else { continue }
+            _ = try? run(geteuid() == 0, bin + "/pg_ctl", ["-D", directory + "/data", "-m", "immediate", "-w", "stop"])
+            try? FileManager.default.removeItem(atPath: directory)
+        }
     }
 
     /// Stops the server at once and removes its files.
