@@ -4,12 +4,15 @@
 # random. s1ingest runs without --rate and a fresh database per row, so it starts knowing
 # nothing; each row prints the accepted requests per second as a share of the budget and the
 # share of requests answered 429 (targets: >= 90% and <= 3%).
-#   rows: budgets 5, 25, 100, 500 req/s (burst 5, latency 50 ms), each with Retry-After: 1
-#   and without; a second run against the same database (the remembered budget); random 429s
-#   on 4% of requests with no budget, with and without Retry-After, against a clean run
-#   (target >= 50% of it).
+#   rows: budgets 5, 25, 100, 500 req/s (burst 5, latency 50 ms unless BURST=, LATENCY=), each
+#   with Retry-After: 1 and without; a second run against the same database (the remembered
+#   budget); random 429s on 4% of requests with no budget, with and without Retry-After,
+#   against a clean run (target >= 50% of it).
 # Usage: scripts/bench-pacing.sh     DURATION=60 (seconds of budget per run), ROWS="5 25 100 500",
-#                                    BURST=5, LATENCY=50, NOISE=1 (random-429 rows), WARM=1 (remembered row)
+#                                    BURST=5, LATENCY=50 (ms), CONCURRENCY= (default 16, 64 from
+#                                    200 req/s), NOISE=1 (random-429 rows), WARM=1 (remembered row),
+#                                    REFERENCE=1 (the --rate row from 200 req/s), RETRY_AFTERS="1 0"
+#                                    (the budget rows' Retry-After values), BIN= (a binary)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -z "${BIN:-}" ]; then
@@ -70,25 +73,25 @@ echo
 echo "| run | accepted req/s | share of budget | 429s | pace at end | budget measured | elapsed | status |"
 echo "|---|---|---|---|---|---|---|---|"
 for budget in ${ROWS:-5 25 100 500}; do
-    concurrency=$([ "$budget" -ge 200 ] && echo 64 || echo 16)
+    concurrency=${CONCURRENCY:-$([ "$budget" -ge 200 ] && echo 64 || echo 16)}
     count=$(python3 -c "print(int($budget * $duration))")
-    for retry_after in 1 0; do
+    for retry_after in ${RETRY_AFTERS:-1 0}; do
         header=$([ "$retry_after" = 1 ] && echo "Retry-After: 1" || echo "no Retry-After")
         start_mock "$count" --rate-limit "$budget" --burst "$burst" --retry-after "$retry_after"
         rm -f "$work"/pacing.sqlite*
         ingest "$work/pacing.sqlite" "$(ids "$count")" "$concurrency"
-        report "budget $budget, $header, C=$concurrency" "$budget" "$work/summary.json"
-        if [ "$budget" -ge 200 ] && [ "$retry_after" = 1 ]; then
+        report "budget $budget, burst $burst, $header, C=$concurrency, ${latency} ms" "$budget" "$work/summary.json"
+        if [ "${REFERENCE:-1}" = 1 ] && [ "$budget" -ge 200 ] && [ "$retry_after" = 1 ]; then
             # For reference: the same console with its budget given (--rate), i.e. what this
             # machine sustains at that rate while it is this busy.
             rm -f "$work"/pacing.sqlite*
             ingest "$work/pacing.sqlite" "$(ids "$count")" "$concurrency" --rate "$budget"
-            report "budget $budget, $header, C=$concurrency, told --rate $budget (reference)" "$budget" "$work/summary.json"
+            report "budget $budget, burst $burst, $header, C=$concurrency, ${latency} ms, told --rate $budget (reference)" "$budget" "$work/summary.json"
         fi
         if [ "${WARM:-1}" = 1 ] && [ "$budget" = 100 ] && [ "$retry_after" = 1 ]; then
             # The same console again, same database: it starts from the budget it learned.
             ingest "$work/pacing.sqlite" "$(ids "$count")" "$concurrency"
-            report "budget $budget, $header, C=$concurrency, second run (remembered)" "$budget" "$work/summary.json"
+            report "budget $budget, burst $burst, $header, C=$concurrency, ${latency} ms, second run (remembered)" "$budget" "$work/summary.json"
         fi
         stop_mock
     done
@@ -99,16 +102,16 @@ if [ "${NOISE:-1}" = 1 ]; then
     count=$(python3 -c "print(int(300 * $duration / 2))")
     start_mock "$count"
     rm -f "$work"/pacing.sqlite*
-    ingest "$work/pacing.sqlite" "$(ids "$count")" 16
+    ingest "$work/pacing.sqlite" "$(ids "$count")" "${CONCURRENCY:-16}"
     clean=$(python3 -c "import json; s = json.load(open('$work/summary.json')); print(s['stored'] / s['elapsed_seconds'])")
-    report "no budget, no 429s (clean), C=16" - "$work/summary.json"
+    report "no budget, no 429s (clean), C=${CONCURRENCY:-16}, ${latency} ms" - "$work/summary.json"
     stop_mock
     for retry_after in 0 1; do
         header=$([ "$retry_after" = 1 ] && echo "Retry-After: 1" || echo "no Retry-After")
         start_mock "$count" --random-429 0.04 --retry-after "$retry_after"
         rm -f "$work"/pacing.sqlite*
-        ingest "$work/pacing.sqlite" "$(ids "$count")" 16
-        report "random 429s on 4%, $header, C=16" - "$work/summary.json" "$clean"
+        ingest "$work/pacing.sqlite" "$(ids "$count")" "${CONCURRENCY:-16}"
+        report "random 429s on 4%, $header, C=${CONCURRENCY:-16}, ${latency} ms" - "$work/summary.json" "$clean"
         stop_mock
     done
 fi

@@ -22,11 +22,15 @@ import S1Model
 ///    small burst answering requests sent at once): the pace becomes what was accepted since
 ///    the first request, per second over at least a quarter second (a second when fewer
 ///    than ten were accepted: that was a burst, not a rate), and a start-up (1.) grows it
-///    from there. The next 429 measures from this one: the bucket was empty at both.
+///    from there. The next 429 measures from this one: the bucket was empty at both (soon
+///    after, with few answered since, one more than they per second is the bound, and the
+///    pace may fall to an eighth: a deep burst at a low budget is not its rate). A 429 with
+///    at most one request accepted says the bucket holds one token (``singleBurst``, 5.).
 /// 1. **Start-up** (TCP's slow start, in requests per second). From ``Tuning/initialPace``
 ///    (or where an unpaced start left it) the pace doubles every
 ///    ``Tuning/startupDoublingRequests`` accepted requests, but not faster than every
-///    ``Tuning/startupDoublingSeconds``, and stays within
+///    ``Tuning/startupDoublingSeconds`` and at least every
+///    ``Tuning/startupSlowDoublingSeconds`` (a slow pace), and stays within
 ///    ``Tuning/startupHeadroom`` times the accepted rate (a client held back by its
 ///    concurrency does not run away). The first 429 ends it, at most one doubling (plus the
 ///    burst) past the budget. A run that learned a budget before skips this: it starts just
@@ -38,7 +42,8 @@ import S1Model
 ///    between, `accepted / elapsed` is `B` itself ("tight"). Failing that, the rate accepted
 ///    since the previous signal (a lower bound: the bucket may have overflowed while the
 ///    client was slower) or, at the end of start-up, the accepted rate of the last quarter
-///    second stands in (after an unpaced start, the larger of the two). The pace becomes ``Tuning/backoff`` (98%) of it, lowered by at least
+///    second stands in (after an unpaced start, the larger of the two). The pace becomes
+///    ``Tuning/backoff`` (98%) of it, lowered by at least
 ///    3% and at most by half. The whole client pauses (for `Retry-After`), and 429s for
 ///    requests started before the decrease belong to the same overshoot: they count once.
 ///    Time paused is left out of rates where the bucket cannot have kept its tokens, so a
@@ -59,7 +64,23 @@ import S1Model
 ///    pace drops to ``Tuning/noiseTestShare`` of what it was, where a token bucket answers no
 ///    429 at all. 429s that keep arriving at about the same share do not depend on the pace:
 ///    the decrease is undone, and that share is learned as noise. From then on 429s up to
-///    about twice the noise share change nothing and pause no one.
+///    about twice the noise share change nothing and pause no one. The test watches enough
+///    answers to expect about eight 429s if it is noise (or ``Tuning/noiseTestSeconds``), at
+///    90% of the pace after the decrease and at most 80% of the one before (under the budget
+///    even when the measurement was a little over it). A decrease that comes at a pace already under the last measurement
+///    (where a token bucket answers none) is tested again; one found to be noise returns
+///    to a start-up from the pace before it, since the ones before may have been noise too.
+/// 5. **A bucket of one token** (`b = 1`): two requests must arrive `1 / B` apart, so a pace
+///    a hair over `B` has every other request refused and the accepted rate halves: the
+///    measurements of 2. read about `B / 2`. Instead the budget is bracketed: a whole cruise
+///    step sent without a 429 is a lower bound (``cleanPace``), the pace that met the 429 an
+///    upper one. A measurement under the clean pace is replaced by it; when the two are
+///    within ``Tuning/bracketShare`` the pace is held just under it, else it creeps up from
+///    it in small steps (each clean one raises the bound) until they are. A 429 at a pace
+///    already sent cleanly is jitter (a late request, then one on time, arrive closer than
+///    `1 / B`), not a lower budget: the pace steps down 1% for room, unless such 429s are over
+///    ``Tuning/jitterShare`` of the answers. Its 429s pause no one but their request: the
+///    bucket has no burst to wait out.
 ///
 /// A user's cap (`--rate`) is a hard ceiling: the pace starts there and never exceeds it.
 public struct PaceController: Sendable {
@@ -111,6 +132,8 @@ public struct PaceController: Sendable {
         public var startupDoublingRequests = 10.0
         /// ... but not faster than every this many seconds.
         public var startupDoublingSeconds = 0.25
+        /// ... and at least every this many seconds (a slow pace: ten requests may take long).
+        public var startupSlowDoublingSeconds = 1.0
         /// The pace stays below this multiple of the accepted rate while it grows.
         public var startupHeadroom = 2.5
         /// A learned budget is resumed at this share of it.
@@ -138,6 +161,9 @@ public struct PaceController: Sendable {
         public var holdSeconds = 30.0
         /// ... and a budget learned on an earlier run this long.
         public var resumeHoldSeconds = 5.0
+        /// A pace sent without a 429 just under one that met a 429 brackets the budget when
+        /// it is at least this share of it: the pace is held under it (else it creeps up).
+        public var bracketShare = 0.96
         /// After a budget signal, cruising resumes after this long.
         public var settleSeconds = 2.0
         /// A cruise step lasts at least this long ...
@@ -150,6 +176,12 @@ public struct PaceController: Sendable {
         public var maximumStep = 0.16
         /// ... or this, within 20% of a measured budget.
         public var nearStep = 0.02
+        /// Against a one-token bucket, 429s at a pace sent cleanly before, up to this share of the
+        /// answers, are jitter, each (once a round trip) lowering the pace by `jitterStep`.
+        public var jitterShare = 0.05
+        public var jitterStep = 0.01
+        /// Under this pace a budget signal leaves no 429 in hand to tolerate.
+        public var slowConsolePace = 20.0
         /// 429s up to this share of accepted requests are tolerated ...
         public var toleratedShare = 0.01
         /// ... and each lowers the pace by this share (0: not at all; the pace then stays
@@ -162,6 +194,8 @@ public struct PaceController: Sendable {
         public var noiseTestResponses = 20
         /// ... at this share of the pace before it.
         public var noiseTestShare = 0.8
+        /// ... and at most this long, when it has `noiseTestResponses`.
+        public var noiseTestSeconds = 4.0
         /// Decreases tested for noise (more once noise is seen).
         public var noiseTests = 2
 
@@ -245,6 +279,29 @@ public struct PaceController: Sendable {
     /// 429s that were not noise, and their count when the current cruise step began.
     private var edgeCount = 0
     private var edgeAtStep = 0
+    /// When the current cruise step began and `startedTotal` then: the rate sent in it.
+    private var stepMark: (time: Double, started: Int)?
+    /// The fastest pace a whole cruise step was sent at without a 429 (a lower bound of the
+    /// budget), unless a 429 came at or below it since.
+    public private(set) var cleanPace: Double?
+    /// True when the first 429 of an unpaced start came with at most one request accepted:
+    /// the console's bucket holds one token (a request at a time, at least `1 / budget`
+    /// apart), and a clean pace is the best lower bound of the budget.
+    public private(set) var singleBurst = false
+    /// A hold under a lower bound of the budget ends early, at this time.
+    private var holdUntil: Double?
+    /// How many requests the console accepted at once: what the unpaced start had accepted at
+    /// its first 429, less a budget's worth of its span (the budget measured since); nil
+    /// before both.
+    private var unpacedBurst: Double? {
+        guard let unpacedCount, let estimate else { return nil }
+        return Double(unpacedCount.accepted) - estimate * unpacedCount.seconds
+    }
+    private var unpacedCount: (accepted: Int, seconds: Double)?
+    /// Accepted requests started since the unpaced start ended.
+    private var acceptedStartedSinceUnpaced = 0
+    /// The pace the last budget signal came at.
+    private var overshootPace = 0.0
     /// Whether `estimate` came from a tight measurement (and when), or from a rough one
     /// (mostly a pause, or a guess at the end of start-up).
     private var tight = false
@@ -317,6 +374,7 @@ public struct PaceController: Sendable {
     public mutating func accepted(startedAt: Double, at now: Double) {
         acceptedTotal += 1
         acceptedSinceSignal += 1
+        if let unpacedEnd, startedAt >= unpacedEnd { acceptedStartedSinceUnpaced += 1 }
         credit = min(1, credit + tuning.toleratedShare)
         window.add(accepted: true, at: now)
         acceptedTimes.add(now)
@@ -341,12 +399,23 @@ public struct PaceController: Sendable {
         case .startup:
             guard startedAt >= lastDecrease else { break }
             let last = lastGrowth ?? now
-            let growth = min(ln2 / tuning.startupDoublingRequests, ln2 / tuning.startupDoublingSeconds * max(0, now - last))
+            // (A slow pace doubles at least every `startupSlowDoublingSeconds`: ten requests
+            // at 0.5/s would take 20 s.)
+            let elapsed = max(0, now - last)
+            let perRequest = max(ln2 / tuning.startupDoublingRequests, min(ln2, ln2 / tuning.startupSlowDoublingSeconds * elapsed))
+            let growth = min(perRequest, ln2 / tuning.startupDoublingSeconds * elapsed)
             raise(to: pace * exp(growth))
             lastGrowth = now
         case .cruising(let step, let since, let clean):
             guard now - since >= max(tuning.cruiseStepSeconds, tuning.cruiseStepRequests / pace) else { break }
             if edgeCount == edgeAtStep {
+                // A whole step without a 429, at the rate it was sent at: the budget is at
+                // least that (with a burst of 1, where a pace a hair over the budget has half
+                // its requests refused and the accepted rate halves, this is what measures it).
+                if let stepMark, now - stepMark.time > 0 {
+                    let sent = Double(startedTotal - stepMark.started) / (now - stepMark.time)
+                    if sent >= 0.9 * pace { cleanPace = max(cleanPace ?? 0, min(pace, sent)) }
+                }
                 // A clean step (noise aside). Near a tight measurement of the budget the pace
                 // creeps (a plateau, as CUBIC's near its last maximum); elsewhere the steps
                 // double after every two clean ones, to catch up or to find a budget that grew
@@ -355,20 +424,31 @@ public struct PaceController: Sendable {
                 let measured = estimate ?? 0
                 let plateau = tight && pace >= measured * 0.99 && pace <= measured * 1.05
                 let doubled = !plateau && clean + 1 >= 2
-                let largest = estimate != nil && pace < measured * 1.3 ? tuning.nearStep : tuning.maximumStep
+                // (After a rough measurement of a one-token bucket, which answers 429 as soon as the
+                // pace is over the budget, big steps up to near the pace that met the 429.
+                // Near it, small ones: the last clean step is where the pace is held.)
+                let largest: Double
+                if singleBurst, overshootPace > 0 {
+                    largest = pace < overshootPace * 0.8 ? tuning.maximumStep : tuning.nearStep
+                } else {
+                    largest = estimate != nil && pace < measured * 1.3 ? tuning.nearStep : tuning.maximumStep
+                }
                 let next = plateau ? tuning.firstStep : doubled ? min(step * 2, largest) : min(step, largest)
                 phase = .cruising(step: next, since: now, clean: doubled ? 0 : clean + 1)
                 var target = pace * (1 + next)
                 // Catching up stops short of the measurement, then creeps over it, but not
                 // for `holdSeconds` after a tight one: that was the budget, exactly.
                 if !rough, pace < measured * 0.99 { target = min(target, measured * 0.995) }
-                if tight, let measuredAt, now - measuredAt < tuning.holdSeconds { target = min(target, measured * 0.995) }
+                if tight, let measuredAt, now - measuredAt < tuning.holdSeconds, now < holdUntil ?? .infinity {
+                    target = min(target, measured * 0.995)
+                }
                 raise(to: target)
             } else {
                 phase = .cruising(step: tuning.firstStep, since: now, clean: 0)
                 raise(to: pace * (1 + tuning.firstStep))
             }
             edgeAtStep = edgeCount
+            stepMark = (now, startedTotal)
         }
     }
 
@@ -405,8 +485,10 @@ public struct PaceController: Sendable {
             running.limited += 1
             test = running
             // More 429s at the lower pace than before it: still over a budget, not noise.
-            if running.limited >= 2,
-               Double(running.limited) / Double(running.responses) > 1.5 * running.shareBefore + 1 / Double(running.responses) {
+            // (Clearly more: at least four, and over twice the share before and then some; a
+            // couple early on is what noise does too.)
+            if running.limited >= 4,
+               Double(running.limited) / Double(running.responses) > 2 * running.shareBefore + 2 / Double(running.responses) {
                 pace = running.target
                 test = nil
                 return decrease(at: now)
@@ -426,6 +508,21 @@ public struct PaceController: Sendable {
             testsLeft = max(testsLeft, 1)
         }
         edgeCount += 1
+        if singleBurst, phase != .startup, let clean = cleanPace, pace <= clean * 1.001 {
+            // A one-token bucket's 429 at a pace already sent cleanly is jitter: two requests
+            // arrived closer than they were sent (a late one, then one on time). Not a lower
+            // budget: the pace steps down a little (once a round trip) for room, and the step
+            // does not count as clean; only many of them (over `jitterShare` of the answers
+            // lately) say the budget fell.
+            let (responses, limited) = window.counts(at: now, buckets: 16)
+            if Double(limited) <= tuning.jitterShare * Double(responses) + 1 {
+                if startedAt >= lastNudge {
+                    lastNudge = now
+                    pace = max(tuning.minimumPace, pace * (1 - tuning.jitterStep))
+                }
+                return .noise
+            }
+        }
         if phase != .startup, credit >= 1 {
             // Tolerated: the pace is at the edge. Remember when the bucket was empty, for a
             // tight measurement (and nudge the pace down once per overshoot, if tuned to).
@@ -465,8 +562,12 @@ public struct PaceController: Sendable {
             // and from there the pace grows as a start-up does until the next 429 measures.
             unpaced = false
             unpacedEnd = now
+            singleBurst = acceptedTotal <= 1
             let elapsed = now - (firstStart ?? now)
-            let sinceStart = Double(acceptedTotal) / max(elapsed, 1e-3)
+            unpacedCount = (acceptedTotal, elapsed)
+            // (At least one: a 429 among the very first requests, sent at once, says the burst
+            // is small, not that the budget is nothing.)
+            let sinceStart = Double(max(acceptedTotal, 1)) / max(elapsed, 1e-3)
             let span = acceptedTotal < tuning.unpacedFewRequests ? tuning.unpacedMinimumSpan : tuning.unpacedShortSpan
             let base = max(Double(acceptedTotal) / max(elapsed, span), min(sinceStart, tuning.unpacedFloor))
             pace = max(tuning.minimumPace, min(tuning.maximumPace, base * tuning.backoff))
@@ -488,8 +589,11 @@ public struct PaceController: Sendable {
         // The best measurement: from a tolerated 429 to this one, with no pause and no
         // decrease in between: the bucket was empty at both ends and overdriven all along.
         var measured: Double?
+        var deepDecrease = false
+        let snapshotPhaseIsCruise = phase != .startup
         let wasTight = tight
         tight = false
+        holdUntil = nil
         rough = false
         // (Only if the client kept its pace meanwhile: a client that stalled, short of CPU,
         // let the bucket overflow, and the measurement is then a lower bound.)
@@ -515,10 +619,26 @@ public struct PaceController: Sendable {
             if acceptedSinceSignal >= tuning.pauseFreeSpanRequests, unpaused >= tuning.minimumSpanSeconds {
                 measured = accepted / unpaused
             } else if span >= tuning.minimumSpanSeconds, acceptedSinceSignal >= tuning.minimumSpanRequests {
-                rough = pausedSinceSignal > span * 0.25
+                // (Unless the bucket is deeper than what the pause refilled, by the unpaced
+                // start's count less a budget's worth of its span: then the refill was spent
+                // and counted, and the span counts whole.)
+                let budgetGuess = estimate ?? pace
+                let keptRefill = unpacedBurst.map { $0 >= 0.8 * budgetGuess * pausedSinceSignal } ?? false
+                rough = pausedSinceSignal > span * 0.25 && !keptRefill
                 measured = rough ? (accepted / span * accepted / max(unpaused, span * 0.1)).squareRoot() : accepted / span
             }
-            if phase == .startup, let recent = recentAcceptedRate(at: now) {
+            // (Requests started since and answered: a round trip less.)
+            let answeredSpan = span - (latency ?? 0)
+            if lastSignal == unpacedEnd, span < tuning.minimumSpanSeconds, answeredSpan >= 0.05 {
+                // Soon after the first 429 of an unpaced start: the bucket was empty then and
+                // is now, so what it accepted of the requests sent since is the budget's
+                // worth; with so few, one more is the bound (none answered in a tenth of a
+                // second: at most ten a second). Not the rate accepted lately, which is the
+                // burst's. It may lower the pace to an eighth, not only to half.
+                measured = Double(acceptedStartedSinceUnpaced + 1) / answeredSpan
+                rough = true
+                deepDecrease = true
+            } else if phase == .startup, let recent = recentAcceptedRate(at: now) {
                 // The end of the start-up that followed an unpaced one: the client was slower
                 // than the budget for part of the span, and what it got accepted lately is
                 // the better bound.
@@ -528,10 +648,35 @@ public struct PaceController: Sendable {
         }
         // Nothing accepted lately to go by (a cap far over the budget): halve.
         if measured == nil { rough = true }
-        let base = measured ?? min(pace, recentAcceptedRate(at: now) ?? pace * tuning.maximumDecreaseFactor)
+        var base = measured ?? min(pace, recentAcceptedRate(at: now) ?? pace * tuning.maximumDecreaseFactor)
+        // A budget below a pace sent cleanly a moment ago, and well below this one, is a
+        // misreading (a burst of 1: over the budget, every other request is refused and the
+        // accepted rate halves): the budget lies between that pace and this one. (A deeper
+        // bucket answers no 429 for a while over the budget, so near the pace it is not.)
+        // A 429 at or below that pace, though, means the budget fell: it is forgotten.
+        if let clean = cleanPace {
+            if pace <= clean * 1.001 {
+                cleanPace = nil
+            } else if base < clean, singleBurst || base < 0.75 * pace {
+                base = clean
+                measured = clean
+                rough = false
+                tight = true
+                // Held just under it when the two are close (the budget is bracketed); else
+                // it is only a lower bound, and the pace creeps up from it in small steps,
+                // each clean one raising it, until they are.
+                lastTightEstimate = clean
+                holdUntil = clean >= tuning.bracketShare * pace ? nil : now
+            }
+        }
+        overshootPace = pace
+        // A 429 at a pace already under the budget last measured is no sign of one (a token
+        // bucket under its budget answers none): this decrease is tested for noise too.
+        if let previous = estimate, pace <= previous, snapshotPhaseIsCruise { testsLeft = max(testsLeft, 1) }
         let snapshot = NoiseTest(phase: phase, pace: pace, estimate: estimate, lastSignal: lastSignal, acceptedSinceSignal: acceptedSinceSignal,
                                  pausedSinceSignal: pausedSinceSignal, shareBefore: share, started: now, target: 0)
-        pace = max(tuning.minimumPace, min(pace * tuning.minimumDecreaseFactor, max(pace * tuning.maximumDecreaseFactor, base * tuning.backoff)))
+        let deepest = deepDecrease ? tuning.maximumDecreaseFactor * tuning.maximumDecreaseFactor * tuning.maximumDecreaseFactor : tuning.maximumDecreaseFactor
+        pace = max(tuning.minimumPace, min(pace * tuning.minimumDecreaseFactor, max(pace * deepest, base * tuning.backoff)))
         estimate = base
         measuredAt = now
         lastSignal = now
@@ -541,10 +686,13 @@ public struct PaceController: Sendable {
         lastNudge = now
         anchor = nil
         deferred = 0
-        credit = 1
+        // (A slow console's 429s each weigh more than a tight measurement is worth: none
+        // tolerated at once there.)
+        credit = pace >= tuning.slowConsolePace ? 1 : 0
         // After a rough measurement, catch up in bigger steps from the start.
         phase = .cruising(step: rough ? tuning.nearStep : tuning.firstStep, since: now + tuning.settleSeconds, clean: 0)
         edgeAtStep = edgeCount
+        stepMark = (now, startedTotal)
         // Only a decrease to below a measured budget can tell noise from a budget (after a
         // guess, the lower pace may still be over it, and its 429s go on).
         // Nor one held above the measurement (a decrease is at most a halving).
@@ -570,7 +718,7 @@ public struct PaceController: Sendable {
         running.shareBefore = share
         running.target = pace
         test = running
-        pace = max(tuning.minimumPace, min(pace, snapshot.pace * tuning.noiseTestShare))
+        pace = max(tuning.minimumPace, min(pace * 0.9, snapshot.pace * tuning.noiseTestShare))
     }
 
     /// Ends the noise test once enough answers came: 429s at about the share before the
@@ -578,11 +726,20 @@ public struct PaceController: Sendable {
     @discardableResult
     private mutating func finishTestIfDue(at now: Double) -> Verdict? {
         guard let running = test else { return nil }
-        let needed = max(tuning.noiseTestResponses, min(3 * tuning.noiseTestResponses, Int((3 / max(running.shareBefore, 0.01)).rounded(.up))))
-        guard running.responses >= needed else { return nil }
+        // Enough answers to expect about eight 429s if it is noise (a token bucket under its
+        // budget answers none), or `noiseTestSeconds` with at least `noiseTestResponses`.
+        let needed = max(tuning.noiseTestResponses, min(15 * tuning.noiseTestResponses, Int((8 / max(running.shareBefore, 0.01)).rounded(.up))))
+        // (None at all in `3 / share` answers is unlikely noise, 5%: a budget, found sooner.)
+        let noneYet = running.limited == 0 && Double(running.responses) >= 3 / max(running.shareBefore, 0.01)
+        guard running.responses >= needed || noneYet
+              || (running.responses >= tuning.noiseTestResponses && now - running.started >= tuning.noiseTestSeconds) else { return nil }
         test = nil
         let share = Double(running.limited) / Double(running.responses)
-        guard running.limited >= 2, share >= 0.5 * running.shareBefore, share <= 1.5 * running.shareBefore + 0.02,
+        // Noise: 429s at the lower pace about as often as before it (at least half as often,
+        // and at least two), not clearly more. (A budget the lower pace is still over gives
+        // fewer: its share falls with the pace.)
+        guard running.limited >= 2, share >= 0.5 * running.shareBefore,
+              share <= 2 * running.shareBefore + 2 / Double(running.responses),
               share <= tuning.noiseShareLimit else {
             // A budget: what 429s remain at the lower pace are all the noise there can be.
             if noiseShare > 0 { noiseShare = 0.5 * noiseShare + 0.5 * share }
@@ -593,8 +750,9 @@ public struct PaceController: Sendable {
         noiseShare = noiseShare == 0 ? learned : 0.7 * noiseShare + 0.3 * learned
         budgetSignals -= 1
         undoneDecreases += 1
-        phase = running.phase
-        if case .cruising(let step, _, let clean) = phase { phase = .cruising(step: step, since: now, clean: clean) }
+        // The decreases before it may have been noise too: grow again as a start-up does
+        // (doubling), from the pace before this one, until the next budget signal.
+        phase = .startup
         pace = running.pace
         // What was measured before may have been noise too: measure afresh.
         estimate = nil
@@ -801,14 +959,18 @@ public struct PacingSchedule: Sendable {
     }
 
     /// A 429 at `now` for the request started at `startedAt`: the controller's verdict, and
-    /// for anything but noise a pause of every request for `pause` seconds from now.
+    /// for anything but noise a pause of every request for `pause` seconds from now (except
+    /// against a one-token bucket, ``PaceController/singleBurst``).
     @discardableResult
     public mutating func limited(startedAt: Double, pause: Double, at now: Double) -> PaceController.Verdict {
         let before = controller.pace
         let wasUnpaced = controller.isUnpaced
         let verdict = controller.limited(startedAt: startedAt, at: now)
         var changed = controller.pace < before || wasUnpaced != controller.isUnpaced
-        if verdict != .noise, verdict != .firstLimit {
+        // (Against a one-token bucket neither: it holds no burst to wait out, its token is back
+        // within 1 / budget, and the pace is already under the budget; only the request that
+        // got the 429 waits for its Retry-After, as the fetcher's retry does anyway.)
+        if verdict != .noise, verdict != .firstLimit, !controller.singleBurst {
             let until = now + max(0, pause)
             if until > pausedUntil {
                 controller.paused(seconds: until - max(pausedUntil, now))

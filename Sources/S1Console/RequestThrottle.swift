@@ -15,9 +15,10 @@ import S1Model
 /// After a 429 the controller takes for a budget signal (not the first 429 of an unpaced
 /// start, which sets a pace and holds only its own request), every request waits (for
 /// `Retry-After` when given, capped at ``RetryPolicy/maxRetryAfter``), and the pace drops to
-/// just below the measured budget. 429s that do not depend on the pace (the console's own
-/// trouble) and the rare 429 of a pace a hair over the budget pause no one: only the request
-/// that got it waits, as its retry does anyway.
+/// just below the measured budget (against a bucket of one token, found at the first 429,
+/// only the request that got it waits: there is no burst to wait out). 429s that do not
+/// depend on the pace (the console's own trouble) and the rare 429 of a pace a hair over
+/// the budget pause no one: only the request that got it waits, as its retry does anyway.
 ///
 /// Time comes from `now`, a closure, so tests can drive it; waits use the continuous clock.
 public actor RequestThrottle {
