@@ -28,6 +28,8 @@ let package = Package(
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
         // Tests only: an independent CSV reader to parse exports back.
         .package(url: "https://github.com/yaslab/CSV.swift.git", from: "2.5.2"),
+        // The PostgreSQL backend (S1Postgres).
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // The system libsqlite3 (Debian: libsqlite3-dev).
@@ -79,6 +81,21 @@ let package = Package(
             swiftSettings: acrossTargets,
             plugins: ["EmbedMigrations"]
         ),
+        // The PostgreSQL store: its SQL, its migrations (migrations/postgresql/, embedded) and
+        // the postgres-nio connection behind the same protocols.
+        .target(
+            name: "S1Postgres",
+            dependencies: [
+                "S1Common", "S1JSON", "S1Model", "S1Storage",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: acrossTargets,
+            plugins: ["EmbedMigrations"]
+        ),
         // The pipelines: import, ingest, sync, rebuild, check, metrics.
         .target(
             name: "S1Pipeline",
@@ -98,7 +115,7 @@ let package = Package(
         // One import for programs and tests: re-exports every target above.
         .target(
             name: "S1IngestCore",
-            dependencies: ["S1JSON", "S1Common", "S1Model", "S1Console", "S1Storage", "S1SQLite", "S1Pipeline", "S1Report", "S1Config"]
+            dependencies: ["S1JSON", "S1Common", "S1Model", "S1Console", "S1Storage", "S1SQLite", "S1Postgres", "S1Pipeline", "S1Report", "S1Config"]
         ),
         // A SentinelOne console look-alike over real HTTP/1.1, for the demo and tests.
         .target(
@@ -148,6 +165,8 @@ let package = Package(
         .testTarget(name: "S1ConsoleTests", dependencies: ["S1Testing", "S1IngestCore", "S1MockConsole", "CSQLite", "CSQLiteSupport"]),
         .testTarget(name: "S1SQLiteTests", dependencies: ["S1Testing", "S1IngestCore", "S1MockConsole", "CSQLite", "CSQLiteSupport"]),
         .testTarget(name: "S1ConfigTests", dependencies: ["S1Testing", "S1Config"]),
+        // The PostgreSQL store against a throwaway cluster (S1Testing's PostgresCluster).
+        .testTarget(name: "S1PostgresTests", dependencies: ["S1Testing", "S1IngestCore", "S1Postgres", "CSQLite", "CSQLiteSupport"]),
         .testTarget(name: "S1PipelineTests", dependencies: ["S1Testing", "S1IngestCore", "S1MockConsole", "CSQLite", "CSQLiteSupport"]),
         // The mock console over real loopback HTTP.
         .testTarget(

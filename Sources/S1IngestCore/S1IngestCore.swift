@@ -6,6 +6,7 @@
 @_exported import S1JSON
 @_exported import S1Model
 @_exported import S1Pipeline
+@_exported import S1Postgres
 @_exported import S1Report
 @_exported import S1SQLite
 @_exported import S1Storage

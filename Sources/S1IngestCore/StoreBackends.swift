@@ -1,9 +1,11 @@
-/// Picks the store backend for a `--db` value. Today every value is a SQLite path; a new
-/// backend (PostgreSQL) adds its URL scheme here, and nowhere in the pipelines.
+/// Picks the store backend for a `--db` value: a `postgresql://` (or `postgres://`) URL is
+/// PostgreSQL, anything else a SQLite path. A new backend adds its URL scheme here, and
+/// nowhere in the pipelines.
 public enum StoreBackends {
     /// The backend that opens `location`.
     public static func provider(for location: String) -> any StoreProvider {
-        SQLiteStoreProvider(path: location)
+        if PostgresLocation.isPostgresURL(location) { return PostgresStoreProvider(url: location) }
+        return SQLiteStoreProvider(path: location)
     }
 }
 
@@ -42,6 +44,7 @@ extension MetricsFile {
 
 import Foundation
 import S1Pipeline
+import S1Postgres
 import S1Report
 import S1SQLite
 import S1Storage

@@ -102,6 +102,7 @@ public final class Importer {
         try writer.begin()
         do {
             while let events = await channel.receive() {
+                try store.prepare(events.compactMap { if case .analysis(let analysis) = $0 { analysis } else { nil } })
                 for event in events {
                     switch event {
                     case .document(let bytes):

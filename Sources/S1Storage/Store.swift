@@ -65,6 +65,15 @@ public protocol AnalysisWriter: AnyObject {
     func rowCounts() throws -> [(table: String, rows: Int)]
     /// Makes what was committed durable in the store's main files; call once at the end.
     func finishWriting()
+    /// Says which analyses the next `store` calls will bring, so a backend over a network looks
+    /// their threats and agents up in one round trip rather than one each. Optional: a hint,
+    /// never required.
+    func prepare(_ analyses: [FlattenedAnalysis]) throws
+}
+
+extension AnalysisWriter {
+    /// SQLite looks each threat up in its own file: nothing to prepare.
+    public func prepare(_ analyses: [FlattenedAnalysis]) throws {}
 }
 
 /// The durable queue of threat IDs to fetch.

@@ -39,7 +39,7 @@ struct CheckCommand: AsyncParsableCommand {
 
     /// The pace learned for this console in the database, when there is one (read-only).
     func learnedPace(for endpoint: ConsoleEndpoint) -> String? {
-        guard FileManager.default.fileExists(atPath: database.path), let records = try? database.store.openForReading(),
+        guard database.exists, let records = try? database.store.openForReading(),
               let budget = records.learnedPace(console: endpoint.baseURL) else { return nil }
         return String(format: "%.1f requests/s learned in %@; the next run starts just under it", budget, database.path)
     }

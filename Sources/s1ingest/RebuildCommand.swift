@@ -39,7 +39,7 @@ struct RebuildCommand: ParsableCommand {
                                      batchSize: batchSize)
         let console = Console(quiet: json)
         let summary = try runReportingErrors { () throws -> RebuildSummary in
-            guard FileManager.default.fileExists(atPath: database.path) else { throw StoreError.noDatabase(path: database.path) }
+            guard database.exists else { throw StoreError.noDatabase(path: database.path) }
             return try Rebuilder.run(options) { done, total in console.progress("rebuilt \(done)/\(total)") }
         }
         console.clearProgress()

@@ -54,7 +54,7 @@ struct ReportCommand: ParsableCommand {
     /// `--site` naming no site of the database: a warning listing the known ones (the
     /// reports then show no rows).
     private func warnIfUnknown(site: String) throws {
-        guard FileManager.default.fileExists(atPath: database.path) else { return }
+        guard database.exists else { return }
         let pairs = try ReportFilter.knownSites(in: database.store.openReader())
         guard !pairs.contains(where: { $0.id == site || $0.name == site }) else { return }
         let list = pairs.prefix(20).map { pair in

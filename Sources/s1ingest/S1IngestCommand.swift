@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import S1IngestCore
 
 @main
@@ -41,11 +42,14 @@ struct S1IngestCommand: AsyncParsableCommand {
 
 /// `--db`, shared by every command that opens a database.
 struct DatabaseOption: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The SQLite database file (default: $S1INGEST_DB, else threats.sqlite).", valueName: "path"))
+    @Option(name: .long, help: ArgumentHelp("The SQLite database file, or a postgresql:// URL (default: $S1INGEST_DB, else threats.sqlite).", valueName: "path"))
     var db: String?
 
     var path: String { db ?? Environment.value("S1INGEST_DB") ?? "threats.sqlite" }
 
     /// The store `path` names, opened by its backend.
     var store: any StoreProvider { StoreBackends.provider(for: path) }
+
+    /// False when `path` is a file that is not there (a PostgreSQL URL is checked on connecting).
+    var exists: Bool { PostgresLocation.isPostgresURL(path) || FileManager.default.fileExists(atPath: path) }
 }

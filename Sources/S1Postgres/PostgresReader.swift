@@ -1,0 +1,286 @@
+import Foundation
+import NIOCore
+import PostgresNIO
+import S1Common
+import S1Storage
+
+/// A PostgreSQL database opened for `query`, `export` and `report`: everything runs inside one
+/// `READ ONLY` transaction, and each statement is checked first (exactly one, and one that
+/// reads: SELECT, WITH, VALUES, TABLE, SHOW, EXPLAIN), so nothing done through it changes data.
+public final class PostgresReader: StoreReader {
+    let connection: PGConnection
+
+    public var location: String { connection.location.shown }
+    public let schemaVersion: Int
+
+    init(connection: PGConnection) throws {
+        self.connection = connection
+        let version = try PostgresMigrator.currentVersion(connection)
+        if version == 0 { throw PostgresStoreError.notMigrated(location: connection.location.shown) }
+        schemaVersion = version
+        try connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        // After a first query the transaction can no longer be made read-write.
+        try connection.query("SELECT 1")
+    }
+
+    deinit {
+        _ = try? connection.query("ROLLBACK")
+        connection.close()
+    }
+
+    public func requireViews() throws {
+        if schemaVersion < 2 { throw ReportingError.viewsMissing(path: location, version: schemaVersion) }
+    }
+
+    public func tableNames() throws -> [String] { try names(kind: "r") }
+
+    public func viewNames() throws -> [String] { try names(kind: "v") }
+
+    private func names(kind: String) throws -> [String] {
+        var binds = PostgresBindings()
+        binds.text(kind)
+        return try connection.query("""
+            SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = current_schema() AND c.relkind = $1::"char" ORDER BY c.oid
+            """, binds).map { try $0[0].decode(String.self) }
+    }
+
+    public func selectAll(table name: String) throws -> any ResultCursor {
+        let valid = try tableNames()
+        guard valid.contains(name) else { throw ReportingError.unknownTable(name: name, valid: valid) }
+        return try query("SELECT * FROM \(Self.quoteIdentifier(name))", [])
+    }
+
+    public func selectAll(view name: String) throws -> any ResultCursor {
+        let valid = try viewNames()
+        guard valid.contains(name) else { throw ReportingError.unknownView(name: name, valid: valid) }
+        return try query("SELECT * FROM \(Self.quoteIdentifier(name))", [])
+    }
+
+    static func quoteIdentifier(_ name: String) -> String {
+        "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    /// The first words a statement that only reads may start with.
+    static let readingKeywords: Set<String> = ["select", "with", "values", "table", "show", "explain"]
+
+    public func query(_ sql: String, _ parameters: [SQLValue]) throws -> any ResultCursor {
+        let statements = PostgresSQLSplitter.statements(sql)
+        guard let statement = statements.first else { throw ReportingError.emptyStatement }
+        guard statements.count == 1 else { throw ReportingError.multipleStatements(sql: sql) }
+        let firstWord = Self.firstWord(statement)
+        guard Self.readingKeywords.contains(firstWord) else { throw ReportingError.statementNotReadOnly(sql: sql) }
+        var binds = PostgresBindings()
+        for parameter in parameters {
+            switch parameter {
+            case .null: binds.appendNull()
+            case .integer(let value): binds.append(value)
+            case .real(let value): binds.append(value)
+            case .text(let value): binds.untyped(value)
+            }
+        }
+        do {
+            let result = try connection.connection.query(PostgresQuery(unsafeSQL: Self.numberedPlaceholders(statement), binds: binds),
+                                                         logger: PGConnection.logger).wait()
+            var names: [String] = []
+            let rows = result.rows.map { Array($0) }
+            if let first = result.rows.first {
+                names = first.map(\.columnName)
+            } else {
+                names = (try? describeColumns(statement, binds: binds)) ?? []
+            }
+            return PostgresCursor(columnNames: names, rows: rows)
+        } catch {
+            let mapped = PGConnection.mapError(error, location: connection.location, connecting: false)
+            // A failed statement aborts the transaction: start a new read-only one for the next.
+            _ = try? connection.query("ROLLBACK")
+            _ = try? connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            _ = try? connection.query("SELECT 1")
+            if case .server(_, let detail) = mapped, detail.hasSuffix("[25006]") { throw ReportingError.statementNotReadOnly(sql: sql) }
+            throw mapped
+        }
+    }
+
+    /// The column names of a statement that returned no rows (from the server's description of it).
+    private func describeColumns(_ statement: String, binds: PostgresBindings) throws -> [String] {
+        // postgres-nio hands column names only with rows: ask for one row of NULLs of the same shape.
+        let described = try connection.connection.query(PostgresQuery(unsafeSQL: """
+            SELECT s.* FROM (SELECT 1) AS one LEFT JOIN (\(Self.numberedPlaceholders(statement))) AS s ON false
+            """, binds: binds), logger: PGConnection.logger).wait()
+        return described.rows.first.map { $0.map(\.columnName) } ?? []
+    }
+
+    static func firstWord(_ statement: String) -> String {
+        var text = Substring(statement)
+        while true {
+            text = text.drop { $0.isWhitespace || $0 == "(" }
+            if text.hasPrefix("--") {
+                text = text.drop { $0 != "\n" }
+            } else if text.hasPrefix("/*"), let end = text.range(of: "*/") {
+                text = text[end.upperBound...]
+            } else {
+                break
+            }
+        }
+        return text.prefix { $0.isLetter }.lowercased()
+    }
+
+    /// SQLite's `?1` and `?` placeholders as PostgreSQL's `$1` (outside quotes).
+    static func numberedPlaceholders(_ sql: String) -> String {
+        var result = ""
+        var next = 1
+        var quote: Character?
+        var characters = sql.makeIterator()
+        var pending: Character? = characters.next()
+        while let character = pending {
+            pending = characters.next()
+            if let open = quote {
+                result.append(character)
+                if character == open { quote = nil }
+                continue
+            }
+            if character == "'" || character == "\"" {
+                quote = character
+                result.append(character)
+            } else if character == "?" {
+                var digits = ""
+                while let digit = pending, digit.isNumber {
+                    digits.append(digit)
+                    pending = characters.next()
+                }
+                if digits.isEmpty {
+                    result += "$\(next)"
+                    next += 1
+                } else {
+                    result += "$" + digits
+                }
+            } else {
+                result.append(character)
+            }
+        }
+        return result
+    }
+}
+
+/// The rows of one statement, read from the server's binary answer.
+final class PostgresCursor: ResultCursor {
+    let columnNames: [String]
+    private let rows: [[PostgresCell]]
+    private var index = -1
+
+    init(columnNames: [String], rows: [[PostgresCell]]) {
+        self.columnNames = columnNames
+        self.rows = rows
+    }
+
+    func step() throws -> Bool {
+        index += 1
+        return index < rows.count
+    }
+
+    func reset() { index = -1 }
+
+    private func cell(_ column: Int32) -> PostgresCell { rows[index][Int(column)] }
+
+    func kind(_ column: Int32) -> CellKind {
+        let cell = cell(column)
+        guard cell.bytes != nil else { return .null }
+        switch cell.dataType {
+        case .int2, .int4, .int8, .bool, .oid: return .integer
+        case .float4, .float8, .numeric: return .real
+        case .bytea: return .blob
+        default: return .text
+        }
+    }
+
+    func int64(_ column: Int32) -> Int64 {
+        let cell = cell(column)
+        if cell.dataType == .bool { return (try? cell.decode(Bool.self)) == true ? 1 : 0 }
+        if let value = try? cell.decode(Int64.self) { return value }
+        return Int64(double(column))
+    }
+
+    func double(_ column: Int32) -> Double {
+        let cell = cell(column)
+        if cell.dataType == .numeric, let value = try? cell.decode(Decimal.self) { return NSDecimalNumber(decimal: value).doubleValue }
+        if let value = try? cell.decode(Double.self) { return value }
+        if let value = try? cell.decode(Int64.self) { return Double(value) }
+        return 0
+    }
+
+    func withText<R>(_ column: Int32, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        var text = text(column)
+        return try text.withUTF8 { try body(UnsafeRawBufferPointer($0)) }
+    }
+
+    func withBlob<R>(_ column: Int32, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        let bytes = cell(column).bytes.map { Array($0.readableBytesView) } ?? []
+        return try bytes.withUnsafeBytes { try body($0) }
+    }
+
+    /// The cell as text: numbers in their shortest form, times as s1ingest stores them.
+    func text(_ column: Int32) -> String {
+        let cell = cell(column)
+        guard let buffer = cell.bytes else { return "" }
+        switch kind(column) {
+        case .integer: return String(int64(column))
+        case .real: return "\(double(column))"
+        case .null: return ""
+        case .blob: return String(decoding: buffer.readableBytesView, as: UTF8.self)
+        case .text: break
+        }
+        switch cell.dataType {
+        case .timestamptz, .timestamp:
+            guard let micros = buffer.getInteger(at: buffer.readerIndex, as: Int64.self) else { return "" }
+            return Self.isoText(microsSince2000: micros)
+        case .date:
+            guard let days = buffer.getInteger(at: buffer.readerIndex, as: Int32.self) else { return "" }
+            return String(Self.isoText(microsSince2000: Int64(days) * 86_400_000_000).prefix(10))
+        case .jsonb:
+            return String(decoding: buffer.readableBytesView.dropFirst(), as: UTF8.self)
+        case .uuid:
+            if let uuid = try? cell.decode(UUID.self) { return uuid.uuidString.lowercased() }
+            return ""
+        default:
+            return String(decoding: buffer.readableBytesView, as: UTF8.self)
+        }
+    }
+
+    func currentRow() -> [SQLValue] {
+        (0 ..< columnNames.count).map { index -> SQLValue in
+            let column = Int32(index)
+            switch kind(column) {
+            case .null: return .null
+            case .integer: return .integer(int64(column))
+            case .real: return .real(double(column))
+            case .text: return .text(text(column))
+            case .blob: return .text(text(column))
+            }
+        }
+    }
+
+    /// Microseconds since 2000-01-01 UTC as `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
+    static func isoText(microsSince2000 micros: Int64) -> String {
+        let unixMicros = micros + 946_684_800_000_000
+        let seconds = unixMicros >= 0 ? unixMicros / 1_000_000 : (unixMicros - 999_999) / 1_000_000
+        let fraction = unixMicros - seconds * 1_000_000
+        var days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let secondOfDay = seconds - days * 86_400
+        // Civil date from days since 1970 (Howard Hinnant's algorithm).
+        days += 719_468
+        let era = (days >= 0 ? days : days - 146_096) / 146_097
+        let dayOfEra = days - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthPart = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthPart + 2) / 5 + 1
+        let month = monthPart < 10 ? monthPart + 3 : monthPart - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        func pad(_ value: Int64, _ width: Int) -> String {
+            let text = String(value)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay / 60 % 60, 2)):"
+            + "\(pad(secondOfDay % 60, 2)).\(pad(fraction, 6))Z"
+    }
+}

@@ -1,0 +1,682 @@
+import NIOCore
+import PostgresNIO
+import S1Common
+import S1JSON
+import S1Model
+import S1Storage
+
+/// The writer of flattened analyses, with SQLite's semantics (inserted, updated with its
+/// children replaced, unchanged, stale; the raw body kept as received), batched for a server:
+/// each `store` asks what is stored (one round trip), the rows wait in memory, and a flush sends
+/// one multi-row statement per table (`INSERT ... SELECT FROM unnest(arrays)`), all pipelined.
+/// A threat's rows always go out in one flush, inside the batch's transaction.
+final class PostgresWriter {
+    let connection: PGConnection
+    var rebuilding = false
+
+    /// The column types of each table (`Table.rawValue`), read from the catalog.
+    private let columnTypes: [[String]]
+    private let insertSQL: [String]
+    /// The plain INSERT of threats and raw bodies stored for the first time (no conflict to
+    /// handle: a unique violation means another writer stored the same new threat meanwhile).
+    private let newRowSQL: [String]
+    /// The primary key's columns of each table (indexes into `Table.columns`).
+    private let primaryKeys: [[Int]]
+
+    private struct AgentState: Equatable {
+        var agent: UInt64
+        var interfaces: UInt64
+    }
+    private var writtenAgents: [String: AgentState] = [:]
+    private var pendingAgents: [String: AgentState] = [:]
+
+    // What waits for the next flush.
+    private var analyses: [FlattenedAnalysis] = []
+    /// The console of each waiting analysis.
+    private var consoles: [String] = []
+    /// Whether each waiting analysis is of a threat not stored before.
+    private var isNew: [Bool] = []
+    private var ingestedAts: [String] = []
+    private var pendingThreats: Set<String> = []
+    /// Analyses (indexes into `analyses`) whose agent row is written, by agent (the latest wins).
+    private var agentWriters: [String: Int] = [:]
+    /// Analyses whose interface rows are written, by agent (the latest wins).
+    private var interfaceWriters: [String: Int] = [:]
+    private var agentsToClear: Set<String> = []
+    private var touched: [(threatId: String, at: String)] = []
+    /// Raw bodies' source and time to put back after they are stored again (`rebuild`).
+    private var rawMetadata: [(threatId: String, source: String?, ingestedAt: String)] = []
+    /// Updated threats, whose stored children the flush deletes.
+    private var threatsToClear: [String] = []
+    /// What `prepare` found stored (nil: not stored), by threat, until its `store` or the batch's end.
+    private var prepared: [String: Stored?] = [:]
+
+    private struct Stored {
+        var updatedAt: String?
+        var bodyLength: Int?
+        var console: String
+        /// The stored body, when `prepare` saw it has the incoming body's length.
+        var body: [UInt8]? = nil
+    }
+
+    /// The console each agent is stored for (nil: not stored), as far as this writer has read
+    /// or written it.
+    private var agentConsoles: [String: String?] = [:]
+    /// What the last `conflict` collided with.
+    private(set) var lastConflict: StoreConflict?
+
+    /// A second connection for `prepare`'s lookups, so they run while the writer's connection
+    /// inserts the previous flush. It sees committed rows only: threats this batch has flushed
+    /// (`batchThreats`) are looked up on the writer's connection instead.
+    private var lookupConnection: PGConnection?
+    private var batchThreats: Set<String> = []
+
+    /// Analyses held before a flush within a batch (bounds memory and keeps the server busy).
+    static let flushEvery = 1000
+
+    init(connection: PGConnection) throws {
+        self.connection = connection
+        var types: [[String]] = []
+        var inserts: [String] = []
+        var newRows: [String] = []
+        var keys: [[Int]] = []
+        for table in Table.allCases {
+            var binds = PostgresBindings()
+            binds.text(table.name)
+            let rows = try connection.query("""
+                SELECT a.attname::text, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a
+                WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped
+                """, binds)
+            var byName: [String: String] = [:]
+            for row in rows { byName[try row[0].decode(String.self)] = try row[1].decode(String.self) }
+            let tableTypes = try table.columns.map { column -> String in
+                guard let type = byName[column] else {
+                    throw PostgresStoreError.server(location: connection.location.shown, detail: "table \(table.name) has no column \(column): the schema is not s1ingest's")
+                }
+                return type
+            }
+            types.append(tableTypes)
+            inserts.append(Self.insertSQL(table, types: tableTypes))
+            newRows.append(Self.insertSQL(table, types: tableTypes, plain: true))
+            let keyColumns = try connection.query("""
+                SELECT a.attname::text FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+                WHERE i.indrelid = to_regclass($1) AND i.indisprimary
+                """, binds).map { try $0[0].decode(String.self) }
+            keys.append(keyColumns.compactMap { table.columns.firstIndex(of: $0) })
+        }
+        columnTypes = types
+        insertSQL = inserts
+        newRowSQL = newRows
+        primaryKeys = keys
+    }
+
+    deinit {
+        lookupConnection?.close()
+    }
+
+    /// `INSERT INTO t (columns) SELECT * FROM unnest($1::type[], ...)`: one parameter per column,
+    /// any number of rows; an upsert for the keyed parents, duplicates ignored for an agent's
+    /// interfaces. A threat's children go in plainly: the flush has just deleted an updated
+    /// threat's stored ones, and left out repeated keys, as SQLite's INSERT OR IGNORE does.
+    static func insertSQL(_ table: Table, types: [String], plain: Bool = false) -> String {
+        let columns = table.columns + (table.carriesConsole ? ["console"] : [])
+        let arrays = (types + (table.carriesConsole ? ["text"] : [])).enumerated().map { "$\($0.offset + 1)::\($0.element)[]" }
+            .joined(separator: ", ")
+        let insert = "INSERT INTO \(table.name) (\(columns.joined(separator: ", "))) SELECT * FROM unnest(\(arrays))"
+        if plain { return insert }
+        let key: String
+        switch table {
+        case .agents: key = "agent_id"
+        case .threats, .rawAnalyses: key = "threat_id"
+        case .interfaces, .interfaceAddresses: return insert + " ON CONFLICT DO NOTHING"
+        default: return insert
+        }
+        // The console stays: an analysis from another console is refused before the insert.
+        let updates = columns.filter { $0 != key && $0 != "first_ingested_at" && $0 != "console" }.map { "\($0) = excluded.\($0)" }.joined(separator: ", ")
+        return "\(insert) ON CONFLICT (\(key)) DO UPDATE SET \(updates)"
+    }
+
+    // MARK: Batches
+
+    func beginBatch() throws {
+        try connection.query("BEGIN")
+        connection.inTransaction = true
+    }
+
+    func commitBatch() throws {
+        prepared.removeAll(keepingCapacity: true)
+        try flush()
+        try connection.query("COMMIT")
+        batchThreats.removeAll(keepingCapacity: true)
+        connection.inTransaction = false
+        writtenAgents.merge(pendingAgents) { $1 }
+        pendingAgents.removeAll(keepingCapacity: true)
+    }
+
+    func rollbackBatch() {
+        prepared.removeAll(keepingCapacity: true)
+        agentConsoles.removeAll(keepingCapacity: true)
+        clearPending()
+        _ = try? connection.drainInFlight()
+        _ = try? connection.query("ROLLBACK")
+        batchThreats.removeAll(keepingCapacity: true)
+        connection.inTransaction = false
+        pendingAgents.removeAll(keepingCapacity: true)
+    }
+
+    // MARK: Storing
+
+    /// Looks up the stored version of every threat of `analyses`, and the console of every agent
+    /// not known yet, in one round trip.
+    func prepare(_ analyses: [FlattenedAnalysis]) throws {
+        var threats = PGArrayBuilder(), lengths = PGArrayBuilder(.bigint), agents = PGArrayBuilder()
+        var threatIds: [String] = []
+        var agentIds: Set<String> = []
+        for analysis in analyses where !pendingThreats.contains(analysis.threatId) && !batchThreats.contains(analysis.threatId)
+            && prepared[analysis.threatId] == nil {
+            threatIds.append(analysis.threatId)
+            threats.appendText(analysis.threatId)
+            lengths.appendInt64(Int64(analysis.withBody { $0.count }))
+            if let agentId = analysis.agentId, agentConsoles[agentId] == nil, agentIds.insert(agentId).inserted { agents.appendText(agentId) }
+        }
+        guard !threatIds.isEmpty else { return }
+        var threatBinds = PostgresBindings()
+        threatBinds.append(threats.finish())
+        threatBinds.append(lengths.finish())
+        var agentBinds = PostgresBindings()
+        agentBinds.append(agents.finish())
+        // The stored body comes along when it is as long as the incoming one (maybe the same):
+        // the comparison needs no further round trip.
+        if lookupConnection == nil { lookupConnection = try PGConnection.open(connection.location, environment: connection.environment) }
+        let (threatRows, agentRows) = try lookupConnection!.pipelineRows(
+            PostgresQuery(unsafeSQL: """
+                SELECT t.threat_id, \(isoText("t.updated_at")), octet_length(r.body::text), t.console,
+                       CASE WHEN octet_length(r.body::text) = u.length THEN r.body::text END
+                FROM unnest($1::text[], $2::bigint[]) AS u(id, length) JOIN threats t ON t.threat_id = u.id
+                LEFT JOIN raw_analyses r ON r.threat_id = t.threat_id
+                """, binds: threatBinds),
+            PostgresQuery(unsafeSQL: "SELECT agent_id, console FROM agents WHERE agent_id = ANY($1::text[])", binds: agentBinds))
+        for id in threatIds { prepared[id] = .some(nil) }
+        for row in threatRows {
+            prepared[try row[0].decode(String.self)] = Stored(updatedAt: try row[1].decode(String?.self), bodyLength: try row[2].decode(Int?.self),
+                                                              console: try row[3].decode(String.self),
+                                                              body: row[4].bytes.map { Array($0.readableBytesView) })
+        }
+        for id in agentIds { agentConsoles[id] = .some(nil) }
+        for row in agentRows { agentConsoles[try row[0].decode(String.self)] = .some(try row[1].decode(String.self)) }
+    }
+
+    /// The console `agentId` is stored for; nil when it is not stored.
+    private func consoleOfAgent(_ agentId: String) throws -> String? {
+        if let known = agentConsoles[agentId] { return known }
+        var binds = PostgresBindings()
+        binds.text(agentId)
+        let console = try connection.scalar("SELECT console FROM agents WHERE agent_id = $1", binds, as: String.self)
+        agentConsoles[agentId] = .some(console)
+        return console
+    }
+
+    func store(_ analysis: FlattenedAnalysis, console: String, ingestedAt: String) throws -> StoreOutcome {
+        if pendingThreats.contains(analysis.threatId) {
+            prepared[analysis.threatId] = nil
+            try flush()
+        }
+        var outcome = StoreOutcome.inserted
+        let stored: Stored?
+        if let known = prepared.removeValue(forKey: analysis.threatId) {
+            stored = known
+        } else {
+            var binds = PostgresBindings()
+            binds.text(analysis.threatId)
+            stored = try connection.query("""
+                SELECT \(isoText("t.updated_at")), octet_length(r.body::text), t.console FROM threats t
+                LEFT JOIN raw_analyses r ON r.threat_id = t.threat_id WHERE t.threat_id = $1
+                """, binds).first.map {
+                Stored(updatedAt: try $0[0].decode(String?.self), bodyLength: try $0[1].decode(Int?.self), console: try $0[2].decode(String.self))
+            }
+        }
+        // A threat or agent ID belongs to one console: another console's analysis of it is refused.
+        if let stored, stored.console != console {
+            lastConflict = StoreConflict(kind: .threat, id: analysis.threatId, storedConsole: stored.console, incomingConsole: console)
+            return .conflict
+        }
+        if let agentId = analysis.agentId, let owner = try consoleOfAgent(agentId), owner != console {
+            lastConflict = StoreConflict(kind: .agent, id: agentId, storedConsole: owner, incomingConsole: console)
+            return .conflict
+        }
+        if let stored {
+            let storedUpdatedAt = stored.updatedAt
+            let incomingLength = analysis.withBody { $0.count }
+            var sameBody = false
+            if !rebuilding && (stored.bodyLength == incomingLength || analysis.updatedAt == storedUpdatedAt) {
+                sameBody = try sameAnalysisStored(analysis, storedBody: stored.body)
+            }
+            if !rebuilding && (sameBody || isOlder(analysis.updatedAt, than: storedUpdatedAt)) {
+                touched.append((analysis.threatId, ingestedAt))
+                pendingThreats.insert(analysis.threatId)
+                return sameBody ? .unchanged : .stale
+            }
+            threatsToClear.append(analysis.threatId)
+            outcome = .updated
+        }
+        let known = analysis.agentId.flatMap { pendingAgents[$0] ?? writtenAgents[$0] }
+        var agentChanged = analysis.agentId != nil && known?.agent != analysis.agentFingerprint
+        var interfacesChanged = analysis.agentId != nil && known?.interfaces != analysis.interfacesFingerprint
+        var notOwner = false
+        if rebuilding, let agentId = analysis.agentId {
+            var binds = PostgresBindings()
+            binds.text(agentId)
+            if try flushIfAgentPending(agentId),
+               let owner = try connection.scalar("SELECT last_threat_id FROM agents WHERE agent_id = $1", binds, as: String.self),
+               owner != analysis.threatId {
+                agentChanged = false
+                interfacesChanged = false
+                notOwner = true
+            }
+        }
+        let index = analyses.count
+        analyses.append(analysis)
+        consoles.append(console)
+        isNew.append(outcome == .inserted)
+        ingestedAts.append(ingestedAt)
+        pendingThreats.insert(analysis.threatId)
+        if let agentId = analysis.agentId {
+            if agentChanged {
+                agentWriters[agentId] = index
+                agentConsoles[agentId] = .some(console)
+            }
+            if interfacesChanged {
+                agentsToClear.insert(agentId)
+                interfaceWriters[agentId] = index
+            }
+            if !notOwner {
+                pendingAgents[agentId] = AgentState(agent: analysis.agentFingerprint, interfaces: analysis.interfacesFingerprint)
+            }
+        }
+        if analyses.count >= Self.flushEvery { try flush() }
+        return outcome
+    }
+
+    /// Flushes when `agentId`'s rows wait, so the catalog answers about them; true always.
+    private func flushIfAgentPending(_ agentId: String) throws -> Bool {
+        if agentWriters[agentId] != nil || interfaceWriters[agentId] != nil { try flush() }
+        return true
+    }
+
+    /// True when the stored raw body is the same JSON as `analysis`'s: the same bytes, or
+    /// equivalent JSON (white space, escapes, member order).
+    private func sameAnalysisStored(_ analysis: FlattenedAnalysis, storedBody: [UInt8]?) throws -> Bool {
+        let stored: [UInt8]
+        if let storedBody {
+            stored = storedBody
+        } else {
+            var binds = PostgresBindings()
+            binds.text(analysis.threatId)
+            guard let cell = try connection.query("SELECT body::text FROM raw_analyses WHERE threat_id = $1", binds).first?.first,
+                  let buffer = cell.bytes else { return false }
+            stored = Array(buffer.readableBytesView)
+        }
+        if analysis.withBody({ $0.elementsEqual(stored) }) { return true }
+        guard let storedDocument = try? JSONDocument(bytes: stored),
+              let incoming = analysis.withBody({ try? JSONDocument(bytes: Array($0)) }) else { return false }
+        return storedDocument.root.isEquivalent(to: incoming.root)
+    }
+
+    private func isOlder(_ incoming: String?, than stored: String?) -> Bool {
+        guard let incoming, let stored else { return false }
+        return incoming < stored
+    }
+
+    // MARK: Flushing
+
+    private func clearPending() {
+        analyses.removeAll(keepingCapacity: true)
+        consoles.removeAll(keepingCapacity: true)
+        isNew.removeAll(keepingCapacity: true)
+        ingestedAts.removeAll(keepingCapacity: true)
+        pendingThreats.removeAll(keepingCapacity: true)
+        agentWriters.removeAll(keepingCapacity: true)
+        interfaceWriters.removeAll(keepingCapacity: true)
+        agentsToClear.removeAll(keepingCapacity: true)
+        touched.removeAll(keepingCapacity: true)
+        threatsToClear.removeAll(keepingCapacity: true)
+        rawMetadata.removeAll(keepingCapacity: true)
+    }
+
+    /// Sends what waits: touches, deletes of replaced children, then one INSERT per table, pipelined.
+    func flush() throws {
+        defer { clearPending() }
+        guard !analyses.isEmpty || !touched.isEmpty || !rawMetadata.isEmpty else { return }
+        var queries: [PostgresQuery] = []
+        if !touched.isEmpty {
+            var ids = PGArrayBuilder(), times = PGArrayBuilder()
+            for (threatId, at) in touched {
+                ids.appendText(threatId)
+                times.appendText(at)
+            }
+            var binds = PostgresBindings()
+            binds.append(ids.finish())
+            binds.append(times.finish())
+            queries.append(PostgresQuery(unsafeSQL: """
+                UPDATE threats SET last_ingested_at = u.at::timestamptz FROM unnest($1::text[], $2::text[]) AS u(id, at)
+                WHERE threats.threat_id = u.id
+                """, binds: binds))
+        }
+        if !agentsToClear.isEmpty {
+            for table in Table.agentChildren {
+                queries.append(PostgresQuery(unsafeSQL: "DELETE FROM \(table.name) WHERE agent_id = ANY($1::text[])", binds: Self.idArray(Array(agentsToClear))))
+            }
+        }
+        for table in Table.allCases {
+            if table == .threats || table == .rawAnalyses {
+                if let query = insertQuery(table, new: true) { queries.append(query) }
+                if let query = insertQuery(table, new: false) { queries.append(query) }
+            } else if let query = insertQuery(table) {
+                queries.append(query)
+            }
+            if table == .threats && !threatsToClear.isEmpty {
+                // After the threats' upsert holds their rows: an updated threat's children go.
+                // (A new threat's have nothing to clear: deleting them anyway cost a fifth of an
+                // import. Two writers storing the same new threat at once: the second's batch
+                // fails on the children's keys and is rolled back whole.)
+                let ids = Self.idArray(threatsToClear)
+                for child in Table.threatChildren {
+                    queries.append(PostgresQuery(unsafeSQL: "DELETE FROM \(child.name) WHERE threat_id = ANY($1::text[])", binds: ids))
+                }
+            }
+        }
+        if !rawMetadata.isEmpty {
+            var ids = PGArrayBuilder(), sources = PGArrayBuilder(), times = PGArrayBuilder()
+            for entry in rawMetadata {
+                ids.appendText(entry.threatId)
+                if let source = entry.source { sources.appendText(source) } else { sources.appendNull() }
+                times.appendText(entry.ingestedAt)
+            }
+            var binds = PostgresBindings()
+            binds.append(ids.finish())
+            binds.append(sources.finish())
+            binds.append(times.finish())
+            queries.append(PostgresQuery(unsafeSQL: """
+                UPDATE raw_analyses SET source = u.source, ingested_at = u.at::timestamptz
+                FROM unnest($1::text[], $2::text[], $3::text[]) AS u(id, source, at) WHERE raw_analyses.threat_id = u.id
+                """, binds: binds))
+        }
+        batchThreats.formUnion(analyses.map(\.threatId))
+        batchThreats.formUnion(touched.map(\.threatId))
+        try connection.send(queries)
+    }
+
+    private static func idArray(_ ids: [String]) -> PostgresBindings {
+        var array = PGArrayBuilder()
+        for id in ids { array.appendText(id) }
+        var binds = PostgresBindings()
+        binds.append(array.finish())
+        return binds
+    }
+
+    /// The INSERT of every waiting row of `table`, or nil when none waits.
+    /// `new`: only the rows of threats stored for the first time (a plain INSERT), or only the
+    /// others (the upsert); nil: every row.
+    private func insertQuery(_ table: Table, new: Bool? = nil) -> PostgresQuery? {
+        let types = columnTypes[table.rawValue]
+        var columns = types.map { PGArrayBuilder(PGArrayBuilder.Element(columnType: $0)) }
+        var consoleColumn = PGArrayBuilder()
+        var rowCount = 0
+        func add(_ index: Int, _ row: FlattenedAnalysis.Row) {
+            let analysis = analyses[index]
+            analysis.arena.withUnsafeBytes { arena in
+                for (column, value) in analysis.values(of: row).enumerated() {
+                    columns[column].append(value, arena: arena)
+                }
+            }
+            if table.carriesConsole { consoleColumn.appendText(consoles[index]) }
+            rowCount += 1
+        }
+        switch table {
+        case .agents:
+            for index in agentWriters.values.sorted() {
+                for row in analyses[index].rows where row.table == .agents { add(index, row) }
+            }
+        case .interfaces, .interfaceAddresses:
+            for index in interfaceWriters.values.sorted() {
+                for row in analyses[index].rows where row.table == table { add(index, row) }
+            }
+        default:
+            let key = primaryKeys[table.rawValue]
+            let dedupe = Table.threatChildren.contains(table) && !key.isEmpty
+            var seen = Set<[UInt8]>()
+            for (index, analysis) in analyses.enumerated() {
+                if let new, isNew[index] != new { continue }
+                seen.removeAll(keepingCapacity: true)
+                for row in analysis.rows where row.table == table {
+                    if dedupe, !seen.insert(Self.keyBytes(analysis, row, key)).inserted { continue }
+                    add(index, row)
+                }
+            }
+        }
+        guard rowCount > 0 else { return nil }
+        var binds = PostgresBindings(capacity: columns.count)
+        for index in columns.indices { binds.append(columns[index].finish()) }
+        if table.carriesConsole { binds.append(consoleColumn.finish()) }
+        return PostgresQuery(unsafeSQL: new == true ? newRowSQL[table.rawValue] : insertSQL[table.rawValue], binds: binds)
+    }
+
+    /// The values of `row`'s primary key columns, as bytes that differ when the key does.
+    private static func keyBytes(_ analysis: FlattenedAnalysis, _ row: FlattenedAnalysis.Row, _ key: [Int]) -> [UInt8] {
+        var bytes: [UInt8] = []
+        let values = analysis.values(of: row)
+        for column in key {
+            switch values[values.startIndex + column] {
+            case .null: bytes.append(0)
+            case .integer(let number):
+                bytes.append(1)
+                withUnsafeBytes(of: number) { bytes.append(contentsOf: $0) }
+            case .text(let start, let count):
+                bytes.append(2)
+                withUnsafeBytes(of: count) { bytes.append(contentsOf: $0) }
+                bytes.append(contentsOf: analysis.arena[Int(start) ..< Int(start + count)])
+            }
+        }
+        return bytes
+    }
+
+    /// Puts back a raw body's source and time with the next flush (after it is stored again).
+    func keepRawMetadata(threatId: String, source: String?, ingestedAt: String) {
+        rawMetadata.append((threatId, source, ingestedAt))
+    }
+
+    // MARK: Reading back
+
+    func rowCounts() throws -> [(table: String, rows: Int)] {
+        let sql = Table.allCases.map { "SELECT \($0.rawValue), count(*) FROM \($0.name)" }.joined(separator: " UNION ALL ")
+        var counts: [Int: Int] = [:]
+        for row in try connection.query(sql) { counts[try row[0].decode(Int.self)] = try row[1].decode(Int.self) }
+        return Table.allCases.map { ($0.name, counts[$0.rawValue] ?? 0) }
+    }
+}
+
+extension Table {
+    /// True for the tables whose rows say which console they came from (a last column, `console`).
+    var carriesConsole: Bool { self == .threats || self == .agents }
+}
+
+/// An array in PostgreSQL's binary format, built element by element: nothing for the client to
+/// escape or the server to parse. Columns of `bigint`, `boolean` and `timestamptz` get arrays of
+/// their own type (no cast per element on the server); others `text[]`, cast by the statement.
+struct PGArrayBuilder {
+    enum Element {
+        case text, bigint, boolean, timestamp
+
+        init(columnType: String) {
+            switch columnType {
+            case "bigint": self = .bigint
+            case "boolean": self = .boolean
+            case "timestamp with time zone": self = .timestamp
+            default: self = .text
+            }
+        }
+
+        var oid: UInt32 {
+            switch self {
+            case .text: return 25
+            case .bigint: return 20
+            case .boolean: return 16
+            case .timestamp: return 1184
+            }
+        }
+
+        var arrayType: PostgresDataType {
+            switch self {
+            case .text: return .textArray
+            case .bigint: return .int8Array
+            case .boolean: return .boolArray
+            case .timestamp: return PostgresDataType(1185)
+            }
+        }
+    }
+
+    let element: Element
+    /// Header (ndim, flags, element type, length, lower bound), the length patched at the end.
+    private var bytes: [UInt8]
+    private var count = 0
+
+    init(_ element: Element = .text) {
+        self.element = element
+        let oid = element.oid
+        bytes = [0, 0, 0, 1, 0, 0, 0, 1, UInt8(oid >> 24), UInt8((oid >> 16) & 0xff), UInt8((oid >> 8) & 0xff), UInt8(oid & 0xff),
+                 0, 0, 0, 0, 0, 0, 0, 1]
+    }
+
+    private mutating func int32(_ value: Int32) {
+        let bits = UInt32(bitPattern: value)
+        bytes.append(UInt8(truncatingIfNeeded: bits >> 24))
+        bytes.append(UInt8(truncatingIfNeeded: bits >> 16))
+        bytes.append(UInt8(truncatingIfNeeded: bits >> 8))
+        bytes.append(UInt8(truncatingIfNeeded: bits))
+    }
+
+    private mutating func int64(_ value: Int64) {
+        count += 1
+        int32(8)
+        let bits = UInt64(bitPattern: value)
+        for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: bits >> UInt64(shift))) }
+    }
+
+    mutating func appendNull() {
+        count += 1
+        int32(-1)
+    }
+
+    mutating func appendInt64(_ value: Int64) {
+        if element == .bigint { int64(value) } else { appendText(String(value)) }
+    }
+
+    mutating func appendText(_ text: String) {
+        var text = text
+        text.withUTF8 { appendBytes(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// One flattened value for this array's column: a timestamp not in the stored form, or text
+    /// that is not a number for a number column, becomes NULL rather than fail the batch (the
+    /// raw body keeps what was sent).
+    mutating func append(_ value: FlatValue, arena: UnsafeRawBufferPointer) {
+        switch (element, value) {
+        case (_, .null): appendNull()
+        case (.text, .integer(let number)): appendText(String(number))
+        case (.text, .text(let start, let count)): appendBytes(UnsafeRawBufferPointer(rebasing: arena[Int(start) ..< Int(start + count)]))
+        case (.bigint, .integer(let number)): int64(number)
+        case (.bigint, .text(let start, let count)):
+            if let number = Self.integer(UnsafeRawBufferPointer(rebasing: arena[Int(start) ..< Int(start + count)])) { int64(number) } else { appendNull() }
+        case (.boolean, .integer(let number)):
+            count += 1
+            int32(1)
+            bytes.append(number == 0 ? 0 : 1)
+        case (.boolean, .text): appendNull()
+        case (.timestamp, .text(let start, let count)):
+            if let micros = Self.microsSince2000(UnsafeRawBufferPointer(rebasing: arena[Int(start) ..< Int(start + count)])) {
+                int64(micros)
+            } else {
+                appendNull()
+            }
+        case (.timestamp, .integer): appendNull()
+        }
+    }
+
+    /// The element's bytes; NUL bytes (which PostgreSQL text cannot hold) dropped.
+    private mutating func appendBytes(_ text: UnsafeRawBufferPointer) {
+        count += 1
+        if text.firstIndex(of: 0) == nil {
+            int32(Int32(text.count))
+            bytes.append(contentsOf: text)
+        } else {
+            let kept = text.filter { $0 != 0 }
+            int32(Int32(kept.count))
+            bytes.append(contentsOf: kept)
+        }
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SS.ffffffZ` (the form the flattener normalises times to) as
+    /// PostgreSQL's binary timestamptz: microseconds since 2000-01-01 UTC; nil for anything else.
+    static func microsSince2000(_ text: UnsafeRawBufferPointer) -> Int64? {
+        guard text.count == 27, text[4] == UInt8(ascii: "-"), text[7] == UInt8(ascii: "-"), text[10] == UInt8(ascii: "T"),
+              text[13] == UInt8(ascii: ":"), text[16] == UInt8(ascii: ":"), text[19] == UInt8(ascii: "."), text[26] == UInt8(ascii: "Z")
+        else { return nil }
+        func number(_ from: Int, _ to: Int) -> Int64? {
+            var value: Int64 = 0
+            for index in from ..< to {
+                let digit = text[index]
+                guard digit >= 0x30 && digit <= 0x39 else { return nil }
+                value = value * 10 + Int64(digit - 0x30)
+            }
+            return value
+        }
+        guard let year = number(0, 4), let month = number(5, 7), let day = number(8, 10), let hour = number(11, 13),
+              let minute = number(14, 16), let second = number(17, 19), let micros = number(20, 26),
+              (1 ... 12).contains(month), (1 ... 31).contains(day), hour < 24, minute < 60, second < 61 else { return nil }
+        // Days since 1970 from the civil date (Howard Hinnant's algorithm).
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        let days = era * 146_097 + dayOfEra - 719_468
+        return ((days - 10_957) * 86_400 + hour * 3600 + minute * 60 + second) * 1_000_000 + micros
+    }
+
+    static func integer(_ text: UnsafeRawBufferPointer) -> Int64? {
+        guard !text.isEmpty, text.count <= 19 else { return nil }
+        return Int64(String(decoding: text, as: UTF8.self))
+    }
+
+    /// The array as a bind parameter.
+    mutating func finish() -> PGBinaryValue {
+        if count == 0 {
+            var empty: [UInt8] = [0, 0, 0, 0, 0, 0, 0, 0]
+            empty += bytes[8 ..< 12]
+            return PGBinaryValue(ByteBuffer(bytes: empty), type: element.arrayType)
+        }
+        let bits = UInt32(count)
+        bytes[12] = UInt8(truncatingIfNeeded: bits >> 24)
+        bytes[13] = UInt8(truncatingIfNeeded: bits >> 16)
+        bytes[14] = UInt8(truncatingIfNeeded: bits >> 8)
+        bytes[15] = UInt8(truncatingIfNeeded: bits)
+        return PGBinaryValue(ByteBuffer(bytes: bytes), type: element.arrayType)
+    }
+}
+
+/// A value already in PostgreSQL's binary format for `type`.
+struct PGBinaryValue: PostgresDynamicTypeEncodable {
+    var bytes: ByteBuffer
+    var psqlType: PostgresDataType
+    var psqlFormat: PostgresFormat { .binary }
+
+    init(_ bytes: ByteBuffer, type: PostgresDataType) {
+        self.bytes = bytes
+        self.psqlType = type
+    }
+
+    func encode<JSONEncoder: PostgresJSONEncoder>(into byteBuffer: inout ByteBuffer, context: PostgresEncodingContext<JSONEncoder>) {
+        var copy = bytes
+        byteBuffer.writeBuffer(&copy)
+    }
+}

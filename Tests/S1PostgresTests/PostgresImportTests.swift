@@ -1,0 +1,171 @@
+import Foundation
+import Testing
+import S1IngestCore
+import S1MockConsole
+import S1Testing
+
+/// `import` into PostgreSQL: the same rows as SQLite, and SQLite's per-threat semantics.
+@Suite(.serialized) struct PostgresImportTests {
+    /// No child row without its threat (the child tables have no FOREIGN KEY: the writer keeps them).
+    private func expectNoOrphans(_ cluster: PostgresCluster, _ database: String) throws {
+        for table in Table.threatChildren + [.rawAnalyses] {
+            let orphans = try cluster.psql(database, "SELECT count(*) FROM \(table.name) c WHERE NOT EXISTS (SELECT 1 FROM threats t WHERE t.threat_id = c.threat_id)")
+            #expect(orphans == "0", "\(table.name) has rows without their threat")
+        }
+        #expect(try cluster.psql(database, "SELECT count(*) FROM threats t WHERE agent_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM agents a WHERE a.agent_id = t.agent_id)") == "0")
+    }
+
+    private func importInto(_ provider: any StoreProvider, _ paths: [String], batchSize: Int = 4000) async throws -> ImportSummary {
+        try await Importer(options: ImportOptions(databasePath: provider.location, inputs: paths, batchSize: batchSize), store: provider).run()
+    }
+
+    @Test func fixturesGiveTheSameRowsAsSQLite() async throws {
+        let cluster = try PostgresCluster.shared
+        let database = try cluster.createDatabase()
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanUp() }
+        let paths = Fixture.all.map(Fixture.path)
+        let lite = try await importFiles(paths, into: directory.path("lite.sqlite"))
+        let pg = try await importInto(cluster.provider(database), paths)
+        #expect(pg.outcomes == lite.outcomes)
+        #expect(pg.rowCounts.map(\.table) == lite.rowCounts.map(\.table))
+        #expect(pg.rowCounts.map(\.rows) == lite.rowCounts.map(\.rows))
+        #expect(pg.stored > 0)
+
+        // The same values: every threat's times, booleans and counts, as text.
+        let sqlite = try Database(path: directory.path("lite.sqlite"))
+        let liteThreats = try sqlite.query("""
+            SELECT threat_id || '|' || coalesce(updated_at, '') || '|' || coalesce(is_fileless, '') || '|' || coalesce(file_size, '')
+                || '|' || coalesce(classification, '') FROM threats ORDER BY threat_id
+            """).compactMap { $0.first?.textValue }
+        let pgThreats = try cluster.psql(database, """
+            SELECT threat_id || '|' || coalesce(to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), '') || '|'
+                || coalesce(is_fileless::int::text, '') || '|' || coalesce(file_size::text, '') || '|' || coalesce(classification, '')
+            FROM threats ORDER BY threat_id
+            """).split(separator: "\n").map(String.init)
+        #expect(pgThreats == liteThreats)
+        // The raw body is kept byte for byte, and is json.
+        let liteBodies = try sqlite.query("SELECT body FROM raw_analyses ORDER BY threat_id").compactMap { $0.first?.textValue }
+        let bodies = try cluster.psql(database, "SELECT count(*) FROM raw_analyses r WHERE r.body::text = ANY(ARRAY[\(liteBodies.map { "'" + $0.replacingOccurrences(of: "'", with: "''") + "'" }.joined(separator: ","))])")
+        #expect(bodies == String(liteBodies.count))
+        let objects = try cluster.psql(database, "SELECT count(*) FROM raw_analyses WHERE json_typeof(body) = 'object'")
+        #expect(objects == String(liteBodies.count))
+        let reachable = try cluster.psql(database, "SELECT count(*) FROM raw_analyses WHERE body->'data'->'threatInfo'->>'threatId' = threat_id")
+        #expect(Int(reachable) ?? 0 >= 2)
+        try expectNoOrphans(cluster, database)
+    }
+
+    @Test func importingAgainIsUnchangedAndANewerVersionReplacesChildren() async throws {
+        let cluster = try PostgresCluster.shared
+        let database = try cluster.createDatabase()
+        let provider = cluster.provider(database)
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanUp() }
+        let set = SyntheticAnalyses(count: 300, seed: 7)
+        let first = try directory.file("a.ndjson", (0 ..< 300).map { set.body($0) }.joined(separator: "\n"))
+        let summary = try await importInto(provider, [first], batchSize: 64)
+        #expect(summary.outcomes[.inserted] == 300)
+        let counts = try await importInto(provider, [first]).rowCounts
+        let again = try await importInto(provider, [first])
+        #expect(again.outcomes[.unchanged] == 300)
+        #expect(again.rowCounts.map(\.rows) == counts.map(\.rows))
+
+        // Newer revisions of the first 50 (updated), older ones of the next 50 (stale), and
+        // one analysis twice in the same batch.
+        let newer = (0 ..< 50).map { set.body($0, revision: 1, updatedAt: "2031-01-01T00:00:00.000000Z") }
+        let older = (50 ..< 100).map { set.body($0, revision: 1, updatedAt: "2001-01-01T00:00:00.000000Z") }
+        let second = try directory.file("b.ndjson", (newer + older + [newer[0]]).joined(separator: "\n"))
+        let changed = try await importInto(provider, [second])
+        #expect(changed.outcomes[.updated] == 50)
+        #expect(changed.outcomes[.stale] == 50)
+        #expect(changed.outcomes[.unchanged] == 1)
+        let lite = directory.path("lite.sqlite")
+        _ = try await importFiles([first], into: lite)
+        let liteChanged = try await importFiles([second], into: lite)
+        #expect(changed.outcomes == liteChanged.outcomes)
+        #expect(changed.rowCounts.map(\.rows) == liteChanged.rowCounts.map(\.rows))
+        #expect(try cluster.psql(database, "SELECT count(*) FROM threats WHERE updated_at = '2031-01-01T00:00:00Z'") == "50")
+        try expectNoOrphans(cluster, database)
+        // Stale and unchanged analyses still mark the threat as read.
+        #expect(try cluster.psql(database, "SELECT count(DISTINCT last_ingested_at) > 1 FROM threats") == "t")
+    }
+
+    @Test func aDifferentlyFormattedBodyIsUnchanged() async throws {
+        let cluster = try PostgresCluster.shared
+        let database = try cluster.createDatabase()
+        let provider = cluster.provider(database)
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanUp() }
+        let body = SyntheticAnalyses(count: 1, seed: 3).body(0)
+        let compact = try directory.file("a.json", body)
+        let spaced = try directory.file("b.json", body.replacingOccurrences(of: "\":", with: "\" :  "))
+        #expect(try await importInto(provider, [compact]).outcomes[.inserted] == 1)
+        #expect(try await importInto(provider, [spaced]).outcomes[.unchanged] == 1)
+        // The body stays as first received.
+        #expect(try cluster.psql(database, "SELECT position('\" :  ' in body::text) FROM raw_analyses") == "0")
+    }
+
+    @Test func theCommandLineImportsAndMigratesThroughTheURL() throws {
+        let cluster = try PostgresCluster.shared
+        let database = try cluster.createDatabase()
+        let binary = Repository.root.appendingPathComponent(".build/debug/s1ingest").path
+        guard FileManager.default.isExecutableFile(atPath: binary) else {
+            Issue.record("no .build/debug/s1ingest: run swift build first")
+            return
+        }
+        func s1ingest(_ arguments: [String]) throws -> (status: Int32, output: String) {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: binary)
+            process.arguments = arguments
+            process.environment = cluster.environment
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            process.standardError = pipe
+            try process.run()
+            let data = pipe.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        }
+        let url = cluster.url(database)
+        let migrate = try s1ingest(["migrate", "--db", url])
+        #expect(migrate.status == 0, "\(migrate.output)")
+        let imported = try s1ingest(["import", "--json", "--quiet", "--db", url] + Fixture.all.map(Fixture.path))
+        #expect(imported.status == 0, "\(imported.output)")
+        #expect(imported.output.contains("\"stored\":"))
+        #expect(!imported.output.contains(cluster.password))
+        let count = try cluster.psql(database, "SELECT count(*) FROM threats")
+        #expect(Int(count) ?? 0 > 0)
+        // The other commands on the same URL.
+        let query = try s1ingest(["query", "--db", url, "SELECT count(*) AS n FROM threat_overview"])
+        #expect(query.status == 0 && query.output.contains(count), "\(query.output)")
+        let refused = try s1ingest(["query", "--db", url, "DELETE FROM threats"])
+        #expect(refused.status != 0 && refused.output.contains("read-only"), "\(refused.output)")
+        let exported = try s1ingest(["export", "--db", url, "--view", "threat_overview", "--format", "jsonl"])
+        #expect(exported.status == 0 && exported.output.split(separator: "\n").count == Int(count), "\(exported.output.prefix(300))")
+        let metadata = "SELECT md5(string_agg(threat_id || coalesce(source, '') || ingested_at::text, ',' ORDER BY threat_id)) FROM raw_analyses"
+        let before = try cluster.psql(database, metadata)
+        let rebuilt = try s1ingest(["rebuild", "--json", "--db", url])
+        #expect(try cluster.psql(database, metadata) == before, "rebuild changed the raw bodies' source or time")
+        #expect(rebuilt.status == 0 && rebuilt.output.contains("\"rebuilt\":\(count)"), "\(rebuilt.output)")
+        let runs = try s1ingest(["runs", "--db", url])
+        #expect(runs.status == 0 && runs.output.contains("rebuild"), "\(runs.output)")
+        let pruned = try s1ingest(["prune", "--older-than", "1d", "--dry-run", "--db", url])
+        #expect(pruned.status == 0, "\(pruned.output)")
+        #expect(try cluster.psql(database, "SELECT count(*) FROM threats") == count)
+        // A refused password: exit 2 and a message that says what to check.
+        var environment = cluster.environment
+        environment["PGPASSWORD"] = "wrong-password-123"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["migrate", "--db", url]
+        process.environment = environment
+        let pipe = Pipe()
+        process.standardError = pipe
+        process.standardOutput = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 2)
+        #expect(output.contains("refused the login") && !output.contains("wrong-password-123"), "\(output)")
+    }
+}

@@ -1,0 +1,205 @@
+import Foundation
+import S1IngestCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A throwaway PostgreSQL cluster made with the system's `initdb` and `pg_ctl`: a temporary
+/// directory owned by the `postgres` user (initdb refuses root), a socket directory inside it,
+/// a free loopback port, password authentication (SCRAM) over TCP. One per test process
+/// (`shared`); each test makes its own database. Stopped and removed when the process exits.
+package final class PostgresCluster: @unchecked Sendable {
+    package let directory: String
+    package let port: Int
+    package let user = "s1test"
+    package let password: String
+    package let binDirectory: String
+
+    /// Why the cluster could not be started.
+    package struct StartError: Error, CustomStringConvertible {
+        package let description: String
+    }
+
+    /// The cluster of this test process, started on first use.
+    package static var shared: PostgresCluster {
+        get throws {
+            try sharedCluster.get()
+        }
+    }
+
+    private static let sharedCluster: Result<PostgresCluster, any Error> = {
+        do {
+            let cluster = try PostgresCluster()
+            atexit { PostgresCluster.stopShared() }
+            return .success(cluster)
+        } catch {
+            return .failure(error)
+        }
+    }()
+
+    private static func stopShared() {
+        if case .success(let cluster) = sharedCluster { cluster.stop() }
+    }
+
+    /// Where `initdb` and `pg_ctl` are: `pg_config --bindir`, Debian's `/usr/lib/postgresql/N/bin`, else PATH.
+    package static func findBinDirectory() -> String? {
+        var candidates: [String] = []
+        if let output = try? run("/bin/sh", ["-c", "pg_config --bindir 2>/dev/null"]).output {
+            candidates.append(output.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        if let versions = try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql") {
+            candidates += versions.sorted { (Int($0) ?? 0) > (Int($1) ?? 0) }.map { "/usr/lib/postgresql/\($0)/bin" }
+        }
+        candidates += (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin").split(separator: ":").map(String.init)
+        return candidates.first { !$0.isEmpty && FileManager.default.isExecutableFile(atPath: $0 + "/initdb")
+            && FileManager.default.isExecutableFile(atPath: $0 + "/pg_ctl") }
+    }
+
+    package init() throws {
+        guard let bin = Self.findBinDirectory() else {
+            throw StartError(description: "no initdb/pg_ctl found (pg_config --bindir, /usr/lib/postgresql/*/bin, PATH): apt-get install postgresql")
+        }
+        binDirectory = bin
+        Self.stopClustersOfDeadProcesses(bin: bin)
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("s1ingest-pg-\(UUID().uuidString.prefix(8))").path
+        password = "pw-" + UUID().uuidString.prefix(12)
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let passwordFile = directory + "/pwfile"
+        try Data((password + "\n").utf8).write(to: URL(fileURLWithPath: passwordFile))
+        let asRoot = geteuid() == 0
+        if asRoot {
+            guard let entry = getpwnam("postgres") else {
+                throw StartError(description: "running as root and there is no postgres user to run initdb as (apt-get install postgresql creates it)")
+            }
+            chown(directory, entry.pointee.pw_uid, entry.pointee.pw_gid)
+            chown(passwordFile, entry.pointee.pw_uid, entry.pointee.pw_gid)
+        }
+        chmod(directory, 0o700)
+        chmod(passwordFile, 0o600)
+        // Which test process owns it: a process that crashed (no atexit) leaves its cluster to the next one to stop.
+        try Data(String(getpid()).utf8).write(to: URL(fileURLWithPath: directory + "/owner.pid"))
+        let initdb = try Self.run(asRoot, bin + "/initdb", [
+            "-D", directory + "/data", "-U", user, "--pwfile=\(passwordFile)", "--auth-local=trust", "--auth-host=scram-sha-256",
+            "-E", "UTF8", "--locale=C.UTF-8", "--no-sync",
+        ])
+        guard initdb.status == 0 else {
+            throw StartError(description: "initdb failed (\(initdb.status)): \(initdb.output)")
+        }
+        var lastError = ""
+        for _ in 0 ..< 5 {
+            let port = Self.freePort()
+            let start = try Self.run(asRoot, bin + "/pg_ctl", [
+                "-D", directory + "/data", "-l", directory + "/server.log", "-w", "-t", "60",
+                "-o", "-k \(directory) -p \(port) -h 127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=100",
+                "start",
+            ])
+            if start.status == 0 {
+                self.port = port
+                return
+            }
+            lastError = start.output + ((try? String(contentsOfFile: directory + "/server.log", encoding: .utf8)) ?? "")
+        }
+        try? FileManager.default.removeItem(atPath: directory)
+        throw StartError(description: "pg_ctl start failed: \(lastError)")
+    }
+
+    /// Stops and removes the clusters whose test process is gone (it crashed before its atexit).
+    private static func stopClustersOfDeadProcesses(bin: String) {
+        let temporary = FileManager.default.temporaryDirectory.path
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: temporary)) ?? [] where name.hasPrefix("s1ingest-pg-") {
+            let directory = temporary + "/" + name
+            guard let text = try? String(contentsOfFile: directory + "/owner.pid", encoding: .utf8), let pid = Int32(text),
+                  kill(pid, 0) != 0 && errno == ESRCH else { continue }
+            _ = try? run(geteuid() == 0, bin + "/pg_ctl", ["-D", directory + "/data", "-m", "immediate", "-w", "stop"])
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+    }
+
+    /// Stops the server at once and removes its files.
+    package func stop() {
+        _ = try? Self.run(geteuid() == 0, binDirectory + "/pg_ctl", ["-D", directory + "/data", "-m", "immediate", "-w", "stop"])
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// The URL of database `name` on this cluster (the password is not in it: pass `environment`).
+    package func url(_ database: String, user: String? = nil, sslmode: String = "disable") -> String {
+        "postgresql://\(user ?? self.user)@127.0.0.1:\(port)/\(database)?sslmode=\(sslmode)"
+    }
+
+    /// A provider for database `name`, with the password given as PGPASSWORD would give it.
+    package func provider(_ database: String, password: String? = nil, user: String? = nil) -> PostgresStoreProvider {
+        var provider = PostgresStoreProvider(url: url(database, user: user), warn: { _ in })
+        provider.environment = ["PGPASSWORD": password ?? self.password, "HOME": "/nonexistent"]
+        return provider
+    }
+
+    /// Creates an empty database with a unique name and returns the name.
+    package func createDatabase(_ prefix: String = "t") throws -> String {
+        let name = "\(prefix)_\(UUID().uuidString.prefix(8).lowercased())"
+        try psql("postgres", "CREATE DATABASE \(name)")
+        return name
+    }
+
+    /// Runs SQL with psql over the socket (trust), as the cluster's superuser; returns its output.
+    @discardableResult
+    package func psql(_ database: String, _ sql: String) throws -> String {
+        let psqlPath = FileManager.default.isExecutableFile(atPath: binDirectory + "/psql") ? binDirectory + "/psql" : "/usr/bin/psql"
+        let result = try Self.run(false, psqlPath, ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", directory, "-p", String(port),
+                                                    "-U", user, "-d", database, "-c", sql])
+        guard result.status == 0 else { throw StartError(description: "psql failed: \(result.output)") }
+        return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// The environment a child process (the s1ingest binary) needs to log in.
+    package var environment: [String: String] {
+        var environment = ProcessInfo.processInfo.environment
+        environment["PGPASSWORD"] = password
+        return environment
+    }
+
+    // MARK: Processes
+
+    @discardableResult
+    package static func run(_ asPostgres: Bool, _ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+        if asPostgres {
+            return try run("/usr/sbin/runuser", ["-u", "postgres", "--", executable] + arguments)
+        }
+        return try run(executable, arguments)
+    }
+
+    /// Runs a program to its end (posix_spawn and waitpid); its output goes through a file, not
+    /// a pipe, since the server that `pg_ctl start` leaves running would hold a pipe open.
+    package static func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+        let outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("s1ingest-pg-run-\(UUID().uuidString)").path
+        defer { unlink(outputPath) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, executable, &actions, nil, argv, environ)
+        guard spawned == 0 else { throw StartError(description: "cannot run \(executable): \(String(cString: strerror(spawned)))") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let exitStatus = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        return (exitStatus, (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "")
+    }
+
+    /// A loopback port nothing listens on now.
+    package static func freePort() -> Int {
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(socket) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) } }
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket, $0, &length) } }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
