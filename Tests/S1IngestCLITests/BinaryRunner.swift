@@ -64,7 +64,7 @@ func runProcess(_ executable: String, _ arguments: [String], stdin: Data? = nil,
     process.standardOutput = out
     process.standardError = err
     process.standardInput = input
-    try process.run()
+    try ProcessSpawn.run(process)
     if let stdin { input.fileHandleForWriting.write(stdin) }
     try input.fileHandleForWriting.close()
     let outBox = DataBox()
@@ -122,7 +122,7 @@ struct BackgroundRun: @unchecked Sendable {
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: err))
         process.standardInput = FileHandle.nullDevice
-        try process.run()
+        try ProcessSpawn.run(process)
         return BackgroundRun(process: process, stdoutPath: out, stderrPath: err)
     }
 

@@ -49,7 +49,8 @@ import S1MockConsole
         #expect(refused.status == 3, "\(refused.stdout)")
         #expect(refused.stdout.contains("failed   token  401"), "\(refused.stdout)")
         try await console.shutdown()
-        let closed = try await runBinary(["check", "--console", url, "--json"], environment: ["S1_API_TOKEN": Self.token])
+        // A port held closed (the mock's own may be handed to a suite running beside this one).
+        let closed = try await runBinary(["check", "--console", ClosedPort.url(), "--json"], environment: ["S1_API_TOKEN": Self.token])
         #expect(closed.status == 2)
         let steps = try steps(closed.stdout)
         #expect(steps["tcp"]?.outcome == "failed" && steps["tcp"]?.detail.contains("connection refused") == true)

@@ -32,7 +32,7 @@ import Testing
         let err = Pipe()
         process.standardError = err
         process.standardOutput = FileHandle.nullDevice
-        try process.run()
+        try ProcessSpawn.run(process)
         let stderr = String(decoding: readToEnd(err.fileHandleForReading.fileDescriptor), as: UTF8.self)
         process.waitUntilExit()
         return Run(status: process.terminationStatus, stderr: stderr)

@@ -10,13 +10,15 @@ import S1MockConsole
     static let budget = TokenBucketLimit(rate: 40, burst: 5, retryAfter: nil)
 
     @Test func aRunRecordsItsPaceAndTheNextOneStartsFromTheBudgetItMeasured() async throws {
-        let bench = try await IngestBench.start(count: 200, faults: FaultPlan(latencyMilliseconds: 10, rateLimit: Self.budget))
+        // 400 requests: the first 429 ends the unpaced start and the pace restarts from what was
+        // accepted; a measurement needs a second 429, which a busy machine delayed past 200.
+        let bench = try await IngestBench.start(count: 400, faults: FaultPlan(latencyMilliseconds: 10, rateLimit: Self.budget))
         defer { Task { await bench.stop() } }
         let first = try await bench.run(try bench.options(concurrency: 8, maxAttempts: 30))
-        #expect(first.counts.stored == 200)
+        #expect(first.counts.stored == 400)
         let pacing = try #require(first.pacing)
         #expect(pacing.rateLimited == bench.mock.rateLimitedRequests, "every 429 reached the pacer")
-        #expect(pacing.rateLimited > 0, "200 requests at 40/s from a start at 10/s meet the budget")
+        #expect(pacing.rateLimited > 0, "400 requests at 40/s meet the budget")
         let budget = try #require(pacing.budget, "a 429 yields a measurement")
         // Never above the console's 40/s by much; below it when the machine is too busy for
         // the client to keep its pace (what it measures is then what it can do).
@@ -36,7 +38,7 @@ import S1MockConsole
         let resumedRate = try #require(await resumed.currentRate)
         #expect(resumedRate >= 0.9 * remembered, "resumed at \(resumedRate) from \(remembered)")
         let second = try await bench.run(try bench.options(concurrency: 8, maxAttempts: 30))
-        #expect(second.counts.unchanged == 200)
+        #expect(second.counts.unchanged == 400)
         #expect(second.pacing?.budget != nil || second.pacing?.rateLimited == 0)
     }
 

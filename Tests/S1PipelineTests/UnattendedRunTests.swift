@@ -8,12 +8,9 @@ import S1MockConsole
 /// there: one deadline per request, stops that end within the grace, a prompt and plain
 /// "cannot reach", and run records that say what was committed.
 @Suite(.timeLimit(.minutes(3))) struct UnattendedRunTests {
-    /// A URL on which nothing listens: the port of a mock that was started and shut down.
+    /// A URL on which nothing listens (held closed for the whole test process).
     static func closedPortURL(scheme: String = "http") async throws -> String {
-        let bench = try await IngestBench.start(count: 1)
-        let url = bench.mock.baseURL
-        await bench.stop()
-        return url.replacingOccurrences(of: "http://", with: "\(scheme)://")
+        ClosedPort.url(scheme: scheme)
     }
 
     @Test func aBodyTrickledByteByByteIsCutAtTheRequestDeadline() async throws {

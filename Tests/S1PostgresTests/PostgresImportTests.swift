@@ -121,7 +121,7 @@ import S1Testing
             let pipe = Pipe()
             process.standardOutput = pipe
             process.standardError = pipe
-            try process.run()
+            try ProcessSpawn.run(process)
             let data = pipe.fileHandleForReading.readDataToEndOfFile()
             process.waitUntilExit()
             return (process.terminationStatus, String(decoding: data, as: UTF8.self))
@@ -162,7 +162,7 @@ import S1Testing
         let pipe = Pipe()
         process.standardError = pipe
         process.standardOutput = pipe
-        try process.run()
+        try ProcessSpawn.run(process)
         let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         #expect(process.terminationStatus == 2)

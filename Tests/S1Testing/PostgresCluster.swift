@@ -181,7 +181,7 @@ package final class PostgresCluster: @unchecked Sendable {
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, executable, &actions, nil, argv, environ)
+        let spawned = ProcessSpawn.locked { posix_spawn(&pid, executable, &actions, nil, argv, environ) }
         guard spawned == 0 else { throw StartError(description: "cannot run \(executable): \(String(cString: strerror(spawned)))") }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
