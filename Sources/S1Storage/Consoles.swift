@@ -109,3 +109,42 @@ public protocol ConsoleRegistry: AnyObject {
     /// Throws `ConsoleStoreError` when the name and URL contradict what is stored.
     func registerConsole(name: String?, url: String?) throws -> ConsoleRef
 }
+
+/// The naming rules of `ConsoleRegistry.registerConsole`, the same for every backend: what a
+/// run's console is called, given what the store holds. The backend does the SQL: it renames
+/// `rename.from`'s rows to `rename.to` when asked, then records `console`.
+public enum ConsoleNaming {
+    /// The tables whose rows carry a console name, renamed together.
+    public static let namedTables = ["threats", "agents", "ingest_queue", "ingest_runs", "sync_state"]
+
+    /// The console a run with `name` and `url` gets among `known`; `rename` when a URL stored
+    /// as `default` takes the consoles file's name. Throws `ConsoleStoreError`.
+    public static func resolve(name: String?, url: String?, known: [ConsoleRecord]) throws -> (console: ConsoleRef, rename: (from: String, to: String)?) {
+        guard let url else { return (ConsoleRef(name: name ?? ConsoleRef.defaultName, url: nil), nil) }
+        let byURL = known.first { $0.url == url }
+        if let name {
+            if let byURL, byURL.name != name {
+                // A single-console database (`default`) grows into several: its console gets the file's name.
+                guard byURL.name == ConsoleRef.defaultName, !known.contains(where: { $0.name == name }) else {
+                    throw ConsoleStoreError.urlHasAnotherName(url: url, stored: byURL.name, given: name)
+                }
+                return (ConsoleRef(name: name, url: url), (byURL.name, name))
+            }
+            if let byName = known.first(where: { $0.name == name }), let stored = byName.url, stored != url {
+                throw ConsoleStoreError.nameHasAnotherURL(name: name, stored: stored, given: url)
+            }
+            return (ConsoleRef(name: name, url: url), nil)
+        }
+        if let byURL { return (ConsoleRef(name: byURL.name, url: url), nil) }
+        if known.allSatisfy({ $0.name == ConsoleRef.defaultName && $0.url == nil }) {
+            return (ConsoleRef(name: ConsoleRef.defaultName, url: url), nil)
+        }
+        var candidate = ConsoleRef.name(forURL: url)
+        var suffix = 2
+        while known.contains(where: { $0.name == candidate }) {
+            candidate = ConsoleRef.name(forURL: url) + "-\(suffix)"
+            suffix += 1
+        }
+        return (ConsoleRef(name: candidate, url: url), nil)
+    }
+}
