@@ -40,6 +40,9 @@ public struct IngestOptions: Sendable {
     /// The console's name in the database (`[consoles.NAME]`); nil: the name the database
     /// holds for the URL, else `default` (see `ConsoleRegistry`).
     public var consoleName: String? = nil
+    /// False for a console whose URL is new every run (the demo's mock on a free port): its
+    /// rows go to `consoleName` (or `default`) whatever the URL, instead of a new console per port.
+    public var consoleURLIsStable = true
 
     public init(databasePath: String, endpoint: ConsoleEndpoint, source: IngestSource,
                 client: ConsoleClientSettings = ConsoleClientSettings(), retry: RetryPolicy = RetryPolicy(),

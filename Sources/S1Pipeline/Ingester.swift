@@ -64,7 +64,11 @@ public final class Ingester {
         let total: Int
         let console: ConsoleRef
         do {
-            console = try store.registerConsole(name: options.consoleName, url: options.endpoint.baseURL)
+            var registered = try store.registerConsole(name: options.consoleName,
+                                                       url: options.consoleURLIsStable ? options.endpoint.baseURL : nil)
+            // The run record keeps the URL it read, also when the console's row does not.
+            registered.url = options.endpoint.baseURL
+            console = registered
             runId = try store.startRun(command: options.command, source: sourceLabel, console: console)
             if case .queue = options.source {
                 selection = .drain(console: console.name)

@@ -39,9 +39,12 @@ struct DemoCommand: AsyncParsableCommand {
             print("mock console listening on \(mock.baseURL), serving \(threats) threats")
         }
         let endpoint = try ConsoleEndpoint(url: mock.baseURL, token: token)
-        let options = IngestOptions(databasePath: db, endpoint: endpoint,
+        var options = IngestOptions(databasePath: db, endpoint: endpoint,
                                     source: .ids((0..<threats).map(set.threatId), label: "demo"),
                                     client: ConsoleClientSettings(concurrency: concurrency), command: "demo")
+        // The mock listens on a new port every time: the demo's threats stay one console
+        // (`default`), so running the demo again refreshes them instead of conflicting.
+        options.consoleURLIsStable = false
         do {
             try await IngestRunner.run(options, output: output)
         } catch {

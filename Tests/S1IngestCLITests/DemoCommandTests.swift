@@ -10,6 +10,24 @@ import Glibc
 /// The first ten minutes: the demo's data looks like a console's and the demo says how to go
 /// on; the mock console is a documented command that `ingest` and `sync` can be tried against.
 @Suite struct DemoCommandTests {
+    /// The README's first command, run twice on one file: the mock's port changes, the demo's
+    /// console does not (the second run is no pile of conflicts).
+    @Test func theDemoRunTwiceIntoOneDatabaseRefreshesItsThreats() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanUp() }
+        let db = directory.path("demo.sqlite")
+        for _ in 0..<2 {
+            let result = try await runBinary(["demo", "--db", db, "--threats", "100", "--concurrency", "4", "--json", "--quiet"])
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(result.stdout.contains("\"conflicts\":0"), "\(result.stdout)")
+            #expect(!result.stderr.contains("conflict"), "\(result.stderr)")
+        }
+        let database = try StoreOpener.openForReading(path: db)
+        #expect(try database.query("SELECT console, count(*) FROM threats GROUP BY 1").map { "\($0[0].textValue!) \($0[1].integerValue!)" } == ["default 100"])
+        #expect(try database.scalar("SELECT count(*) FROM consoles").integerValue == 1)
+        #expect(try database.scalar("SELECT count(DISTINCT console_url) FROM ingest_runs").integerValue == 2)
+    }
+
     @Test func demoDataIsRecentPartlyResolvedAndTheOutputShowsTheWayOn() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.cleanUp() }
