@@ -226,8 +226,9 @@ public struct PaceController: Sendable {
     }
 
     public let tuning: Tuning
-    /// The user's cap, requests per second; nil for none.
-    public let cap: Double?
+    /// The user's cap, requests per second; nil for none. Several workers sharing one cap
+    /// each hold their share (``setCap(_:)``).
+    public private(set) var cap: Double?
     /// The pace now, requests per second.
     public private(set) var pace: Double
     /// The console's budget as last measured (requests per second), or as learned on an
@@ -336,6 +337,16 @@ public struct PaceController: Sendable {
             phase = .cruising(step: tuning.firstStep, since: 0, clean: 0)
         }
         self.pace = start
+    }
+
+    /// Moves the cap (a worker's share of the user's `--rate` changed as workers came or
+    /// went): a pace over the new cap falls to it at once; a pace pinned at the old cap
+    /// follows it up.
+    public mutating func setCap(_ value: Double) {
+        let wasAtCap = isAtCap
+        let next = max(value, tuning.minimumPace)
+        cap = next
+        if pace > next || wasAtCap { pace = next }
     }
 
     /// True when the pace is pinned at the user's cap.
@@ -956,6 +967,17 @@ public struct PacingSchedule: Sendable {
 
     public mutating func accepted(startedAt: Double, at now: Double) {
         controller.accepted(startedAt: startedAt, at: now)
+    }
+
+    /// Moves the controller's cap (``PaceController/setCap(_:)``); reservations made at the
+    /// old pace are made again at the new one.
+    public mutating func setCap(_ value: Double) {
+        let before = controller.pace
+        controller.setCap(value)
+        if controller.pace != before {
+            renew(pace: controller.pace)
+            reservedPace = controller.pace
+        }
     }
 
     /// A 429 at `now` for the request started at `startedAt`: the controller's verdict, and

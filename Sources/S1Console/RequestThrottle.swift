@@ -31,7 +31,7 @@ public actor RequestThrottle {
     private var roundTimer: Task<Void, Never>?
 
     /// The user's cap, requests per second; nil for none.
-    public let maxRate: Double?
+    nonisolated public let maxRate: Double?
 
     /// A throttle capped at `maxRate` (nil for none), starting near `learnedBudget` (requests
     /// per second measured on an earlier run against the same console) when given.
@@ -41,6 +41,21 @@ public actor RequestThrottle {
         self.now = now
         self.origin = now()
         self.schedule = PacingSchedule(controller: PaceController(cap: maxRate, learned: learnedBudget, tuning: tuning))
+    }
+
+    /// How many workers share `maxRate` (processes draining one console's queue together,
+    /// counted through the database); each holds `maxRate / sharers`.
+    public private(set) var sharers = 1
+
+    /// `n` workers share the cap now (``sharers``): this one's pace is capped at
+    /// `maxRate / n` from now on. Without a cap nothing changes (each worker finds its share
+    /// of the console's budget from the 429s they all cause, as TCP flows share a link).
+    public func share(among n: Int) {
+        let n = max(1, n)
+        guard n != sharers else { return }
+        sharers = n
+        guard let maxRate else { return }
+        schedule.setCap(maxRate / Double(n))
     }
 
     /// The pace now, requests per second.

@@ -85,8 +85,21 @@ public final class Ingester {
         summary.console = console
         summary.counts.requested = total
 
+        // Several workers on one database share the console's rate budget (a sync brings its
+        // own throttle, shared already).
+        var share: WorkerShare?
+        if options.throttle == nil {
+            do {
+                share = try WorkerShare.join(provider, console: console.name)
+            } catch {
+                onWarning?("cannot join the other workers of console '\(console.name)' to share its rate (\(error)); pacing alone")
+            }
+        }
+        defer { if let trouble = share?.leave() { onWarning?(trouble) } }
+        let learned = store.learnedPace(console: options.endpoint.baseURL)
         let throttle = options.throttle ?? RequestThrottle(
-            maxRate: options.maxRequestsPerSecond, learnedBudget: store.learnedPace(console: options.endpoint.baseURL))
+            maxRate: options.maxRequestsPerSecond, learnedBudget: share?.share(ofLearned: learned) ?? learned)
+        await share?.pace(throttle, stop: stop)
         let fetcher = AnalysisFetcher(client: client, retry: options.retry, throttle: throttle)
         // Workers wait on `halt`: requested by `stop` (a signal) or by an abort (401/403,
         // unreachable console, write failure), so either ends every wait at once. Requests
@@ -118,7 +131,7 @@ public final class Ingester {
         defer { ticker?.cancel() }
 
         async let producing: Void = withTaskGroup(of: Void.self) { group in
-            group.addTask { await Self.feed(pages, into: idChannel, halt: halt, abort: abort) }
+            group.addTask { await Self.feed(pages, into: idChannel, claim: max(32, 4 * concurrency), halt: halt, abort: abort) }
             for _ in 0..<concurrency {
                 group.addTask {
                     await Self.work(fetcher: fetcher, ids: idChannel, results: results, abort: abort, halt: halt, cancel: cancel,
@@ -191,13 +204,16 @@ public final class Ingester {
     // MARK: Stages
 
     /// Pages IDs out of the queue (the store reads them beside the writer) and hands them to
-    /// the workers, until the queue is drained or `halt` is requested.
-    package static func feed(_ pages: any QueuePager, into ids: BoundedChannel<String>, halt: StopRequest, abort: AbortReason) async {
+    /// the workers, until the queue is drained or `halt` is requested. Pages of `claim` IDs:
+    /// on a queue several processes drain (PostgreSQL, where a page is a claim held by this
+    /// process), a small page leaves the rest to the others, so they finish together.
+    package static func feed(_ pages: any QueuePager, into ids: BoundedChannel<String>, claim: Int = 1000, halt: StopRequest,
+                             abort: AbortReason) async {
         defer { ids.finish() }
         while !halt.isRequested {
             let page: [String]
             do {
-                page = try pages.next(limit: 1000)
+                page = try pages.next(limit: claim)
             } catch {
                 abort.set("cannot read the queue: \(error)")
                 return

@@ -22,6 +22,9 @@ public struct SyncSummary: Sendable {
     public var watermark: String?
     /// True when this run moved the watermark forward.
     public var watermarkAdvanced = false
+    /// True when another process was listing the console (a shared database): this run only
+    /// drained the queue and left the watermark alone.
+    public var listingSkipped = false
     /// True when every page of the listing was read.
     public var listingComplete = false
     public var pages = 0

@@ -65,12 +65,33 @@ public final class Syncer {
             summary.watermark = from
         }
 
-        // One pacer for the console: the listing and the analysis fetches share its budget.
-        let throttle = RequestThrottle(maxRate: options.maxRequestsPerSecond,
-                                       learnedBudget: store.learnedPace(console: options.endpoint.baseURL))
+        // Other processes syncing or draining this console on the same database (PostgreSQL):
+        // they share its rate budget, and one at a time lists.
+        var share: WorkerShare?
+        do {
+            share = try WorkerShare.join(provider, console: console.name)
+        } catch {
+            onWarning?("cannot join the other workers of console '\(console.name)' (\(error)); listing and pacing alone")
+        }
+        defer { if let trouble = share?.leave() { onWarning?(trouble) } }
 
-        // 1. List and enqueue, page by page.
-        let listing = try await list(from: from, store: store, console: console.name, throttle: throttle, stop: stop, summary: &summary)
+        // One pacer for the console: the listing and the analysis fetches share its budget.
+        let learned = store.learnedPace(console: options.endpoint.baseURL)
+        let throttle = RequestThrottle(maxRate: options.maxRequestsPerSecond,
+                                       learnedBudget: share?.share(ofLearned: learned) ?? learned)
+        await share?.pace(throttle, stop: stop)
+
+        // 1. List and enqueue, page by page; unless another process lists this console now
+        //    (then this one only drains what is queued, and leaves the watermark to it).
+        let listing: Listing
+        if let share, try !share.coordinator.tryLockListing(console: console.name) {
+            summary.listingSkipped = true
+            listing = Listing()
+            onInfo?("another process is listing console '\(console.name)' now; this one only drains the queue")
+        } else {
+            defer { if let share { try? share.coordinator.unlockListing(console: console.name) } }
+            listing = try await list(from: from, store: store, console: console.name, throttle: throttle, stop: stop, summary: &summary)
+        }
         if let failure = listing.failure {
             summary.status = .failed
             summary.message = listing.unreachable ?? "listing threats failed: \(failure)"
@@ -82,7 +103,7 @@ public final class Syncer {
             try store.finishRun(runId, status: .failed, counts: counts, message: summary.message)
             try store.recordPacing(runId, console: options.endpoint.baseURL, pacing: RunPacing(await throttle.report))
         }
-        onInfo?("listed \(summary.listed) threats updated since \(from) in \(summary.pages) page(s): \(summary.enqueued) to fetch, \(summary.alreadyStored) already stored")
+        if !summary.listingSkipped { onInfo?("listed \(summary.listed) threats updated since \(from) in \(summary.pages) page(s): \(summary.enqueued) to fetch, \(summary.alreadyStored) already stored") }
 
         // 2. Drain the queue, as `ingest --queue` does (also after a listing failure that is
         //    not about the token: what was enqueued is worth fetching).
@@ -115,7 +136,8 @@ public final class Syncer {
 
         // 3. Move the watermark over what is committed. A `--since` later than the stored
         //    watermark skipped threats in between, so it never moves the watermark.
-        let coversGap = summary.previousWatermark.map { from <= $0 } ?? true
+        // A listing left to another process: the watermark is its to move.
+        let coversGap = !summary.listingSkipped && (summary.previousWatermark.map { from <= $0 } ?? true)
         let holdCutoff = formatTimestamp(secondsSince1970: now() - Double(options.behindListHoldSeconds))
         let plan = try WatermarkTarget(store, listed: listing.toFetch, maxSeen: listing.maxSeen, holdCutoff: holdCutoff)
         summary.behindList = plan.behindList.count

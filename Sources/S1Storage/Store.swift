@@ -28,6 +28,10 @@ public protocol StoreProvider: Sendable {
     /// bodies) are candidates, and only its agents are removed when left with no threat;
     /// nil: every console.
     func prune(olderThan cutoff: String, rawOnly: Bool, dryRun: Bool, console: String?) throws -> PruneReport
+
+    /// Opens what several processes on this store coordinate through (``WorkerCoordinator``);
+    /// nil when the store has one writer at a time (SQLite, the default).
+    func openCoordinator() throws -> (any WorkerCoordinator)?
 }
 
 extension StoreProvider {

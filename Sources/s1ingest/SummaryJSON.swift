@@ -145,6 +145,7 @@ struct SyncSummaryJSON: Encodable {
     @Null var console: String?
     @Null var runId: Int64?
     let listingComplete: Bool
+    let listingSkipped: Bool
     let pages, listed, alreadyStored, enqueued, listSkipped: Int
     let requested, stored, unchanged, notFound, failed, conflicts, new, replaced, requests, retries: Int
     @Null var watermarkBefore: String?
@@ -160,7 +161,7 @@ struct SyncSummaryJSON: Encodable {
 
     enum CodingKeys: String, CodingKey {
         case command, status, database, console, syncKey = "sync_key", listedFrom = "listed_from", runId = "run_id"
-        case listingComplete = "listing_complete", pages, listed, alreadyStored = "already_stored", enqueued
+        case listingComplete = "listing_complete", listingSkipped = "listing_skipped", pages, listed, alreadyStored = "already_stored", enqueued
         case listSkipped = "list_skipped", requested, stored, unchanged, notFound = "not_found", failed, conflicts, new, replaced
         case requests, retries, watermarkBefore = "watermark_before", watermark, watermarkAdvanced = "watermark_advanced"
         case behindList = "behind_list", behindListHeld = "behind_list_held", elapsedSeconds = "elapsed_seconds", message
@@ -178,6 +179,7 @@ struct SyncSummaryJSON: Encodable {
         runId = ingest?.runId
         listedFrom = summary.listedFrom
         listingComplete = summary.listingComplete
+        listingSkipped = summary.listingSkipped
         pages = summary.pages
         listed = summary.listed
         alreadyStored = summary.alreadyStored

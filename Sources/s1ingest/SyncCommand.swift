@@ -114,7 +114,11 @@ enum SyncSummaryFormatter {
     static func text(_ summary: SyncSummary, databasePath: String) -> String {
         var lines: [String] = []
         lines.append("sync of \(summary.console.map { "console \($0.name): " } ?? "")\(summary.stateKey) into \(databasePath): \(summary.status.rawValue) in \(String(format: "%.2f", summary.elapsedSeconds)) s")
+        if summary.listingSkipped {
+            lines.append("  listed     nothing: another process was listing this console; only the queue was drained")
+        } else {
         lines.append("  listed     \(summary.listed) updated since \(summary.listedFrom) (\(summary.pages) pages\(summary.listingComplete ? "" : ", incomplete"))")
+        }
         lines.append("  to fetch   \(summary.enqueued) (\(summary.alreadyStored) already stored with the same updatedAt)")
         if summary.listSkipped > 0 { lines.append("  skipped    \(summary.listSkipped) list items that are not usable (see the warnings)") }
         if let ingest = summary.ingest {

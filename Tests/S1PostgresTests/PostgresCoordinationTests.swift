@@ -1,0 +1,115 @@
+import Foundation
+import Testing
+import S1IngestCore
+import S1MockConsole
+import S1Testing
+
+/// Several processes on one PostgreSQL database: one lists a console at a time, and the
+/// workers of a console share its `--rate`.
+@Suite(.serialized) struct PostgresCoordinationTests {
+    @Test func workersAreCountedWhileTheirConnectionLives() throws {
+        let cluster = try PostgresCluster.shared
+        let database = try cluster.createDatabase()
+        let provider = cluster.provider(database)
+        _ = try provider.migrate()
+        let one = try #require(try provider.openCoordinator())
+        let two = try #require(try provider.openCoordinator())
+        try one.join(console: "east")
+        try two.join(console: "east")
+        let other = try #require(try provider.openCoordinator())
+        try other.join(console: "west")
+        #expect(try one.workers(console: "east") == 2)
+        #expect(try one.workers(console: "west") == 1)
+        // The listing: one holder at a time, free again when its holder goes.
+        #expect(try one.tryLockListing(console: "east"))
+        #expect(try !two.tryLockListing(console: "east"))
+        #expect(try two.tryLockListing(console: "west"))
+        one.close()
+        // (The server lets go of a session's locks when its backend has ended: soon, not at once.)
+        #expect(try eventually { try two.workers(console: "east") == 1 })
+        #expect(try eventually { try other.tryLockListing(console: "east") })
+        try other.unlockListing(console: "east")
+        two.close()
+        other.close()
+    }
+
+    @Test func aSyncWhileAnotherProcessListsOnlyDrainsTheQueue() async throws {
+        let cluster = try PostgresCluster.shared
+        let database = try cluster.createDatabase()
+        let provider = cluster.provider(database)
+        let bench = try await IngestBench.start(count: 40)
+        defer { Task { await bench.stop() } }
+        // Ten IDs queued by "another process", which lists the console now.
+        let ids = (0 ..< 10).map(bench.set.threatId)
+        do {
+            let store = try provider.openForWriting()
+            let console = try store.registerConsole(name: nil, url: bench.mock.baseURL)
+            try store.enqueue(ids, console: console.name, runId: nil)
+        }
+        let lister = try #require(try provider.openCoordinator())
+        #expect(try lister.tryLockListing(console: "default"))
+        let options = try bench.syncOptions()
+        let summary = try await Syncer(options: options, store: provider).run()
+        #expect(summary.listingSkipped)
+        #expect(bench.mock.listRequests == 0)
+        #expect(summary.ingest?.counts.stored == 10)
+        #expect(summary.status == .ok)
+        #expect(!summary.watermarkAdvanced)
+        #expect(try cluster.psql(database, "SELECT count(*) FROM sync_state WHERE watermark > '2020-01-01'") == "0")
+        // The lister is gone (its process ended): the next sync lists, stores the rest and moves the watermark.
+        lister.close()
+        let probe = try #require(try provider.openCoordinator())
+        #expect(try eventually { try probe.tryLockListing(console: "default") })
+        try probe.unlockListing(console: "default")
+        probe.close()
+        let next = try await Syncer(options: options, store: provider).run()
+        #expect(!next.listingSkipped)
+        #expect(bench.mock.listRequests > 0)
+        #expect(next.listed == 40)
+        #expect(next.watermarkAdvanced)
+        #expect(try cluster.psql(database, "SELECT count(*) FROM threats") == "40")
+    }
+
+    /// Three workers drain one queue under `--rate 15` against a console whose budget is 16
+    /// requests/s: sharing the cap they send about 15/s together and get no 429 (each alone
+    /// at 15/s would send 45/s: dozens of 429s).
+    @Test func workersShareTheRateCap() async throws {
+        let cluster = try PostgresCluster.shared
+        let database = try cluster.createDatabase()
+        let provider = cluster.provider(database)
+        let bench = try await IngestBench.start(count: 90, faults: FaultPlan(rateLimit: TokenBucketLimit(rate: 16, burst: 5)))
+        defer { Task { await bench.stop() } }
+        let ids = (0 ..< bench.set.count).map(bench.set.threatId)
+        do {
+            let store = try provider.openForWriting()
+            let console = try store.registerConsole(name: nil, url: bench.mock.baseURL)
+            try store.enqueue(ids, console: console.name, runId: nil)
+        }
+        // Concurrency 2: each worker claims 32 IDs at a time, so all three get some.
+        let options = try bench.options(concurrency: 2, rate: 15, source: .queue)
+        let clock = ContinuousClock()
+        let started = clock.now
+        async let one = Ingester(options: options, store: provider).run(stop: StopRequest())
+        async let two = Ingester(options: options, store: provider).run(stop: StopRequest())
+        async let three = Ingester(options: options, store: provider).run(stop: StopRequest())
+        let summaries = try await [one, two, three]
+        let elapsed = (clock.now - started).seconds
+        let stored = summaries.map { $0.counts.stored }
+        #expect(stored.reduce(0, +) == 90)
+        #expect(stored.filter { $0 > 0 }.count == 3, "stored per worker: \(stored)")
+        #expect(bench.mock.rateLimitedRequests == 0, "429s: \(bench.mock.rateLimitedRequests) in \(elapsed) s")
+        // 90 requests at 15/s together: about 6 s (each alone at 15/s: about 2 s).
+        #expect(elapsed > 4.5, "\(elapsed) s")
+        #expect(summaries.allSatisfy { $0.status == .ok })
+    }
+
+    /// True once `condition` holds, looked at every 50 ms for at most 5 s.
+    private func eventually(_ condition: () throws -> Bool) throws -> Bool {
+        let deadline = ContinuousClock.now + .seconds(5)
+        while ContinuousClock.now < deadline {
+            if try condition() { return true }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        return try condition()
+    }
+}
