@@ -115,6 +115,8 @@ public final class Ingester {
         let closeIds = halt.onRequest { idChannel.finish() }
         defer { halt.removeObserver(closeIds) }
         let pages = try store.queuePages(selection, now: currentTimestamp())
+        // Whatever ends the run, IDs claimed and not marked go back to the queue at once.
+        defer { pages.releaseClaims() }
         let concurrency = max(1, options.client.concurrency)
         let ingestedAt = currentTimestamp()
         let board = ProgressBoard(total: total, started: started)

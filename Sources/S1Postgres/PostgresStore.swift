@@ -543,6 +543,20 @@ final class PostgresQueuePager: QueuePager, @unchecked Sendable {
         if let last = page.last { after = last }
         return page
     }
+
+    func releaseClaims() {
+        lock.lock()
+        defer { lock.unlock() }
+        guard let connection else { return }
+        var binds = PostgresBindings()
+        binds.text(owner)
+        // (Rows the writer is marking right now are locked by its transaction: skipped, its
+        // mark ends their lease anyway; waiting for them could wait on this process itself.)
+        _ = try? connection.query("""
+            UPDATE ingest_queue SET lease_owner = NULL, lease_expires_at = NULL
+            WHERE threat_id IN (SELECT threat_id FROM ingest_queue WHERE lease_owner = $1 FOR UPDATE SKIP LOCKED)
+            """, binds)
+    }
 }
 
 /// `s1ingest prune` on PostgreSQL: the same deletions as SQLite's, in one transaction.

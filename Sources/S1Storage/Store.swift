@@ -99,6 +99,14 @@ public protocol QueueStore: AnyObject {
 public protocol QueuePager: Sendable {
     /// The next page of at most `limit` IDs; empty at the end.
     func next(limit: Int) throws -> [String]
+    /// Gives back what this pager handed out and was neither marked done nor failed (a run
+    /// that stopped or failed): other workers may take it at once. A no-op where a page
+    /// claims nothing (SQLite: one writer at a time).
+    func releaseClaims()
+}
+
+extension QueuePager {
+    public func releaseClaims() {}
 }
 
 /// The run records (`ingest_runs`) and what the runs learned (`console_pace`).

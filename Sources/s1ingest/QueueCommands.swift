@@ -20,8 +20,15 @@ struct EnqueueCommand: ParsableCommand {
         let target = try runReportingErrors { () throws -> ConsoleRef in
             let store = try database.store.openForWriting()
             // The IDs belong to one console: `ingest --queue --console` of that console drains them.
-            let chosen = try consoleFilter.required(among: try store.consoles(), command: "enqueue")
-            let target = try store.registerConsole(name: chosen.name, url: chosen.url)
+            let target: ConsoleRef
+            do {
+                let chosen = try consoleFilter.required(among: try store.consoles(), command: "enqueue")
+                target = try store.registerConsole(name: chosen.name, url: chosen.url)
+            } catch ConsoleStoreError.unknown(let given, _) where given.contains("://") {
+                // A console not seen yet, by its URL (a new database; the workers that drain
+                // it will fetch from there): it gets its name as `ingest` would give it.
+                target = try store.registerConsole(name: nil, url: given)
+            }
             try store.enqueue(list.ids, console: target.name, runId: nil)
             return target
         }

@@ -210,6 +210,28 @@ func doneCount(_ db: String) -> Int {
         #expect(console.analysisRequests == 3)
     }
 
+    /// A new database and a console by its URL: `enqueue --console URL` records the console
+    /// (as `ingest` would name it), so workers started with that URL drain what was queued.
+    @Test func enqueueForAConsoleNotSeenYetByItsURL() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanUp() }
+        let (console, set) = try await mock(count: 2)
+        defer { Task { try? await console.shutdown() } }
+        let ids = directory.path("ids.txt")
+        try "\(set.threatId(0))\n\(set.threatId(1))\n".write(toFile: ids, atomically: true, encoding: .utf8)
+        let db = directory.path("new.sqlite")
+        let enqueue = try await runBinary(["enqueue", "--db", db, "--ids", ids, "--console", console.baseURL])
+        #expect(enqueue.status == 0, "\(enqueue.stderr)")
+        #expect(enqueue.stdout.contains("enqueued 2 IDs for console default"), "\(enqueue.stdout)")
+        let drain = try await runBinary(["ingest", "--db", db, "--console", console.baseURL, "--queue"],
+                                        environment: ["S1_API_TOKEN": Self.token])
+        #expect(drain.status == 0, "\(drain.stderr)")
+        #expect(doneCount(db) == 2)
+        // A name that is not stored is still an error (a typo must not make a console).
+        let typo = try await runBinary(["enqueue", "--db", db, "--ids", ids, "--console", "wset"])
+        #expect(typo.status == 64, "\(typo.stderr)")
+    }
+
     @Test func badIdFileLinesAreReportedWithLineNumbers() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.cleanUp() }

@@ -103,6 +103,35 @@ import S1Testing
         #expect(summaries.allSatisfy { $0.status == .ok })
     }
 
+    /// A worker stopped mid-drain (Ctrl-C) gives back the IDs it claimed and did not store:
+    /// another worker takes them at once, not when their lease lapses 15 minutes later.
+    @Test func aStoppedWorkerGivesItsClaimsBack() async throws {
+        let cluster = try PostgresCluster.shared
+        let database = try cluster.createDatabase()
+        let provider = cluster.provider(database)
+        let bench = try await IngestBench.start(count: 200, faults: FaultPlan(latencyMilliseconds: 100))
+        defer { Task { await bench.stop() } }
+        let ids = (0 ..< bench.set.count).map(bench.set.threatId)
+        do {
+            let store = try provider.openForWriting()
+            let console = try store.registerConsole(name: nil, url: bench.mock.baseURL)
+            try store.enqueue(ids, console: console.name, runId: nil)
+        }
+        let options = try bench.options(concurrency: 2, source: .queue)
+        let stop = StopRequest()
+        Task {
+            try? await Task.sleep(for: .milliseconds(600))
+            stop.request()
+        }
+        let stopped = try await Ingester(options: options, store: provider).run(stop: stop)
+        #expect(stopped.status == .aborted)
+        #expect(stopped.counts.stored < 200)
+        #expect(try cluster.psql(database, "SELECT count(*) FROM ingest_queue WHERE lease_owner IS NOT NULL") == "0")
+        let next = try await Ingester(options: options, store: provider).run(stop: StopRequest())
+        #expect(next.counts.stored == 200 - stopped.counts.stored)
+        #expect(try cluster.psql(database, "SELECT count(*) FROM threats") == "200")
+    }
+
     /// True once `condition` holds, looked at every 50 ms for at most 5 s.
     private func eventually(_ condition: () throws -> Bool) throws -> Bool {
         let deadline = ContinuousClock.now + .seconds(5)
