@@ -82,12 +82,19 @@ public final class Syncer {
         await share?.pace(throttle, stop: stop)
 
         // 1. List and enqueue, page by page; unless another process lists this console now
-        //    (then this one only drains what is queued, and leaves the watermark to it).
+        //    (then this one waits until that listing is done, drains the queue beside it, and
+        //    leaves the watermark to it).
         let listing: Listing
         if let share, try !share.coordinator.tryLockListing(console: console.name) {
             summary.listingSkipped = true
             listing = Listing()
-            onInfo?("another process is listing console '\(console.name)' now; this one only drains the queue")
+            onInfo?("another process is listing console '\(console.name)' now; this one drains the queue once it has listed")
+            while await stop.sleep(for: Self.listerPoll) {
+                if try share.coordinator.tryLockListing(console: console.name) {
+                    try share.coordinator.unlockListing(console: console.name)
+                    break
+                }
+            }
         } else {
             defer { if let share { try? share.coordinator.unlockListing(console: console.name) } }
             listing = try await list(from: from, store: store, console: console.name, throttle: throttle, stop: stop, summary: &summary)
@@ -157,6 +164,9 @@ public final class Syncer {
         }
         return summary
     }
+
+    /// How often a sync waiting for another process's listing looks whether it is done.
+    static let listerPoll: Duration = .milliseconds(250)
 
     private struct Listing {
         package var failure: FetchError?

@@ -33,7 +33,7 @@ import S1Testing
         other.close()
     }
 
-    @Test func aSyncWhileAnotherProcessListsOnlyDrainsTheQueue() async throws {
+    @Test func aSyncWhileAnotherProcessListsWaitsForItThenOnlyDrains() async throws {
         let cluster = try PostgresCluster.shared
         let database = try cluster.createDatabase()
         let provider = cluster.provider(database)
@@ -49,7 +49,21 @@ import S1Testing
         let lister = try #require(try provider.openCoordinator())
         #expect(try lister.tryLockListing(console: "default"))
         let options = try bench.syncOptions()
-        let summary = try await Syncer(options: options, store: provider).run()
+        // A sync stopped while it waits for the lister ends at once.
+        let stop = StopRequest()
+        Task {
+            try? await Task.sleep(for: .milliseconds(500))
+            stop.request()
+        }
+        let stopped = try await Syncer(options: options, store: provider).run(stop: stop)
+        #expect(stopped.listingSkipped && stopped.status == .aborted)
+        #expect(bench.mock.analysisRequests == 0)
+        // A sync that starts while the other lists waits for its listing to end, then drains.
+        let waiting = Task { try await Syncer(options: options, store: provider).run() }
+        try await Task.sleep(for: .seconds(1))
+        #expect(bench.mock.analysisRequests == 0, "drained before the listing ended")
+        lister.close()
+        let summary = try await waiting.value
         #expect(summary.listingSkipped)
         #expect(bench.mock.listRequests == 0)
         #expect(summary.ingest?.counts.stored == 10)
@@ -57,7 +71,6 @@ import S1Testing
         #expect(!summary.watermarkAdvanced)
         #expect(try cluster.psql(database, "SELECT count(*) FROM sync_state WHERE watermark > '2020-01-01'") == "0")
         // The lister is gone (its process ended): the next sync lists, stores the rest and moves the watermark.
-        lister.close()
         let probe = try #require(try provider.openCoordinator())
         #expect(try eventually { try probe.tryLockListing(console: "default") })
         try probe.unlockListing(console: "default")
