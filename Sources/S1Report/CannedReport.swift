@@ -126,17 +126,17 @@ public struct CannedReport: Sendable {
                    sum(o.incident_status = 'in_progress') AS in_progress,
                    count(DISTINCT o.agent_id) AS agents
             FROM threat_overview AS o WHERE o.is_resolved = 0 AND \(scope)
-            GROUP BY o.site_id ORDER BY open_threats DESC, site LIMIT ?3
+            GROUP BY o.site_id ORDER BY open_threats DESC, site, o.site_id LIMIT ?3
             """,
         postgresSQL: """
-            SELECT * FROM (
-                SELECT coalesce(min(o.site_name COLLATE "C"), '(none)') AS site, count(*) AS open_threats,
+            SELECT site, open_threats, unresolved, in_progress, agents FROM (
+                SELECT coalesce(min(o.site_name COLLATE "C"), '(none)') AS site, o.site_id, count(*) AS open_threats,
                        sum((o.incident_status = 'unresolved')::int) AS unresolved,
                        sum((o.incident_status = 'in_progress')::int) AS in_progress,
                        count(DISTINCT o.agent_id) AS agents
                 FROM threat_overview AS o WHERE NOT o.is_resolved AND \(postgresScope)
                 GROUP BY o.site_id) AS r
-            ORDER BY open_threats DESC, site COLLATE "C" \(postgresLimit)
+            ORDER BY open_threats DESC, site COLLATE "C", site_id COLLATE "C" NULLS FIRST \(postgresLimit)
             """)
 
     public static let topAgents = CannedReport(
@@ -146,7 +146,7 @@ public struct CannedReport: Sendable {
                    o.site_name AS site, count(*) AS threats, sum(o.is_resolved = 0) AS open,
                    max(o.created_at) AS last_seen_at
             FROM threat_overview AS o WHERE \(scope)
-            GROUP BY o.agent_id ORDER BY threats DESC, open DESC, agent LIMIT ?3
+            GROUP BY o.agent_id ORDER BY threats DESC, open DESC, agent, o.agent_id LIMIT ?3
             """,
         postgresSQL: """
             SELECT * FROM (
@@ -155,7 +155,7 @@ public struct CannedReport: Sendable {
                        count(*) AS threats, sum((NOT o.is_resolved)::int) AS open, max(o.created_at) AS last_seen_at
                 FROM threat_overview AS o WHERE \(postgresScope)
                 GROUP BY o.agent_id) AS r
-            ORDER BY threats DESC, open DESC NULLS LAST, agent COLLATE "C" \(postgresLimit)
+            ORDER BY threats DESC, open DESC NULLS LAST, agent COLLATE "C", agent_id COLLATE "C" NULLS FIRST \(postgresLimit)
             """)
 
     public static let mitigationFailureRate = CannedReport(

@@ -14,13 +14,13 @@ import S1Testing
         let directory = try TemporaryDirectory()
         defer { directory.cleanUp() }
         let lite = directory.path("lite.sqlite")
-        let set = SyntheticAnalyses(count: 150, seed: 5, agentCount: 12, referenceTime: 1_760_000_000)
+        let set = SyntheticAnalyses(count: 150, seed: 5, agentCount: 12, referenceTime: 1_760_000_000, idBase: 2_000_000)
         let synthetic = try directory.file("east.ndjson", (0 ..< set.count).map { set.body($0) }.joined(separator: "\n"))
         for db in [lite, url] {
             let fixtures = try await runBinary(["import", "--db", db] + Fixture.all.map(Fixture.path), environment: environment)
             #expect(fixtures.status == 0, "\(fixtures.stderr)")
             let east = try await runBinary(["import", "--db", db, "--console", "east", synthetic], environment: environment)
-            #expect(east.status == 0, "\(east.stderr)")
+            #expect(east.status == 0, "\(east.stdout) \(east.stderr)")
         }
 
         func both(_ arguments: [String]) async throws -> (lite: BinaryRunner.Result, pg: BinaryRunner.Result) {

@@ -24,7 +24,7 @@ import S1Testing
             directory = try TemporaryDirectory()
             litePath = directory.path("lite.sqlite")
             let reference = 1_760_000_000
-            let east = SyntheticAnalyses(count: 240, seed: 21, agentCount: 17, referenceTime: reference)
+            let east = SyntheticAnalyses(count: 240, seed: 21, agentCount: 17, referenceTime: reference, idBase: 3_000_000)
             let west = SyntheticAnalyses(count: 160, seed: 22, agentCount: 9, referenceTime: reference, idBase: 1_000_000)
             let eastFile = try directory.file("east.ndjson", (0 ..< east.count).map { east.body($0) }.joined(separator: "\n"))
             let westFile = try directory.file("west.ndjson", (0 ..< west.count).map { west.body($0) }.joined(separator: "\n"))
@@ -148,7 +148,9 @@ import S1Testing
         // coverage reads the raw bodies the same way.
         let liteCoverage = try Coverage.run(reader: pair.lite)
         let pgCoverage = try Coverage.run(reader: pair.pg)
-        #expect(pgCoverage.threats == liteCoverage.threats && pgCoverage.threats > 400)
+        #expect(pgCoverage.threats == liteCoverage.threats)
+        #expect(pgCoverage.threats == Int(try pair.pg.query("SELECT count(*) FROM raw_analyses").allRows().first?.first?.integerValue ?? -1))
+        #expect(pgCoverage.threats > 5 && pgCoverage.paths.count > 50, "\(pgCoverage.threats) bodies, \(pgCoverage.paths.count) paths")
         #expect(pgCoverage.unreadable == liteCoverage.unreadable)
         #expect(pgCoverage.paths == liteCoverage.paths)
     }
