@@ -178,19 +178,19 @@ final class PGConnection: @unchecked Sendable {
 
     // MARK: Errors
 
-    /// What failed in the TLS handshake, in words that say what to fix (and NIOSSL's own
-    /// words after them); nil when `error` is not a TLS error.
+    /// What failed in the TLS handshake, in words that say what to fix (NIOSSL's own words
+    /// for a failure not recognised); nil when `error` is not a TLS error.
     static func tlsDetail(_ error: any Error, location: PostgresLocation) -> String? {
         guard error is NIOSSLError || error is NIOSSLExtraError else { return nil }
         let text = String(describing: error)
         if let extra = error as? NIOSSLExtraError, extra == .failedToValidateHostname {
             return "the server's certificate does not name the host \(location.host) (sslmode=verify-full checks the name: "
-                + "connect by a name or address the certificate holds, or use sslmode=verify-ca) [\(text)]"
+                + "connect by a name or address the certificate holds, or use sslmode=verify-ca)"
         }
         if text.contains("CERTIFICATE_VERIFY_FAILED") || text.contains("unableToValidateCertificate") {
             let trusted = location.sslRootCert.map { "the CA certificates in sslrootcert=\($0)" }
                 ?? "the system's CAs (give the CA that signed the server's certificate with sslrootcert=FILE)"
-            return "the server's certificate is not signed by a trusted CA: \(trusted) [\(text)]"
+            return "the server's certificate is not signed by a trusted CA: \(trusted)"
         }
         return text
     }

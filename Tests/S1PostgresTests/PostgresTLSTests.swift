@@ -37,6 +37,19 @@ import S1Testing
         }
     }
 
+    @Test func sslSettingsComeFromTheURLElseTheEnvironmentAsLibpqReadsThem() throws {
+        let environment = ["PGSSLMODE": "verify-ca", "PGSSLROOTCERT": "/etc/s1/ca.pem"]
+        let fromEnvironment = try PostgresLocation(url: "postgresql://u@h/d", environment: environment)
+        #expect(fromEnvironment.sslMode == .verifyCA && fromEnvironment.sslRootCert == "/etc/s1/ca.pem")
+        let fromURL = try PostgresLocation(url: "postgresql://u@h/d?sslmode=require&sslrootcert=/x.pem", environment: environment)
+        #expect(fromURL.sslMode == .require && fromURL.sslRootCert == "/x.pem")
+        // `system` (libpq 16's spelling): the system's CAs.
+        let system = try PostgresLocation(url: "postgresql://u@h/d?sslmode=verify-full&sslrootcert=system", environment: environment)
+        #expect(system.sslMode == .verifyFull && system.sslRootCert == nil)
+        #expect(try PostgresLocation(url: "postgresql://u@h/d", environment: [:]).sslMode == .prefer)
+        #expect(throws: PostgresStoreError.self) { try PostgresLocation(url: "postgresql://u@h/d", environment: ["PGSSLMODE": "sometimes"]) }
+    }
+
     @Test func verifyFullWithTheRightCAConnectsAndMigrates() throws {
         let cluster = try PostgresCluster.sharedTLS
         let tls = try #require(cluster.tls)
