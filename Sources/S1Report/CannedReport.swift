@@ -121,7 +121,7 @@ public struct CannedReport: Sendable {
     public static let unresolvedBySite = CannedReport(
         name: "unresolved-by-site", title: "Unresolved threats by site", limited: true,
         sql: """
-            SELECT coalesce(o.site_name, '(none)') AS site, count(*) AS open_threats,
+            SELECT coalesce(min(o.site_name), '(none)') AS site, count(*) AS open_threats,
                    sum(o.incident_status = 'unresolved') AS unresolved,
                    sum(o.incident_status = 'in_progress') AS in_progress,
                    count(DISTINCT o.agent_id) AS agents
