@@ -155,6 +155,29 @@ import S1Testing
         #expect(pgCoverage.paths == liteCoverage.paths)
     }
 
+    @Test func anEmptyDatabaseReportsTheSameOnBothBackends() throws {
+        let cluster = try PostgresCluster.shared
+        let provider = cluster.provider(try cluster.createDatabase("report"))
+        _ = try provider.migrate()
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanUp() }
+        let litePath = directory.path("empty.sqlite")
+        _ = try StoreBackends.provider(for: litePath).migrate()
+        let lite = try StoreBackends.provider(for: litePath).openReader(), pg = try provider.openReader()
+        for report in CannedReport.known {
+            let a = try report.run(on: lite, filter: ReportFilter()), b = try report.run(on: pg, filter: ReportFilter())
+            #expect(b.rows.isEmpty && a.rows.isEmpty)
+            // The columns are named without rows too.
+            #expect(b.columns == a.columns && !b.columns.isEmpty, "\(report.name)")
+        }
+        let liteData = try HTMLReportData(reader: lite, filter: ReportFilter(), generatedAt: "now")
+        let pgData = try HTMLReportData(reader: pg, filter: ReportFilter(), generatedAt: "now")
+        #expect(pgData.totals == liteData.totals)
+        #expect(HTMLReport.render(pgData).replacingOccurrences(of: pg.location, with: "DB")
+                == HTMLReport.render(liteData).replacingOccurrences(of: lite.location, with: "DB"))
+        #expect(try Coverage.run(reader: pg).threats == 0)
+    }
+
     @Test func reportsStayReadOnlyOnPostgreSQL() async throws {
         let cluster = try PostgresCluster.shared
         let database = try cluster.createDatabase("report")
