@@ -87,6 +87,10 @@ final class PGConnection: @unchecked Sendable {
         case .verifyFull: configuration.certificateVerification = .fullVerification
         }
         if let rootCert = location.sslRootCert, location.sslMode == .verifyCA || location.sslMode == .verifyFull {
+            guard FileManager.default.isReadableFile(atPath: rootCert) else {
+                let reason = FileManager.default.fileExists(atPath: rootCert) ? "cannot be read" : "does not exist"
+                throw PostgresStoreError.tls(location: location.shown, detail: "the CA file sslrootcert=\(rootCert) \(reason)")
+            }
             configuration.trustRoots = .file(rootCert)
         }
         let context: NIOSSLContext
@@ -174,10 +178,30 @@ final class PGConnection: @unchecked Sendable {
 
     // MARK: Errors
 
+    /// What failed in the TLS handshake, in words that say what to fix (NIOSSL's own words
+    /// for a failure not recognised); nil when `error` is not a TLS error.
+    static func tlsDetail(_ error: any Error, location: PostgresLocation) -> String? {
+        guard error is NIOSSLError || error is NIOSSLExtraError else { return nil }
+        let text = String(describing: error)
+        if let extra = error as? NIOSSLExtraError, extra == .failedToValidateHostname {
+            return "the server's certificate does not name the host \(location.host) (sslmode=verify-full checks the name: "
+                + "connect by a name or address the certificate holds, or use sslmode=verify-ca)"
+        }
+        if text.contains("CERTIFICATE_VERIFY_FAILED") || text.contains("unableToValidateCertificate") {
+            let trusted = location.sslRootCert.map { "the CA certificates in sslrootcert=\($0)" }
+                ?? "the system's CAs (give the CA that signed the server's certificate with sslrootcert=FILE)"
+            return "the server's certificate is not signed by a trusted CA: \(trusted)"
+        }
+        return text
+    }
+
     /// An error of postgres-nio as a `PostgresStoreError` that says what to check.
     static func mapError(_ error: any Error, location: PostgresLocation, connecting: Bool) -> PostgresStoreError {
         if let error = error as? PostgresStoreError { return error }
         let shown = location.shown
+        if let detail = tlsDetail((error as? PSQLError)?.underlying ?? error, location: location) {
+            return .tls(location: shown, detail: detail)
+        }
         guard let error = error as? PSQLError else {
             return connecting ? .unreachable(location: shown, detail: "\(error)") : .server(location: shown, detail: "\(error)")
         }

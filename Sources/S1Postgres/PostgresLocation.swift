@@ -24,7 +24,8 @@ public struct PostgresLocation: Sendable, Equatable {
     public var port: Int
     public var database: String
     public var sslMode: PostgresSSLMode
-    /// `?sslrootcert=FILE`: the CA certificates (PEM) that `verify-ca` and `verify-full` trust.
+    /// `?sslrootcert=FILE` (else `PGSSLROOTCERT`): the CA certificates (PEM) that `verify-ca`
+    /// and `verify-full` trust; nil (or `system`): the system's CAs.
     public var sslRootCert: String?
 
     /// True when `value` names PostgreSQL (`postgresql://` or `postgres://`), not a SQLite path.
@@ -70,8 +71,16 @@ public struct PostgresLocation: Sendable, Equatable {
             port = Int(authority[authority.index(after: colon)...]) ?? -1
         }
         host = host.removingPercentEncoding ?? host
+        // As libpq: PGSSLMODE and PGSSLROOTCERT unless the URL says otherwise.
         var sslMode = PostgresSSLMode.prefer
-        var sslRootCert: String?
+        var sslRootCert: String? = environment["PGSSLROOTCERT"].flatMap { $0.isEmpty ? nil : $0 }
+        if let mode = environment["PGSSLMODE"], !mode.isEmpty {
+            guard let parsed = mode == "allow" ? .prefer : PostgresSSLMode(rawValue: mode) else {
+                throw .invalidURL(shown: Self.redacted(text),
+                                  reason: "PGSSLMODE '\(mode)' is not one of \(PostgresSSLMode.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            sslMode = parsed
+        }
         for pair in query.split(separator: "&") where !pair.isEmpty {
             let parts = pair.split(separator: "=", maxSplits: 1).map { String($0).removingPercentEncoding ?? String($0) }
             let key = parts[0], value = parts.count > 1 ? parts[1] : ""
@@ -106,7 +115,8 @@ public struct PostgresLocation: Sendable, Equatable {
         let database = path.removingPercentEncoding ?? path
         self.database = database.isEmpty ? (environment["PGDATABASE"] ?? self.user) : database
         self.sslMode = sslMode
-        self.sslRootCert = sslRootCert
+        // `system`: the system's CAs (libpq 16's spelling), as when no file is given.
+        self.sslRootCert = sslRootCert == "system" ? nil : sslRootCert
     }
 
     /// The location as it may be shown and recorded: no password (there is none to show).

@@ -12,6 +12,7 @@ public final class PostgresReader: StoreReader {
 
     public var location: String { connection.location.shown }
     public let schemaVersion: Int
+    public var dialect: SQLDialect { .postgresql }
 
     init(connection: PGConnection) throws {
         self.connection = connection
@@ -202,7 +203,11 @@ final class PostgresCursor: ResultCursor {
 
     func double(_ column: Int32) -> Double {
         let cell = cell(column)
-        if cell.dataType == .numeric, let value = try? cell.decode(Decimal.self) { return NSDecimalNumber(decimal: value).doubleValue }
+        // Through its decimal text: the nearest Double, as SQLite reads the same number
+        // (NSDecimalNumber's doubleValue can be one unit in the last place off: 33.3 as 33.300000000000004).
+        if cell.dataType == .numeric, let value = try? cell.decode(Decimal.self) {
+            return Double(value.description) ?? NSDecimalNumber(decimal: value).doubleValue
+        }
         if let value = try? cell.decode(Double.self) { return value }
         if let value = try? cell.decode(Int64.self) { return Double(value) }
         return 0

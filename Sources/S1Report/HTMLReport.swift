@@ -30,11 +30,16 @@ public struct HTMLReportData: Sendable {
 
     /// Runs the queries the page needs.
     public init(reader: any StoreReader, filter: ReportFilter, generatedAt: String = currentTimestamp()) throws {
-        let statement = try reader.query(CannedReport.sql("""
+        let statement = try reader.query(CannedReport.sql(sqlite: """
             SELECT count(*), coalesce(sum(o.is_resolved = 0), 0), count(DISTINCT o.agent_id),
                    coalesce(sum(o.mitigation_count), 0), coalesce(sum(o.mitigations_failed), 0),
                    min(o.created_at), max(o.created_at)
             FROM threat_overview AS o WHERE \(CannedReport.scope) AND ?3 = ?3
+            """, postgresql: """
+            SELECT count(*), coalesce(sum((NOT o.is_resolved)::int), 0), count(DISTINCT o.agent_id),
+                   coalesce(sum(o.mitigation_count), 0)::bigint, coalesce(sum(o.mitigations_failed), 0)::bigint,
+                   min(o.created_at), max(o.created_at)
+            FROM threat_overview AS o WHERE \(CannedReport.postgresScope) AND ?3::bigint = ?3::bigint
             """, for: reader), filter.parameters(limited: false))
         let row = try statement.allRows().first ?? []
         func int(_ index: Int) -> Int64 { index < row.count ? row[index].integerValue ?? 0 : 0 }

@@ -43,18 +43,26 @@ extension ReportFilter {
     /// The sites the database knows (from threats and agents), by name, for a `--site` that
     /// names none of them.
     public static func knownSites(in reader: any StoreReader) throws -> [(id: String?, name: String?)] {
-        try reader.query("""
+        try reader.query(CannedReport.sql(sqlite: """
             SELECT DISTINCT site_id, site_name FROM (
                 SELECT detection_site_id AS site_id, detection_site_name AS site_name FROM threats
                 UNION SELECT site_id, site_name FROM agents)
             WHERE site_id IS NOT NULL OR site_name IS NOT NULL ORDER BY site_name, site_id
-            """).allRows().map { (id: $0[0].textValue, name: $0[1].textValue) }
+            """, postgresql: """
+            SELECT site_id, site_name FROM (
+                SELECT detection_site_id AS site_id, detection_site_name AS site_name FROM threats
+                UNION SELECT site_id, site_name FROM agents) AS s
+            WHERE site_id IS NOT NULL OR site_name IS NOT NULL
+            ORDER BY site_name COLLATE "C" NULLS FIRST, site_id COLLATE "C" NULLS FIRST
+            """, for: reader)).allRows().map { (id: $0[0].textValue, name: $0[1].textValue) }
     }
 
-    /// The consoles the database holds (`consoles.console`), by name; empty for a database
-    /// older than schema 6 (which knows no consoles).
+    /// The consoles the database holds (`consoles.console`), by name; empty for a SQLite
+    /// database older than schema 6 (which knows no consoles).
     public static func knownConsoles(in reader: any StoreReader) throws -> [String] {
-        guard reader.schemaVersion >= CannedReport.consoleSchemaVersion else { return [] }
-        return try reader.query("SELECT console FROM consoles ORDER BY console").allRows().compactMap { $0.first?.textValue }
+        guard CannedReport.hasConsoles(reader) else { return [] }
+        return try reader.query(CannedReport.sql(sqlite: "SELECT console FROM consoles ORDER BY console",
+                                                 postgresql: "SELECT console FROM consoles ORDER BY console COLLATE \"C\"", for: reader))
+            .allRows().compactMap { $0.first?.textValue }
     }
 }

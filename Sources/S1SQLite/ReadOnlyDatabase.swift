@@ -49,6 +49,8 @@ public final class ReadOnlyDatabase: StoreReader {
     /// The schema version of the file (`PRAGMA user_version`).
     public var schemaVersion: Int { (try? database.userVersion) ?? 0 }
 
+    public var dialect: SQLDialect { .sqlite }
+
     /// Throws unless the reporting views exist (schema version 2 or later).
     public func requireViews() throws {
         let version = schemaVersion

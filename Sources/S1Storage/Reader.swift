@@ -36,13 +36,24 @@ extension ResultCursor {
     }
 }
 
+/// The SQL a `StoreReader` runs: its backend's dialect. Reports that cannot be written once for
+/// both (booleans, dates, `LIMIT`, collation, NULL ordering) pick their text by it.
+public enum SQLDialect: String, Sendable, Equatable {
+    /// SQLite: booleans are 0/1 integers, times are ISO-8601 text.
+    case sqlite
+    /// PostgreSQL: `boolean`, `timestamptz`, `$n` parameters (the reader turns `?n` into them).
+    case postgresql
+}
+
 /// A store opened for `query`, `export` and `report`: nothing done through it can change
 /// data (a read-only connection or transaction, and every statement checked before it runs).
 public protocol StoreReader: AnyObject {
     /// Where the store is, as it may be shown.
     var location: String { get }
-    /// The schema version.
+    /// The schema version (each backend numbers its own migrations).
     var schemaVersion: Int { get }
+    /// The SQL dialect statements given to `query` must be written in.
+    var dialect: SQLDialect { get }
     /// Throws unless the reporting views exist.
     func requireViews() throws
     /// The store's tables (the backend's own excluded), in creation order.

@@ -55,7 +55,90 @@ package final class PostgresCluster: @unchecked Sendable {
             && FileManager.default.isExecutableFile(atPath: $0 + "/pg_ctl") }
     }
 
-    package init() throws {
+    /// The server's TLS files when it was started with `ssl = on` (see `init(tls:)`).
+    package let tls: TLSFiles?
+
+    /// A server certificate and its key (PEM), and the CA that signed it, for a cluster
+    /// started with `ssl = on`.
+    package struct TLSFiles: Sendable {
+        /// The CA certificate clients trust (`sslrootcert=`).
+        package let caCertificate: String
+        package let certificate: String
+        package let key: String
+
+        package init(caCertificate: String, certificate: String, key: String) {
+            self.caCertificate = caCertificate
+            self.certificate = certificate
+            self.key = key
+        }
+
+        /// Makes a CA and a server certificate it signs, naming only `names` (e.g.
+        /// `DNS:localhost`: then 127.0.0.1 is a wrong host name for `verify-full`), with
+        /// `openssl` (P-256 keys, valid for a century), in `directory`.
+        package static func generate(in directory: String, names: [String] = ["DNS:localhost"]) throws -> TLSFiles {
+            guard let openssl = ["/usr/bin/openssl", "/usr/local/bin/openssl", "/bin/openssl"].first(where: {
+                FileManager.default.isExecutableFile(atPath: $0)
+            }) else {
+                throw StartError(description: "no openssl to make test certificates with (apt-get install openssl)")
+            }
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let files = TLSFiles(caCertificate: directory + "/ca.pem", certificate: directory + "/server.pem", key: directory + "/server.key")
+            let extensions = directory + "/server.ext"
+            try Data("""
+                subjectAltName=\(names.joined(separator: ","))
+                basicConstraints=critical,CA:FALSE
+                keyUsage=critical,digitalSignature,keyEncipherment
+                extendedKeyUsage=serverAuth
+
+                """.utf8).write(to: URL(fileURLWithPath: extensions))
+            let steps: [[String]] = [
+                ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", directory + "/ca.key",
+                 "-out", files.caCertificate, "-days", "36500", "-subj", "/CN=s1ingest PostgreSQL test CA",
+                 "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
+                ["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", files.key,
+                 "-out", directory + "/server.csr", "-subj", "/CN=localhost"],
+                ["x509", "-req", "-in", directory + "/server.csr", "-CA", files.caCertificate, "-CAkey", directory + "/ca.key",
+                 "-CAcreateserial", "-out", files.certificate, "-days", "36500", "-extfile", extensions],
+            ]
+            for step in steps {
+                let result = try PostgresCluster.run(openssl, step)
+                guard result.status == 0 else { throw StartError(description: "openssl \(step[0]) failed: \(result.output)") }
+            }
+            return files
+        }
+    }
+
+    /// A cluster of this test process started with `ssl = on` and a certificate for
+    /// `localhost` only (`TLSFiles.generate`), started on first use, stopped at exit.
+    package static var sharedTLS: PostgresCluster {
+        get throws {
+            try sharedTLSCluster.get()
+        }
+    }
+
+    private static let sharedTLSCluster: Result<PostgresCluster, any Error> = {
+        do {
+            let files = try TLSFiles.generate(in: FileManager.default.temporaryDirectory
+                .appendingPathComponent("s1ingest-pg-certs-\(UUID().uuidString.prefix(8))").path)
+            let cluster = try PostgresCluster(tls: files)
+            atexit { PostgresCluster.stopSharedTLS() }
+            return .success(cluster)
+        } catch {
+            return .failure(error)
+        }
+    }()
+
+    private static func stopSharedTLS() {
+        if case .success(let cluster) = sharedTLSCluster {
+            cluster.stop()
+            if let tls = cluster.tls { try? FileManager.default.removeItem(atPath: (tls.caCertificate as NSString).deletingLastPathComponent) }
+        }
+    }
+
+    /// Starts a cluster; with `tls`, with `ssl = on` and that certificate and key (copied
+    /// into the cluster's directory, where the server requires its key to be private).
+    package init(tls: TLSFiles? = nil) throws {
+        self.tls = tls
         guard let bin = Self.findBinDirectory() else {
             throw StartError(description: "no initdb/pg_ctl found (pg_config --bindir, /usr/lib/postgresql/*/bin, PATH): apt-get install postgresql")
         }
@@ -74,6 +157,18 @@ package final class PostgresCluster: @unchecked Sendable {
             chown(directory, entry.pointee.pw_uid, entry.pointee.pw_gid)
             chown(passwordFile, entry.pointee.pw_uid, entry.pointee.pw_gid)
         }
+        var sslOptions = ""
+        if let tls {
+            let certificate = directory + "/server.crt", key = directory + "/server.key"
+            try FileManager.default.copyItem(atPath: tls.certificate, toPath: certificate)
+            try FileManager.default.copyItem(atPath: tls.key, toPath: key)
+            if asRoot, let entry = getpwnam("postgres") {
+                chown(certificate, entry.pointee.pw_uid, entry.pointee.pw_gid)
+                chown(key, entry.pointee.pw_uid, entry.pointee.pw_gid)
+            }
+            chmod(key, 0o600)
+            sslOptions = " -c ssl=on -c ssl_cert_file=\(certificate) -c ssl_key_file=\(key)"
+        }
         chmod(directory, 0o700)
         chmod(passwordFile, 0o600)
         // Which test process owns it: a process that crashed (no atexit) leaves its cluster to the next one to stop.
@@ -90,7 +185,7 @@ package final class PostgresCluster: @unchecked Sendable {
             let port = Self.freePort()
             let start = try Self.run(asRoot, bin + "/pg_ctl", [
                 "-D", directory + "/data", "-l", directory + "/server.log", "-w", "-t", "60",
-                "-o", "-k \(directory) -p \(port) -h 127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=100",
+                "-o", "-k \(directory) -p \(port) -h 127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=100\(sslOptions)",
                 "start",
             ])
             if start.status == 0 {
