@@ -2,7 +2,7 @@
 -- as the server's catalog describes it (tables, constraints, indexes, views, in creation order).
 -- A test fails when it differs from what the migrations produce; it rewrites this file when run
 -- with S1INGEST_WRITE_SCHEMA=1. Edit migrations/postgresql/, never this file.
--- schema version 2
+-- schema version 3
 
 CREATE TABLE schema_migrations (
     version bigint NOT NULL,
@@ -176,7 +176,7 @@ CREATE TABLE threats (
     last_ingested_at timestamp with time zone NOT NULL,
     console text NOT NULL DEFAULT 'default'::text,
     CONSTRAINT threats_pkey PRIMARY KEY (threat_id),
-    CONSTRAINT threats_agent_id_fkey FOREIGN KEY (agent_id) REFERENCES agents(agent_id)
+    CONSTRAINT threats_agent_id_fkey FOREIGN KEY (agent_id) REFERENCES agents(agent_id) DEFERRABLE INITIALLY DEFERRED
 );
 CREATE INDEX threats_agent ON public.threats USING btree (agent_id);
 CREATE INDEX threats_created ON public.threats USING btree (created_at);

@@ -71,6 +71,12 @@ final class PostgresWriter {
     private var lookupConnection: PGConnection?
     private var batchThreats: Set<String> = []
 
+    /// The agent rows of this batch's flushes (upserts, an agent's interfaces replaced), sent
+    /// at its commit under ``agentLockKey``.
+    private var deferredAgentQueries: [PostgresQuery] = []
+    /// The advisory lock (per transaction) a writer holds while it writes agent rows.
+    static let agentLockKey: Int64 = 0x5331_4947_0003
+
     /// Analyses held before a flush within a batch (bounds memory and keeps the server busy).
     static let flushEvery = 1000
 
@@ -146,6 +152,14 @@ final class PostgresWriter {
     func commitBatch() throws {
         prepared.removeAll(keepingCapacity: true)
         try flush()
+        if !deferredAgentQueries.isEmpty {
+            // One writer at a time writes agent rows, just before its commit: the row locks of
+            // agents shared by several workers' batches are then taken in turn and held for
+            // moments, not across a batch in whatever order its threats came (which deadlocked
+            // workers: two batches each waiting for an agent the other had written).
+            try connection.send([PostgresQuery(unsafeSQL: "SELECT pg_advisory_xact_lock(\(Self.agentLockKey))")] + deferredAgentQueries)
+            deferredAgentQueries.removeAll(keepingCapacity: true)
+        }
         try connection.query("COMMIT")
         batchThreats.removeAll(keepingCapacity: true)
         connection.inTransaction = false
@@ -155,6 +169,7 @@ final class PostgresWriter {
 
     func rollbackBatch() {
         prepared.removeAll(keepingCapacity: true)
+        deferredAgentQueries.removeAll(keepingCapacity: true)
         agentConsoles.removeAll(keepingCapacity: true)
         clearPending()
         _ = try? connection.drainInFlight()
@@ -348,6 +363,12 @@ final class PostgresWriter {
         defer { clearPending() }
         guard !analyses.isEmpty || !touched.isEmpty || !rawMetadata.isEmpty else { return }
         var queries: [PostgresQuery] = []
+        // Agents are shared by threats that several workers write at once: their rows wait for
+        // the commit (see `commitBatch`), unless a rebuild (one process) reads them back.
+        let deferAgents = !rebuilding && connection.inTransaction
+        func add(_ query: PostgresQuery, agentRows: Bool) {
+            if agentRows && deferAgents { deferredAgentQueries.append(query) } else { queries.append(query) }
+        }
         if !touched.isEmpty {
             var ids = PGArrayBuilder(), times = PGArrayBuilder()
             for (threatId, at) in touched {
@@ -364,7 +385,8 @@ final class PostgresWriter {
         }
         if !agentsToClear.isEmpty {
             for table in Table.agentChildren {
-                queries.append(PostgresQuery(unsafeSQL: "DELETE FROM \(table.name) WHERE agent_id = ANY($1::text[])", binds: Self.idArray(Array(agentsToClear))))
+                add(PostgresQuery(unsafeSQL: "DELETE FROM \(table.name) WHERE agent_id = ANY($1::text[])", binds: Self.idArray(Array(agentsToClear))),
+                    agentRows: true)
             }
         }
         for table in Table.allCases {
@@ -372,7 +394,7 @@ final class PostgresWriter {
                 if let query = insertQuery(table, new: true) { queries.append(query) }
                 if let query = insertQuery(table, new: false) { queries.append(query) }
             } else if let query = insertQuery(table) {
-                queries.append(query)
+                add(query, agentRows: table == .agents || Table.agentChildren.contains(table))
             }
             if table == .threats && !threatsToClear.isEmpty {
                 // After the threats' upsert holds their rows: an updated threat's children go.

@@ -48,4 +48,32 @@ import S1Testing
         #expect(statuses == "aborted,ok,ok", "\(statuses)")
         #expect(!killed.stderr.contains(Self.token) && !other.stderr.contains(Self.token) && !last.stderr.contains(Self.token))
     }
+
+    /// Four worker processes whose threats share agents (ten threats each, 50 ms a response, as
+    /// `scripts/bench-workers.sh`): the first batches of every worker write the same agent rows,
+    /// each in its own order. Before agent rows were written at commit, one writer at a time,
+    /// two batches could each hold an agent the other wanted: "deadlock detected", a worker
+    /// failed (two of three benchmark runs).
+    @Test func fourWorkersWhoseThreatsShareAgentsAllFinish() async throws {
+        let cluster = try PostgresCluster.shared
+        let database = try cluster.createDatabase()
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanUp() }
+        let (console, set) = try await startMock(count: 2000, seed: 1, token: Self.token, faults: FaultPlan(latencyMilliseconds: 50))
+        defer { Task { try? await console.shutdown() } }
+        let url = cluster.url(database)
+        var environment = cluster.environment
+        environment["S1_API_TOKEN"] = Self.token
+        let enqueue = try await runBinary(["enqueue", "--db", url, "--console", console.baseURL, "--ids", try writeIDFile(set, in: directory)],
+                                          environment: environment)
+        #expect(enqueue.status == 0, "\(enqueue.stderr)")
+        let arguments = ["ingest", "--db", url, "--console", console.baseURL, "--queue", "--concurrency", "8"]
+        let workers = try (0 ..< 4).map { try BackgroundRun.start(arguments, environment: environment, directory: directory, name: "w\($0)") }
+        for worker in workers {
+            #expect(await worker.wait(seconds: 90) == 0, "\(worker.stderr)")
+        }
+        #expect(try cluster.psql(database, "SELECT count(*) FROM threats") == "2000")
+        #expect(try cluster.psql(database, "SELECT count(*) FROM agents") == "200")
+        #expect(try cluster.psql(database, "SELECT count(*) FROM ingest_queue WHERE state = 'done'") == "2000")
+    }
 }
