@@ -2,14 +2,14 @@
 # Several ingest workers on one PostgreSQL queue (issue 15): release build, a mock console in
 # its own process (LATENCY ms per answer, default 50), a throwaway PostgreSQL cluster this
 # script starts on a free loopback port (initdb and pg_ctl as the postgres user when run as
-# root) and removes after. Each round drains IDS queued IDs (default 4000) once with one
+# root) and removes after. Each round drains IDS queued IDs (default 6000) once with one
 # `ingest --queue` worker and once with WORKERS of them at once (default 4), each with
 # concurrency CONCURRENCY (default 8), into a new database; prints both rates and the ratio.
 # The target is >= 3.6x one worker for 4 workers.
 # Usage: scripts/bench-workers.sh [IDS]   (RUNS=3 rounds, median; BIN= a given binary)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ids=${1:-4000}
+ids=${1:-6000}
 workers=${WORKERS:-4}
 latency=${LATENCY:-50}
 concurrency=${CONCURRENCY:-8}
