@@ -49,7 +49,7 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); p
 stop() { "${as_postgres[@]}" "$pgbin/pg_ctl" -D "$cluster/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$cluster"; }
 trap stop EXIT
 export PGPASSWORD=$password
-psql_() { psql -X -q -A -t -h "$cluster" -p "$port" -U bench "$@"; }
+psql_() { PGOPTIONS="-c client_min_messages=warning" psql -X -q -A -t -h "$cluster" -p "$port" -U bench "$@"; }
 
 # The cluster's CPU seconds so far: its live processes' own, plus what exited backends left
 # in the postmaster's children's times.
