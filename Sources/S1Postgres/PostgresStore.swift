@@ -199,15 +199,32 @@ final class PostgresRecords: PostgresRecordReading {
 
 /// A PostgreSQL database opened by one run for writing, over one connection.
 public final class PostgresStore: Store, PostgresRecordReading {
-    let connection: PGConnection
+    private let base: PGConnection
     private let writer: PostgresWriter
 
     init(connection: PGConnection) throws {
-        self.connection = connection
+        base = connection
         writer = try PostgresWriter(connection: connection)
     }
 
-    deinit { connection.close() }
+    deinit {
+        _ = try? writer.settle()
+        base.close()
+    }
+
+    /// The connection, once the writer's last flush is answered (its rows go out without waiting,
+    /// while the writer prepares the next). For the record readers, which cannot throw: a failed
+    /// flush has aborted the transaction, so their statement fails; the writer throws the flush's
+    /// own error at its next call.
+    var connection: PGConnection {
+        writer.land()
+        return base
+    }
+
+    /// The connection, once the writer's last flush is answered; throws the flush's error.
+    private func db() throws -> PGConnection {
+        try writer.db()
+    }
 
     // MARK: AnalysisWriter
 
@@ -243,7 +260,7 @@ public final class PostgresStore: Store, PostgresRecordReading {
         binds.append(array.finish())
         binds.int(runId)
         binds.text(console)
-        try connection.query("""
+        try db().query("""
             INSERT INTO ingest_queue (threat_id, state, attempts, retryable, enqueued_at, updated_at, run_id, console)
             SELECT DISTINCT id, 'pending', 0, true, now(), now(), $2::bigint, $3 FROM unnest($1::text[]) AS id
             ON CONFLICT (threat_id) DO UPDATE SET state = 'pending', attempts = 0, last_error = NULL, retryable = true,
@@ -258,7 +275,7 @@ public final class PostgresStore: Store, PostgresRecordReading {
         binds.append(attempts)
         binds.text(now)
         binds.int(runId)
-        try connection.query("""
+        try db().query("""
             UPDATE ingest_queue SET state = 'done', attempts = $2, last_status = 200, last_error = NULL, next_attempt_at = NULL,
                 updated_at = $3::timestamptz, run_id = $4, lease_owner = NULL, lease_expires_at = NULL WHERE threat_id = $1
             """, binds)
@@ -275,7 +292,7 @@ public final class PostgresStore: Store, PostgresRecordReading {
         binds.text(nextAttemptAt)
         binds.text(now)
         binds.int(runId)
-        try connection.query("""
+        try db().query("""
             UPDATE ingest_queue SET state = $2, attempts = $3, last_status = $4, last_error = $5, retryable = $6,
                 next_attempt_at = $7::timestamptz, updated_at = $8::timestamptz, run_id = $9, lease_owner = NULL, lease_expires_at = NULL
             WHERE threat_id = $1
@@ -287,11 +304,11 @@ public final class PostgresStore: Store, PostgresRecordReading {
         switch selection {
         case .run(let runId):
             binds.append(runId)
-            return try connection.scalar("SELECT count(*) FROM ingest_queue WHERE state = 'pending' AND run_id = $1", binds, as: Int.self) ?? 0
+            return try db().scalar("SELECT count(*) FROM ingest_queue WHERE state = 'pending' AND run_id = $1", binds, as: Int.self) ?? 0
         case .drain(let console):
             binds.text(now)
             binds.text(console)
-            return try connection.scalar("""
+            return try db().scalar("""
                 SELECT count(*) FROM ingest_queue
                 WHERE console = $2
                   AND (state = 'pending' OR (state = 'failed' AND retryable AND (next_attempt_at IS NULL OR next_attempt_at <= $1::timestamptz)))
@@ -312,12 +329,12 @@ public final class PostgresStore: Store, PostgresRecordReading {
         binds.text(console?.url)
         binds.text(S1IngestVersion.current)
         binds.text(console?.name)
-        let runId = try connection.scalar("""
+        let runId = try db().scalar("""
             INSERT INTO ingest_runs (command, source, console_url, started_at, status, version, console)
             VALUES ($1, $2, $3, now(), 'running', $4, $5) RETURNING run_id
             """, binds, as: Int64.self) ?? 0
         // Held while this process lives: closeAbandonedRuns leaves a run alone while its lock is held.
-        try connection.query("SELECT pg_advisory_lock(\(Self.runLockClass), \(Int32(truncatingIfNeeded: runId)))")
+        try db().query("SELECT pg_advisory_lock(\(Self.runLockClass), \(Int32(truncatingIfNeeded: runId)))")
         return runId
     }
 
@@ -331,7 +348,7 @@ public final class PostgresStore: Store, PostgresRecordReading {
                       counts.requests, counts.conflicts] {
             binds.append(value)
         }
-        try connection.query("""
+        try db().query("""
             UPDATE ingest_runs SET requested = $2, stored = $3, unchanged = $4, not_found = $5, failed = $6, invalid_ids = $7,
                 retries = $8, requests = $9, conflicts = $10 WHERE run_id = $1
             """, binds)
@@ -341,7 +358,7 @@ public final class PostgresStore: Store, PostgresRecordReading {
         var binds = PostgresBindings()
         binds.append(runId)
         binds.text(message)
-        try connection.query("UPDATE ingest_runs SET message = $2 WHERE run_id = $1", binds)
+        try db().query("UPDATE ingest_runs SET message = $2 WHERE run_id = $1", binds)
     }
 
     public func finishRun(_ runId: Int64, status: RunStatus, counts: RunCounts, message: String?) throws {
@@ -354,11 +371,11 @@ public final class PostgresStore: Store, PostgresRecordReading {
         }
         binds.text(message)
         binds.append(counts.conflicts)
-        try connection.query("""
+        try db().query("""
             UPDATE ingest_runs SET ended_at = now(), status = $2, requested = $3, stored = $4, unchanged = $5, not_found = $6,
                 failed = $7, invalid_ids = $8, retries = $9, requests = $10, message = $11, conflicts = $12 WHERE run_id = $1
             """, binds)
-        _ = try? connection.query("SELECT pg_advisory_unlock(\(Self.runLockClass), \(Int32(truncatingIfNeeded: runId)))")
+        _ = try? db().query("SELECT pg_advisory_unlock(\(Self.runLockClass), \(Int32(truncatingIfNeeded: runId)))")
     }
 
     public func recordPacing(_ runId: Int64, console: String, pacing: RunPacing) throws {
@@ -367,13 +384,13 @@ public final class PostgresStore: Store, PostgresRecordReading {
         binds.append(pacing.pace.flatMap { $0.isFinite ? $0 : nil })
         binds.append(pacing.budget)
         binds.append(pacing.rateLimited)
-        try connection.query("UPDATE ingest_runs SET pace = $2, budget = $3, rate_limited = $4 WHERE run_id = $1", binds)
+        try db().query("UPDATE ingest_runs SET pace = $2, budget = $3, rate_limited = $4 WHERE run_id = $1", binds)
         if let budget = pacing.budget, budget.isFinite, budget > 0 {
             var binds = PostgresBindings()
             binds.text(console)
             binds.append(budget)
             binds.append(runId)
-            try connection.query("""
+            try db().query("""
                 INSERT INTO console_pace (console, budget, measured_at, run_id) VALUES ($1, $2, now(), $3)
                 ON CONFLICT (console) DO UPDATE SET budget = excluded.budget, measured_at = excluded.measured_at, run_id = excluded.run_id
                 """, binds)
@@ -383,7 +400,7 @@ public final class PostgresStore: Store, PostgresRecordReading {
     /// Runs left `running` whose process no longer holds their lock (it died) become `aborted`;
     /// the runs of other live workers are left alone.
     public func closeAbandonedRuns() throws {
-        try connection.query("""
+        try db().query("""
             UPDATE ingest_runs SET status = 'aborted', message = coalesce(message, 'the process ended without finishing (killed or crashed)')
             WHERE status = 'running' AND pg_try_advisory_xact_lock(\(Self.runLockClass), run_id::int4)
             """)
@@ -396,7 +413,7 @@ public final class PostgresStore: Store, PostgresRecordReading {
     public func watermark(key: String) throws -> String? {
         var binds = PostgresBindings()
         binds.text(key)
-        return try connection.scalar("SELECT \(isoText("watermark")) FROM sync_state WHERE sync_key = $1", binds, as: String.self)
+        return try db().scalar("SELECT \(isoText("watermark")) FROM sync_state WHERE sync_key = $1", binds, as: String.self)
     }
 
     public func advanceWatermark(key: String, console: String, to watermark: String, runId: Int64?) throws -> Bool {
@@ -405,7 +422,7 @@ public final class PostgresStore: Store, PostgresRecordReading {
         binds.text(watermark)
         binds.int(runId)
         binds.text(console)
-        return try !connection.query("""
+        return try !db().query("""
             INSERT INTO sync_state (sync_key, watermark, updated_at, run_id, console) VALUES ($1, $2::timestamptz, now(), $3, $4)
             ON CONFLICT (sync_key) DO UPDATE SET watermark = excluded.watermark, updated_at = excluded.updated_at, run_id = excluded.run_id,
                 console = excluded.console
@@ -417,13 +434,13 @@ public final class PostgresStore: Store, PostgresRecordReading {
     public func storedUpdatedAt(threatId: String) throws -> String? {
         var binds = PostgresBindings()
         binds.text(threatId)
-        return try connection.scalar("SELECT \(isoText("updated_at")) FROM threats WHERE threat_id = $1", binds, as: String.self)
+        return try db().scalar("SELECT \(isoText("updated_at")) FROM threats WHERE threat_id = $1", binds, as: String.self)
     }
 
     public func fetchState(threatId: String) throws -> ThreatFetchState? {
         var binds = PostgresBindings()
         binds.text(threatId)
-        guard let row = try connection.query("""
+        guard let row = try db().query("""
             SELECT q.state, q.retryable, t.threat_id IS NOT NULL, \(isoText("t.updated_at"))
             FROM ingest_queue q LEFT JOIN threats t ON t.threat_id = q.threat_id WHERE q.threat_id = $1
             """, binds).first else { return nil }
@@ -434,13 +451,13 @@ public final class PostgresStore: Store, PostgresRecordReading {
     // MARK: ConsoleRegistry
 
     public func registerConsole(name: String?, url: String?) throws -> ConsoleRef {
-        try PostgresConsoleNames.register(connection, name: name, url: url, records: self)
+        try PostgresConsoleNames.register(db(), name: name, url: url, records: self)
     }
 
     // MARK: RawArchive
 
     public func rawBodyCount() throws -> Int {
-        try connection.scalar("SELECT count(*) FROM raw_analyses", as: Int.self) ?? 0
+        try db().scalar("SELECT count(*) FROM raw_analyses", as: Int.self) ?? 0
     }
 
     public func rawBodies(after position: Int64, limit: Int) throws -> [RawBody] {
@@ -448,7 +465,7 @@ public final class PostgresStore: Store, PostgresRecordReading {
         var binds = PostgresBindings()
         binds.append(position)
         binds.append(limit)
-        return try connection.query("""
+        return try db().query("""
             SELECT r.threat_id, r.body::text, r.source, \(isoText("r.ingested_at")), \(isoText("t.last_ingested_at")), r.position, t.console
             FROM (SELECT *, row_number() OVER (ORDER BY threat_id) AS position FROM raw_analyses) r
             JOIN threats t ON t.threat_id = r.threat_id WHERE r.position > $1 ORDER BY r.position LIMIT $2
@@ -458,7 +475,7 @@ public final class PostgresStore: Store, PostgresRecordReading {
     public func rawBody(threatId: String) throws -> RawBody? {
         var binds = PostgresBindings()
         binds.text(threatId)
-        return try connection.query("""
+        return try db().query("""
             SELECT r.threat_id, r.body::text, r.source, \(isoText("r.ingested_at")), \(isoText("t.last_ingested_at")), 0::bigint, t.console
             FROM raw_analyses r JOIN threats t ON t.threat_id = r.threat_id WHERE r.threat_id = $1
             """, binds).first.map(Self.rawBody)

@@ -17,9 +17,6 @@ final class PostgresWriter {
     /// The column types of each table (`Table.rawValue`), read from the catalog.
     private let columnTypes: [[String]]
     private let insertSQL: [String]
-    /// The plain INSERT of threats and raw bodies stored for the first time (no conflict to
-    /// handle: a unique violation means another writer stored the same new threat meanwhile).
-    private let newRowSQL: [String]
     /// The primary key's columns of each table (indexes into `Table.columns`).
     private let primaryKeys: [[Int]]
 
@@ -70,10 +67,12 @@ final class PostgresWriter {
     /// (`batchThreats`) are looked up on the writer's connection instead.
     private var lookupConnection: PGConnection?
     private var batchThreats: Set<String> = []
+    /// The last flush, while the server may still be working on it.
+    private var flight: PGFlight?
 
     /// The agent rows of this batch's flushes (upserts, an agent's interfaces replaced), sent
     /// at its commit under ``agentLockKey``.
-    private var deferredAgentQueries: [PostgresQuery] = []
+    private var deferredAgentQueries: [PGFlushStep] = []
     /// The advisory lock (per transaction) a writer holds while it writes agent rows.
     static let agentLockKey: Int64 = 0x5331_4947_0003
 
@@ -84,7 +83,6 @@ final class PostgresWriter {
         self.connection = connection
         var types: [[String]] = []
         var inserts: [String] = []
-        var newRows: [String] = []
         var keys: [[Int]] = []
         for table in Table.allCases {
             var binds = PostgresBindings()
@@ -103,7 +101,6 @@ final class PostgresWriter {
             }
             types.append(tableTypes)
             inserts.append(Self.insertSQL(table, types: tableTypes))
-            newRows.append(Self.insertSQL(table, types: tableTypes, plain: true))
             let keyColumns = try connection.query("""
                 SELECT a.attname::text FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
                 WHERE i.indrelid = to_regclass($1) AND i.indisprimary
@@ -112,11 +109,11 @@ final class PostgresWriter {
         }
         columnTypes = types
         insertSQL = inserts
-        newRowSQL = newRows
         primaryKeys = keys
     }
 
     deinit {
+        _ = try? settle()
         lookupConnection?.close()
     }
 
@@ -145,7 +142,7 @@ final class PostgresWriter {
     // MARK: Batches
 
     func beginBatch() throws {
-        try connection.query("BEGIN")
+        try db().query("BEGIN")
         connection.inTransaction = true
     }
 
@@ -157,10 +154,13 @@ final class PostgresWriter {
             // agents shared by several workers' batches are then taken in turn and held for
             // moments, not across a batch in whatever order its threats came (which deadlocked
             // workers: two batches each waiting for an agent the other had written).
-            try connection.send([PostgresQuery(unsafeSQL: "SELECT pg_advisory_xact_lock(\(Self.agentLockKey))")] + deferredAgentQueries)
+            try settle()
+            try connection.drainInFlight()
+            flight = PGFlight([.query(PostgresQuery(unsafeSQL: "SELECT pg_advisory_xact_lock(\(Self.agentLockKey))"))] + deferredAgentQueries,
+                              on: connection)
             deferredAgentQueries.removeAll(keepingCapacity: true)
         }
-        try connection.query("COMMIT")
+        try db().query("COMMIT")
         batchThreats.removeAll(keepingCapacity: true)
         connection.inTransaction = false
         writtenAgents.merge(pendingAgents) { $1 }
@@ -172,6 +172,7 @@ final class PostgresWriter {
         deferredAgentQueries.removeAll(keepingCapacity: true)
         agentConsoles.removeAll(keepingCapacity: true)
         clearPending()
+        _ = try? settle()
         _ = try? connection.drainInFlight()
         _ = try? connection.query("ROLLBACK")
         batchThreats.removeAll(keepingCapacity: true)
@@ -226,7 +227,7 @@ final class PostgresWriter {
         if let known = agentConsoles[agentId] { return known }
         var binds = PostgresBindings()
         binds.text(agentId)
-        let console = try connection.scalar("SELECT console FROM agents WHERE agent_id = $1", binds, as: String.self)
+        let console = try db().scalar("SELECT console FROM agents WHERE agent_id = $1", binds, as: String.self)
         agentConsoles[agentId] = .some(console)
         return console
     }
@@ -243,7 +244,7 @@ final class PostgresWriter {
         } else {
             var binds = PostgresBindings()
             binds.text(analysis.threatId)
-            stored = try connection.query("""
+            stored = try db().query("""
                 SELECT \(isoText("t.updated_at")), octet_length(r.body::text), t.console FROM threats t
                 LEFT JOIN raw_analyses r ON r.threat_id = t.threat_id WHERE t.threat_id = $1
                 """, binds).first.map {
@@ -282,7 +283,7 @@ final class PostgresWriter {
             var binds = PostgresBindings()
             binds.text(agentId)
             if try flushIfAgentPending(agentId),
-               let owner = try connection.scalar("SELECT last_threat_id FROM agents WHERE agent_id = $1", binds, as: String.self),
+               let owner = try db().scalar("SELECT last_threat_id FROM agents WHERE agent_id = $1", binds, as: String.self),
                owner != analysis.threatId {
                 agentChanged = false
                 interfacesChanged = false
@@ -327,7 +328,7 @@ final class PostgresWriter {
         } else {
             var binds = PostgresBindings()
             binds.text(analysis.threatId)
-            guard let cell = try connection.query("SELECT body::text FROM raw_analyses WHERE threat_id = $1", binds).first?.first,
+            guard let cell = try db().query("SELECT body::text FROM raw_analyses WHERE threat_id = $1", binds).first?.first,
                   let buffer = cell.bytes else { return false }
             stored = Array(buffer.readableBytesView)
         }
@@ -362,12 +363,12 @@ final class PostgresWriter {
     func flush() throws {
         defer { clearPending() }
         guard !analyses.isEmpty || !touched.isEmpty || !rawMetadata.isEmpty else { return }
-        var queries: [PostgresQuery] = []
+        var queries: [PGFlushStep] = []
         // Agents are shared by threats that several workers write at once: their rows wait for
         // the commit (see `commitBatch`), unless a rebuild (one process) reads them back.
         let deferAgents = !rebuilding && connection.inTransaction
-        func add(_ query: PostgresQuery, agentRows: Bool) {
-            if agentRows && deferAgents { deferredAgentQueries.append(query) } else { queries.append(query) }
+        func add(_ step: PGFlushStep, agentRows: Bool) {
+            if agentRows && deferAgents { deferredAgentQueries.append(step) } else { queries.append(step) }
         }
         if !touched.isEmpty {
             var ids = PGArrayBuilder(), times = PGArrayBuilder()
@@ -378,14 +379,14 @@ final class PostgresWriter {
             var binds = PostgresBindings()
             binds.append(ids.finish())
             binds.append(times.finish())
-            queries.append(PostgresQuery(unsafeSQL: """
+            queries.append(.query(PostgresQuery(unsafeSQL: """
                 UPDATE threats SET last_ingested_at = u.at::timestamptz FROM unnest($1::text[], $2::text[]) AS u(id, at)
                 WHERE threats.threat_id = u.id
-                """, binds: binds))
+                """, binds: binds)))
         }
         if !agentsToClear.isEmpty {
             for table in Table.agentChildren {
-                add(PostgresQuery(unsafeSQL: "DELETE FROM \(table.name) WHERE agent_id = ANY($1::text[])", binds: Self.idArray(Array(agentsToClear))),
+                add(.query(PostgresQuery(unsafeSQL: "DELETE FROM \(table.name) WHERE agent_id = ANY($1::text[])", binds: Self.idArray(Array(agentsToClear)))),
                     agentRows: true)
             }
         }
@@ -403,7 +404,7 @@ final class PostgresWriter {
                 // fails on the children's keys and is rolled back whole.)
                 let ids = Self.idArray(threatsToClear)
                 for child in Table.threatChildren {
-                    queries.append(PostgresQuery(unsafeSQL: "DELETE FROM \(child.name) WHERE threat_id = ANY($1::text[])", binds: ids))
+                    queries.append(.query(PostgresQuery(unsafeSQL: "DELETE FROM \(child.name) WHERE threat_id = ANY($1::text[])", binds: ids)))
                 }
             }
         }
@@ -418,14 +419,34 @@ final class PostgresWriter {
             binds.append(ids.finish())
             binds.append(sources.finish())
             binds.append(times.finish())
-            queries.append(PostgresQuery(unsafeSQL: """
+            queries.append(.query(PostgresQuery(unsafeSQL: """
                 UPDATE raw_analyses SET source = u.source, ingested_at = u.at::timestamptz
                 FROM unnest($1::text[], $2::text[], $3::text[]) AS u(id, source, at) WHERE raw_analyses.threat_id = u.id
-                """, binds: binds))
+                """, binds: binds)))
         }
         batchThreats.formUnion(analyses.map(\.threatId))
         batchThreats.formUnion(touched.map(\.threatId))
-        try connection.send(queries)
+        try settle()
+        try connection.drainInFlight()
+        flight = PGFlight(queries, on: connection)
+    }
+
+    /// Waits until the flush in flight is answered; throws its error.
+    func settle() throws {
+        guard let flight else { return }
+        self.flight = nil
+        try flight.wait(location: connection.location)
+    }
+
+    /// Waits until the flush in flight is answered, leaving its error for the next `settle`.
+    func land() {
+        flight?.land()
+    }
+
+    /// The connection, once nothing of the writer's is in flight on it.
+    func db() throws -> PGConnection {
+        try settle()
+        return connection
     }
 
     private static func idArray(_ ids: [String]) -> PostgresBindings {
@@ -439,19 +460,35 @@ final class PostgresWriter {
     /// The INSERT of every waiting row of `table`, or nil when none waits.
     /// `new`: only the rows of threats stored for the first time (a plain INSERT), or only the
     /// others (the upsert); nil: every row.
-    private func insertQuery(_ table: Table, new: Bool? = nil) -> PostgresQuery? {
+    /// Rows that need no ON CONFLICT (threats and raw bodies stored for the first time, a
+    /// threat's children) go by `COPY ... FROM STDIN`: about a third less of the server's CPU
+    /// per row than `INSERT ... SELECT FROM unnest(arrays)`.
+    private func insertQuery(_ table: Table, new: Bool? = nil) -> PGFlushStep? {
         let types = columnTypes[table.rawValue]
-        var columns = types.map { PGArrayBuilder(PGArrayBuilder.Element(columnType: $0)) }
+        let elements = types.map { PGArrayBuilder.Element(columnType: $0) }
+        let byCopy = new == true || (new == nil && Table.threatChildren.contains(table))
+        var columns = byCopy ? [] : elements.map { PGArrayBuilder($0) }
         var consoleColumn = PGArrayBuilder()
+        var copyText = PGCopyText()
         var rowCount = 0
         func add(_ index: Int, _ row: FlattenedAnalysis.Row) {
             let analysis = analyses[index]
-            analysis.arena.withUnsafeBytes { arena in
-                for (column, value) in analysis.values(of: row).enumerated() {
-                    columns[column].append(value, arena: arena)
+            if byCopy {
+                analysis.arena.withUnsafeBytes { arena in
+                    for (column, value) in analysis.values(of: row).enumerated() {
+                        copyText.append(value, elements[column], arena: arena)
+                    }
                 }
+                if table.carriesConsole { copyText.appendText(consoles[index]) }
+                copyText.endRow()
+            } else {
+                analysis.arena.withUnsafeBytes { arena in
+                    for (column, value) in analysis.values(of: row).enumerated() {
+                        columns[column].append(value, arena: arena)
+                    }
+                }
+                if table.carriesConsole { consoleColumn.appendText(consoles[index]) }
             }
-            if table.carriesConsole { consoleColumn.appendText(consoles[index]) }
             rowCount += 1
         }
         switch table {
@@ -477,10 +514,13 @@ final class PostgresWriter {
             }
         }
         guard rowCount > 0 else { return nil }
+        if byCopy {
+            return .copy(table: table.name, columns: table.columns + (table.carriesConsole ? ["console"] : []), data: copyText.buffer())
+        }
         var binds = PostgresBindings(capacity: columns.count)
         for index in columns.indices { binds.append(columns[index].finish()) }
         if table.carriesConsole { binds.append(consoleColumn.finish()) }
-        return PostgresQuery(unsafeSQL: new == true ? newRowSQL[table.rawValue] : insertSQL[table.rawValue], binds: binds)
+        return .query(PostgresQuery(unsafeSQL: insertSQL[table.rawValue], binds: binds))
     }
 
     /// The values of `row`'s primary key columns, as bytes that differ when the key does.
@@ -512,7 +552,7 @@ final class PostgresWriter {
     func rowCounts() throws -> [(table: String, rows: Int)] {
         let sql = Table.allCases.map { "SELECT \($0.rawValue), count(*) FROM \($0.name)" }.joined(separator: " UNION ALL ")
         var counts: [Int: Int] = [:]
-        for row in try connection.query(sql) { counts[try row[0].decode(Int.self)] = try row[1].decode(Int.self) }
+        for row in try db().query(sql) { counts[try row[0].decode(Int.self)] = try row[1].decode(Int.self) }
         return Table.allCases.map { ($0.name, counts[$0.rawValue] ?? 0) }
     }
 }

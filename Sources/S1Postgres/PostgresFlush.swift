@@ -1,0 +1,263 @@
+import Foundation
+import NIOCore
+import PostgresNIO
+import S1Model
+
+/// One step of a writer's flush: a statement, or a `COPY table (columns) FROM STDIN` in text
+/// format with its rows.
+enum PGFlushStep {
+    case query(PostgresQuery)
+    case copy(table: String, columns: [String], data: ByteBuffer)
+}
+
+/// A flush sent to the server and not waited for: its steps run in order on the connection's
+/// event loop (statements pipelined, each COPY after the statements before it), while the
+/// writer's thread goes on with the next rows. `wait` blocks until every step is answered and
+/// throws the first error (after which the remaining steps are not sent: the transaction is
+/// aborted anyway).
+final class PGFlight: @unchecked Sendable {
+    private let finished = DispatchSemaphore(value: 0)
+    /// Written by the task before it signals `finished`, read after `wait`.
+    private var failure: (any Error)?
+    private var waited = false
+
+    /// Starts `steps` on `connection` (which must have nothing else in flight).
+    init(_ steps: [PGFlushStep], on connection: PGConnection) {
+        let postgres = connection.connection
+        let executor = EventLoopTaskExecutor(postgres.eventLoop)
+        Task(executorPreference: executor) { [self] in
+            var pending: [EventLoopFuture<PostgresQueryResult>] = []
+            var firstError: (any Error)?
+            func settle() async {
+                for future in pending {
+                    do { _ = try await future.get() } catch { if firstError == nil { firstError = error } }
+                }
+                pending.removeAll()
+            }
+            for step in steps {
+                switch step {
+                case .query(let query):
+                    pending.append(postgres.query(query, logger: PGConnection.logger))
+                case .copy(let table, let columns, let data):
+                    // The statements before it are answered before the server starts the COPY anyway.
+                    await settle()
+                    if firstError != nil { break }
+                    do {
+                        try await postgres.copyFrom(table: table, columns: columns, format: .text(.init()), logger: PGConnection.logger) { writer in
+                            try await writer.write(data)
+                        }
+                    } catch {
+                        firstError = error
+                    }
+                }
+                if firstError != nil { break }
+            }
+            await settle()
+            failure = firstError
+            finished.signal()
+        }
+    }
+
+    /// Blocks until the flight is answered.
+    func land() {
+        if !waited {
+            finished.wait()
+            waited = true
+        }
+    }
+
+    /// Blocks until the flight is answered; throws its first error.
+    func wait(location: PostgresLocation) throws {
+        land()
+        if let failure { throw PGConnection.mapError(failure, location: location, connecting: false) }
+    }
+}
+
+/// Runs a task's jobs on one NIO event loop: the flush's awaits resume where the connection's
+/// channel lives, never on the cooperative pool (whose threads the synchronous store's callers
+/// may all be blocking).
+final class EventLoopTaskExecutor: TaskExecutor, @unchecked Sendable {
+    let eventLoop: any EventLoop
+
+    init(_ eventLoop: any EventLoop) {
+        self.eventLoop = eventLoop
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        let executor = asUnownedTaskExecutor()
+        eventLoop.execute { job.runSynchronously(on: executor) }
+    }
+}
+
+/// Rows in the text format of `COPY ... FROM STDIN`: columns separated by tabs, rows ended by a
+/// newline, `\N` for NULL, backslash escapes for backslash, tab, newline and carriage return.
+/// Values are converted as `PGArrayBuilder` converts them for the binary arrays (a timestamp not
+/// in the stored form or a number column's non-number becomes NULL; NUL bytes are dropped), so
+/// both paths store the same.
+struct PGCopyText {
+    private(set) var bytes: [UInt8] = []
+    private var atRowStart = true
+
+    init(capacity: Int = 0) {
+        bytes.reserveCapacity(capacity)
+    }
+
+    var isEmpty: Bool { bytes.isEmpty }
+
+    private mutating func separate() {
+        if atRowStart { atRowStart = false } else { bytes.append(0x09) }
+    }
+
+    mutating func endRow() {
+        bytes.append(0x0A)
+        atRowStart = true
+    }
+
+    mutating func appendNull() {
+        separate()
+        bytes.append(0x5C)
+        bytes.append(UInt8(ascii: "N"))
+    }
+
+    mutating func appendText(_ text: String) {
+        var text = text
+        text.withUTF8 { appendEscaped(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// One flattened value for a column of `element`'s type.
+    mutating func append(_ value: FlatValue, _ element: PGArrayBuilder.Element, arena: UnsafeRawBufferPointer) {
+        switch (element, value) {
+        case (_, .null): appendNull()
+        case (.text, .integer(let number)), (.bigint, .integer(let number)): appendDecimal(number)
+        case (.text, .text(let start, let count)): appendEscaped(UnsafeRawBufferPointer(rebasing: arena[Int(start) ..< Int(start + count)]))
+        case (.bigint, .text(let start, let count)):
+            if let number = PGArrayBuilder.integer(UnsafeRawBufferPointer(rebasing: arena[Int(start) ..< Int(start + count)])) {
+                appendDecimal(number)
+            } else {
+                appendNull()
+            }
+        case (.boolean, .integer(let number)):
+            separate()
+            bytes.append(number == 0 ? UInt8(ascii: "f") : UInt8(ascii: "t"))
+        case (.boolean, .text): appendNull()
+        case (.timestamp, .text(let start, let count)):
+            if let micros = PGArrayBuilder.microsSince2000(UnsafeRawBufferPointer(rebasing: arena[Int(start) ..< Int(start + count)])) {
+                appendTimestamp(micros)
+            } else {
+                appendNull()
+            }
+        case (.timestamp, .integer): appendNull()
+        }
+    }
+
+    private mutating func appendDecimal(_ number: Int64) {
+        separate()
+        if number == 0 {
+            bytes.append(UInt8(ascii: "0"))
+            return
+        }
+        if number < 0 { bytes.append(UInt8(ascii: "-")) }
+        var magnitude = number.magnitude
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                      UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            while magnitude > 0 {
+                buffer[count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+                count += 1
+            }
+            for index in stride(from: count - 1, through: 0, by: -1) { bytes.append(buffer[index]) }
+        }
+    }
+
+    /// Microseconds since 2000-01-01 UTC as `YYYY-MM-DD HH:MM:SS.ffffff+00` (`BC` before year 1):
+    /// the instant the binary path sends, whatever the day of month was (31 February included).
+    private mutating func appendTimestamp(_ micros: Int64) {
+        separate()
+        let perDay: Int64 = 86_400_000_000
+        var days = micros / perDay
+        var rest = micros % perDay
+        if rest < 0 {
+            rest += perDay
+            days -= 1
+        }
+        // Civil date from days since 1970 (Howard Hinnant's algorithm).
+        let z = days + 10_957 + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let mp = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        /// At least `width` digits (a year past 9999 gets five).
+        func put(_ value: Int64, width: Int) {
+            var divisor: Int64 = 1
+            var digits = 1
+            while digits < width || value / divisor >= 10 {
+                divisor *= 10
+                digits += 1
+            }
+            var value = value
+            while divisor > 0 {
+                bytes.append(UInt8(ascii: "0") + UInt8(value / divisor))
+                value %= divisor
+                divisor /= 10
+            }
+        }
+        put(year > 0 ? year : 1 - year, width: 4)
+        bytes.append(UInt8(ascii: "-"))
+        put(month, width: 2)
+        bytes.append(UInt8(ascii: "-"))
+        put(day, width: 2)
+        bytes.append(UInt8(ascii: " "))
+        put(rest / 3_600_000_000, width: 2)
+        bytes.append(UInt8(ascii: ":"))
+        put(rest / 60_000_000 % 60, width: 2)
+        bytes.append(UInt8(ascii: ":"))
+        put(rest / 1_000_000 % 60, width: 2)
+        bytes.append(UInt8(ascii: "."))
+        put(rest % 1_000_000, width: 6)
+        bytes.append(UInt8(ascii: "+"))
+        bytes.append(UInt8(ascii: "0"))
+        bytes.append(UInt8(ascii: "0"))
+        if year <= 0 {
+            bytes.append(UInt8(ascii: " "))
+            bytes.append(UInt8(ascii: "B"))
+            bytes.append(UInt8(ascii: "C"))
+        }
+    }
+
+    /// Text with COPY's escapes; NUL bytes (which PostgreSQL text cannot hold) dropped.
+    private mutating func appendEscaped(_ text: UnsafeRawBufferPointer) {
+        separate()
+        var runStart = 0
+        for index in 0 ..< text.count {
+            let byte = text[index]
+            let escaped: UInt8
+            switch byte {
+            case 0x5C: escaped = 0x5C
+            case 0x0A: escaped = UInt8(ascii: "n")
+            case 0x0D: escaped = UInt8(ascii: "r")
+            case 0x09: escaped = UInt8(ascii: "t")
+            case 0x00: escaped = 0
+            default: continue
+            }
+            if runStart < index { bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: text[runStart ..< index])) }
+            if escaped != 0 {
+                bytes.append(0x5C)
+                bytes.append(escaped)
+            }
+            runStart = index + 1
+        }
+        if runStart < text.count { bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: text[runStart ..< text.count])) }
+    }
+
+    /// The rows, for `PGFlushStep.copy`.
+    func buffer() -> ByteBuffer {
+        ByteBuffer(bytes: bytes)
+    }
+}
