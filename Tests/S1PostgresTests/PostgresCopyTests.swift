@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import S1IngestCore
+import S1MockConsole
 import S1Testing
 
 /// `s1ingest copy` between SQLite and PostgreSQL (a real cluster): everything arrives, the
