@@ -271,7 +271,8 @@ public final class Copier {
                     for (threat, analysis) in items {
                         let raw = threat.raw
                         let ingestedAt = raw.lastIngestedAt ?? threat.firstIngestedAt ?? currentTimestamp()
-                        switch try store.store(analysis, console: raw.console, ingestedAt: ingestedAt) {
+                        let outcome = try store.store(analysis, console: raw.console, ingestedAt: ingestedAt)
+                        switch outcome {
                         case .inserted: summary.threatTally.copied += 1
                         case .updated: summary.threatTally.updated += 1
                         case .unchanged: summary.threatTally.unchanged += 1
@@ -282,6 +283,10 @@ public final class Copier {
                                 summary.conflictDetails.append(conflict.description)
                             }
                             continue
+                        }
+                        if outcome == .inserted || outcome == .updated, let rawAt = raw.ingestedAt {
+                            // The body was written now: its source and time as the source store has them.
+                            try store.keepRawMetadata(threatId: raw.threatId, source: raw.source, ingestedAt: rawAt)
                         }
                         writer.added()
                         written.append(threat)
