@@ -16,6 +16,7 @@ cd "$(dirname "$0")/.."
 count=${1:-20000}
 runs=${RUNS:-3}
 work=${BENCH_DIR:-$(mktemp -d)}
+mkdir -p "$work"
 if [ -n "${BINS:-}" ]; then
     read -r -a bins <<<"$BINS"
 elif [ -n "${BIN:-}" ]; then
