@@ -21,6 +21,8 @@ struct SimulatedRun {
         var learned: Double?
         var jitter = 0.0005
         var seed: UInt64 = 1
+        /// Record every 429 (time, start, pace before and after, verdict) in `Outcome.trace`.
+        var trace = false
     }
 
     struct Outcome {
@@ -30,6 +32,8 @@ struct SimulatedRun {
         /// Most starts in any one-second window.
         var busiestSecond = 0
         var controller: PaceController
+        /// With `Scenario.trace`: one line per 429.
+        var trace: [String] = []
 
         var acceptedPerSecond: Double { Double(accepted) / seconds }
         var limitedShare: Double { Double(limited) / Double(max(1, accepted + limited)) }
@@ -92,7 +96,11 @@ struct SimulatedRun {
                     // As the fetcher: Retry-After, else full jitter over 0.5 s × 2^(attempt-1).
                     let backoff = random.unit() * 0.5 * Double(1 << min(attempt[worker] - 1, 6))
                     let delay = scenario.retryAfter ?? backoff
-                    schedule.limited(startedAt: started[worker], pause: delay, at: now)
+                    let before = schedule.controller.pace
+                    let verdict = schedule.limited(startedAt: started[worker], pause: delay, at: now)
+                    if scenario.trace {
+                        outcome.trace.append("t=\(now) started=\(started[worker]) pace \(before) -> \(schedule.controller.pace) \(verdict) accepted=\(outcome.accepted) est=\(schedule.controller.estimate ?? -1) single=\(schedule.controller.singleBurst)")
+                    }
                     attempt[worker] += 1
                     events.push(now + delay, worker)
                 }
