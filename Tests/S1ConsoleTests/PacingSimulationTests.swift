@@ -378,6 +378,18 @@ extension SimulatedRun.Scenario: CustomTestStringConvertible, CustomStringConver
         #expect(burst.schedule.controller.pace >= 7.5 && burst.schedule.controller.pace <= 8, "\(burst.schedule.controller.pace)")
     }
 
+    @Test(arguments: [0.05, 2.0])
+    func aFirst429WithNothingAcceptedSetsTheFloorWhateverItsDelay(_ delay: Double) {
+        // Both first requests refused, answered after `delay` (2 s: a busy machine): the pace
+        // is the floor's (10/s, less 2%), not 1 / delay, which held a loaded test run for 30 s.
+        var schedule = PacingSchedule(controller: PaceController(cap: nil))
+        let first = schedule.nextStart(at: 0)
+        let second = schedule.nextStart(at: 0)
+        #expect(schedule.limited(startedAt: first, pause: 1, at: delay) == .firstLimit)
+        #expect(schedule.limited(startedAt: second, pause: 1, at: delay) == .firstLimit)
+        #expect(schedule.controller.pace >= 9.5 && schedule.controller.pace <= 10, "\(schedule.controller.pace)")
+    }
+
     @Test func theFirst429PausesOnlyItsRequest() {
         let first = Self.firstLimit(after: 60, spacing: 0.005)
         var schedule = first.schedule
