@@ -16,15 +16,18 @@ import S1Model
 ///    and a learned budget, requests are not spaced at all until the console's first 429:
 ///    the concurrency is the only limit, as it was before there was a pacer, so a console
 ///    without a budget costs nothing. Only the first round trips are held, in rounds of 2, 4,
-///    8, ... requests, each sent once the one before was answered, so that a slow console's
+///    8, ... requests (the round that would carry the total past ``Tuning/startupDeepBurst``
+///    cut to end there: 2, 4, 8, 8, 16, ...), each sent once the one before was answered, so that a slow console's
 ///    first 429 comes while few requests are out (a burst of 5 at 5 req/s: a 429 or two).
 ///    The first 429 ends it, and pauses no one but its request (at a large budget it is a
 ///    small burst answering requests sent at once): the pace becomes what was accepted since
 ///    the first request, per second over at least a quarter second (a second when fewer
-///    than ten were accepted: that was a burst, not a rate), and a start-up (1.) grows it
+///    than ten were accepted: that was a burst, not a rate; with at most one accepted, the
+///    floor, never the time to the first 429, which a busy machine stretches), and a start-up (1.) grows it
 ///    from there. The next 429 measures from this one: the bucket was empty at both (soon
 ///    after, with few answered since, one more than they per second is the bound, and the
-///    pace may fall to an eighth: a deep burst at a low budget is not its rate). A 429 with
+///    pace may fall to an eighth: a deep burst at a low budget is not its rate; so may any
+///    decrease until one has reached its measurement). A 429 with
 ///    at most one request accepted says the bucket holds one token (``singleBurst``, 5.).
 /// 1. **Start-up** (TCP's slow start, in requests per second). From ``Tuning/initialPace``
 ///    (or where an unpaced start left it) the pace doubles every
@@ -110,6 +113,11 @@ public struct PaceController: Sendable {
         /// start), until a round is larger than the concurrency and no round holds anyone.
         public var startupWindow = 2.0
         public var startupWindowGrowth = 2.0
+        /// The round that would carry the requests sent unpaced past this many is cut to end
+        /// there (rounds of 2, 4, 8, 8, 16, ...): a bucket as deep as consoles' usually are (20)
+        /// is then emptied by a few requests too many, not by half a round (a round of 16
+        /// after 14 sent met 6 tokens: ten 429s, 3% of a minute at 5 req/s).
+        public var startupDeepBurst = 22.0
         /// A round whose answers do not all come (a request lost without one) ends after
         /// this many times the latency (or a second before any answer).
         public var startupRoundTimeout = 4.0
@@ -301,6 +309,9 @@ public struct PaceController: Sendable {
     private var unpacedCount: (accepted: Int, seconds: Double)?
     /// Accepted requests started since the unpaced start ended.
     private var acceptedStartedSinceUnpaced = 0
+    /// True from the end of an unpaced start until a decrease reaches its measurement: the
+    /// pace is still the guess the unpaced start's burst gave.
+    private var guessedPace = false
     /// The pace the last budget signal came at.
     private var overshootPace = 0.0
     /// Whether `estimate` came from a tight measurement (and when), or from a rough one
@@ -470,7 +481,14 @@ public struct PaceController: Sendable {
         if firstStart == nil { firstStart = now }
         guard unpaced else { return }
         if roundStart == nil || Double(roundStarted) >= roundSize.rounded(.down) {
-            if roundStart != nil { roundSize = min(roundSize * tuning.startupWindowGrowth, 1e9) }
+            if roundStart != nil {
+                roundSize = min(roundSize * tuning.startupWindowGrowth, 1e9)
+                // (Sent before this one: `startedTotal - 1`.)
+                let sent = Double(startedTotal - 1)
+                if sent < tuning.startupDeepBurst, sent + roundSize > tuning.startupDeepBurst {
+                    roundSize = max(1, tuning.startupDeepBurst - sent)
+                }
+            }
             roundStart = now
             roundStarted = 0
             roundAnswered = 0
@@ -573,12 +591,13 @@ public struct PaceController: Sendable {
             // and from there the pace grows as a start-up does until the next 429 measures.
             unpaced = false
             unpacedEnd = now
+            guessedPace = true
             singleBurst = acceptedTotal <= 1
             let elapsed = now - (firstStart ?? now)
             unpacedCount = (acceptedTotal, elapsed)
-            // (At least one: a 429 among the very first requests, sent at once, says the burst
-            // is small, not that the budget is nothing.)
-            let sinceStart = Double(max(acceptedTotal, 1)) / max(elapsed, 1e-3)
+            // With at most one accepted, the time to the first 429 is a round trip, which says
+            // nothing of the budget (and a busy machine stretches it): the floor, not 1 / it.
+            let sinceStart = acceptedTotal <= 1 ? tuning.unpacedFloor : Double(acceptedTotal) / max(elapsed, 1e-3)
             let span = acceptedTotal < tuning.unpacedFewRequests ? tuning.unpacedMinimumSpan : tuning.unpacedShortSpan
             let base = max(Double(acceptedTotal) / max(elapsed, span), min(sinceStart, tuning.unpacedFloor))
             pace = max(tuning.minimumPace, min(tuning.maximumPace, base * tuning.backoff))
@@ -686,8 +705,15 @@ public struct PaceController: Sendable {
         if let previous = estimate, pace <= previous, snapshotPhaseIsCruise { testsLeft = max(testsLeft, 1) }
         let snapshot = NoiseTest(phase: phase, pace: pace, estimate: estimate, lastSignal: lastSignal, acceptedSinceSignal: acceptedSinceSignal,
                                  pausedSinceSignal: pausedSinceSignal, shareBefore: share, started: now, target: 0)
+        // Until a decrease has reached its measurement since the unpaced start ended, the pace
+        // is a guess from what a burst let through (20 accepted in a quarter second reads
+        // 80/s at a budget of 5): it may fall to an eighth, not only to half, so that a
+        // deep burst at a low budget costs one overshoot, not one per halving.
+        if guessedPace, measured != nil { deepDecrease = true }
         let deepest = deepDecrease ? tuning.maximumDecreaseFactor * tuning.maximumDecreaseFactor * tuning.maximumDecreaseFactor : tuning.maximumDecreaseFactor
         pace = max(tuning.minimumPace, min(pace * tuning.minimumDecreaseFactor, max(pace * deepest, base * tuning.backoff)))
+        // (A measurement at the end of start-up is the pace itself: it proves nothing.)
+        if snapshotPhaseIsCruise, pace <= base * tuning.backoff * 1.001 { guessedPace = false }
         estimate = base
         measuredAt = now
         lastSignal = now

@@ -21,6 +21,8 @@ struct SimulatedRun {
         var learned: Double?
         var jitter = 0.0005
         var seed: UInt64 = 1
+        /// Record every 429 (time, start, pace before and after, verdict) in `Outcome.trace`.
+        var trace = false
     }
 
     struct Outcome {
@@ -30,6 +32,8 @@ struct SimulatedRun {
         /// Most starts in any one-second window.
         var busiestSecond = 0
         var controller: PaceController
+        /// With `Scenario.trace`: one line per 429.
+        var trace: [String] = []
 
         var acceptedPerSecond: Double { Double(accepted) / seconds }
         var limitedShare: Double { Double(limited) / Double(max(1, accepted + limited)) }
@@ -92,7 +96,11 @@ struct SimulatedRun {
                     // As the fetcher: Retry-After, else full jitter over 0.5 s × 2^(attempt-1).
                     let backoff = random.unit() * 0.5 * Double(1 << min(attempt[worker] - 1, 6))
                     let delay = scenario.retryAfter ?? backoff
-                    schedule.limited(startedAt: started[worker], pause: delay, at: now)
+                    let before = schedule.controller.pace
+                    let verdict = schedule.limited(startedAt: started[worker], pause: delay, at: now)
+                    if scenario.trace {
+                        outcome.trace.append("t=\(now) started=\(started[worker]) pace \(before) -> \(schedule.controller.pace) \(verdict) accepted=\(outcome.accepted) est=\(schedule.controller.estimate ?? -1) single=\(schedule.controller.singleBurst)")
+                    }
                     attempt[worker] += 1
                     events.push(now + delay, worker)
                 }
@@ -368,6 +376,18 @@ extension SimulatedRun.Scenario: CustomTestStringConvertible, CustomStringConver
         verdict = burst.schedule.limited(startedAt: burst.start, pause: 1, at: burst.answered)
         #expect(verdict == .firstLimit)
         #expect(burst.schedule.controller.pace >= 7.5 && burst.schedule.controller.pace <= 8, "\(burst.schedule.controller.pace)")
+    }
+
+    @Test(arguments: [0.05, 2.0])
+    func aFirst429WithNothingAcceptedSetsTheFloorWhateverItsDelay(_ delay: Double) {
+        // Both first requests refused, answered after `delay` (2 s: a busy machine): the pace
+        // is the floor's (10/s, less 2%), not 1 / delay, which held a loaded test run for 30 s.
+        var schedule = PacingSchedule(controller: PaceController(cap: nil))
+        let first = schedule.nextStart(at: 0)
+        let second = schedule.nextStart(at: 0)
+        #expect(schedule.limited(startedAt: first, pause: 1, at: delay) == .firstLimit)
+        #expect(schedule.limited(startedAt: second, pause: 1, at: delay) == .firstLimit)
+        #expect(schedule.controller.pace >= 9.5 && schedule.controller.pace <= 10, "\(schedule.controller.pace)")
     }
 
     @Test func theFirst429PausesOnlyItsRequest() {
