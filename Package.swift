@@ -173,6 +173,7 @@ let package = Package(
             name: "S1MockConsoleTests",
             dependencies: [
                 "S1MockConsole",
+                "S1Testing",
                 "S1IngestCore",
                 "CSQLite",
                 "CSQLiteSupport",

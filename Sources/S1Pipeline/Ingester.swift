@@ -87,19 +87,17 @@ public final class Ingester {
 
         // Several workers on one database share the console's rate budget (a sync brings its
         // own throttle, shared already).
+        let throttle: RequestThrottle
         var share: WorkerShare?
-        if options.throttle == nil {
-            do {
-                share = try WorkerShare.join(provider, console: console.name)
-            } catch {
-                onWarning?("cannot join the other workers of console '\(console.name)' to share its rate (\(error)); pacing alone")
-            }
+        if let given = options.throttle {
+            throttle = given
+        } else {
+            let warning: String?
+            (throttle, share, warning) = await WorkerShare.pacer(provider, console: console.name, maxRate: options.maxRequestsPerSecond,
+                                                                 learned: store.learnedPace(console: options.endpoint.baseURL), stop: stop)
+            if let warning { onWarning?(warning) }
         }
         defer { if let trouble = share?.leave() { onWarning?(trouble) } }
-        let learned = store.learnedPace(console: options.endpoint.baseURL)
-        let throttle = options.throttle ?? RequestThrottle(
-            maxRate: options.maxRequestsPerSecond, learnedBudget: share?.share(ofLearned: learned) ?? learned)
-        await share?.pace(throttle, stop: stop)
         let fetcher = AnalysisFetcher(client: client, retry: options.retry, throttle: throttle)
         // Workers wait on `halt`: requested by `stop` (a signal) or by an abort (401/403,
         // unreachable console, write failure), so either ends every wait at once. Requests

@@ -65,21 +65,13 @@ public final class Syncer {
             summary.watermark = from
         }
 
-        // Other processes syncing or draining this console on the same database (PostgreSQL):
-        // they share its rate budget, and one at a time lists.
-        var share: WorkerShare?
-        do {
-            share = try WorkerShare.join(provider, console: console.name)
-        } catch {
-            onWarning?("cannot join the other workers of console '\(console.name)' (\(error)); listing and pacing alone")
-        }
+        // Other processes syncing or draining this console on the same database (PostgreSQL)
+        // share its rate budget, and one at a time lists. One pacer for the console: the
+        // listing and the analysis fetches share its budget.
+        let (throttle, share, warning) = await WorkerShare.pacer(provider, console: console.name, maxRate: options.maxRequestsPerSecond,
+                                                                 learned: store.learnedPace(console: options.endpoint.baseURL), stop: stop)
+        if let warning { onWarning?(warning) }
         defer { if let trouble = share?.leave() { onWarning?(trouble) } }
-
-        // One pacer for the console: the listing and the analysis fetches share its budget.
-        let learned = store.learnedPace(console: options.endpoint.baseURL)
-        let throttle = RequestThrottle(maxRate: options.maxRequestsPerSecond,
-                                       learnedBudget: share?.share(ofLearned: learned) ?? learned)
-        await share?.pace(throttle, stop: stop)
 
         // 1. List and enqueue, page by page; unless another process lists this console now
         //    (then this one waits until that listing is done, drains the queue beside it, and

@@ -29,6 +29,24 @@ package final class WorkerShare: Sendable {
         self.workersAtStart = workersAtStart
     }
 
+    /// The pacer of a run against `console`: capped at this worker's share of `maxRate`,
+    /// starting from its share of the `learned` budget, its share kept in step until
+    /// ``leave()`` (the second value: nil when the store coordinates nothing, or when joining
+    /// failed, which the third value says and the run goes on pacing alone).
+    package static func pacer(_ provider: any StoreProvider, console: String, maxRate: Double?, learned: Double?,
+                              stop: StopRequest) async -> (RequestThrottle, WorkerShare?, warning: String?) {
+        var share: WorkerShare?
+        var warning: String?
+        do {
+            share = try join(provider, console: console)
+        } catch {
+            warning = "cannot join the other workers of console '\(console)' to share its rate (\(error)); pacing alone"
+        }
+        let throttle = RequestThrottle(maxRate: maxRate, learnedBudget: share?.share(ofLearned: learned) ?? learned)
+        await share?.pace(throttle, stop: stop)
+        return (throttle, share, warning)
+    }
+
     /// Joins the workers of `console`; nil when the store has nothing to coordinate.
     package static func join(_ provider: any StoreProvider, console: String) throws -> WorkerShare? {
         guard let coordinator = try provider.openCoordinator() else { return nil }

@@ -49,7 +49,7 @@ struct CopyCommand: ParsableCommand {
         let copier = Copier(from: StoreBackends.provider(for: from), to: StoreBackends.provider(for: to),
                             options: CopyOptions(batchSize: batchSize), stop: stop)
         copier.onProgress = { done, total in console.progress("copied \(done)/\(total) threats") }
-        let signals = CopySignalTrap(stop: stop)
+        let signals = SignalTrap(stop: stop, message: "stopping after the batch being written is committed (signal again to quit at once; running the same copy again finishes it)")
         let summary = try runReportingErrors { () throws -> CopySummary in
             if !PostgresLocation.isPostgresURL(from), !FileManager.default.fileExists(atPath: from) {
                 throw CopySourceMissing(path: from)
@@ -102,32 +102,4 @@ struct CopyCommand: ParsableCommand {
 struct CopySourceMissing: Error, CustomStringConvertible {
     let path: String
     var description: String { "no database at \(path) (--from): give the SQLite file or postgresql:// URL to copy from" }
-}
-
-/// SIGINT and SIGTERM stop the copy after the batch being written is committed (the summary
-/// says what was copied, exit 130); a second signal ends the process at once (what was
-/// committed stays, and running the copy again finishes it).
-final class CopySignalTrap: @unchecked Sendable {
-    private var sources: [DispatchSourceSignal] = []
-
-    init(stop: StopRequest) {
-        for number in [SIGINT, SIGTERM] {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler {
-                if stop.isRequested { _exit(130) }
-                stop.request()
-                FileHandleOutput.standardError("\ns1ingest: stopping after the batch being written is committed (signal again to quit at once; running the same copy again finishes it)\n")
-            }
-            source.resume()
-            sources.append(source)
-        }
-    }
-
-    func release() {
-        for source in sources { source.cancel() }
-        sources.removeAll()
-        signal(SIGINT, SIG_DFL)
-        signal(SIGTERM, SIG_DFL)
-    }
 }

@@ -13,15 +13,20 @@ import Darwin
 final class SignalTrap: @unchecked Sendable {
     private var sources: [DispatchSourceSignal] = []
 
-    init(stop: StopRequest, grace: Duration) {
-        let seconds = grace.components.seconds
+    convenience init(stop: StopRequest, grace: Duration) {
+        self.init(stop: stop, message: "stopping: requests in flight get up to \(grace.components.seconds) s, then are cancelled (signal again to quit at once)")
+    }
+
+    /// The first signal requests `stop` and prints `message` (what stopping means for this
+    /// command); a second ends the process at once.
+    init(stop: StopRequest, message: String) {
         for number in [SIGINT, SIGTERM] {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler {
                 if stop.isRequested { _exit(130) }
                 stop.request()
-                FileHandleOutput.standardError("\ns1ingest: stopping: requests in flight get up to \(seconds) s, then are cancelled (signal again to quit at once)\n")
+                FileHandleOutput.standardError("\ns1ingest: \(message)\n")
             }
             source.resume()
             sources.append(source)

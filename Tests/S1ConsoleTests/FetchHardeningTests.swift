@@ -85,7 +85,7 @@ import S1Testing
         #expect(ran.value == 1)
     }
 
-    @Test func aPausedThrottleAndABackoffBothEndOnStop() async throws {
+    @Test(.cpuExclusive) func aPausedThrottleAndABackoffBothEndOnStop() async throws {
         // Nothing listens on port 1: every attempt is a refused connection, retried after a long back-off.
         let client = try ConsoleClient(endpoint: ConsoleEndpoint(url: "http://127.0.0.1:1", token: "t"), settings: ConsoleClientSettings(connectTimeout: .seconds(1)))
         let policy = RetryPolicy(maxAttempts: 5, baseDelay: .seconds(100), maxDelay: .seconds(100))

@@ -1,4 +1,5 @@
 import Testing
+import S1Testing
 @testable import S1IngestCore
 
 /// Issue 12's thresholds over the whole grid, on the simulated console (`SimulatedRun`): a
@@ -68,7 +69,7 @@ extension SimulatedRun.Scenario {
 /// suite's 225 cases at once would hold every thread of the cooperative pool for most of a
 /// minute, stalling the timing-sensitive tests that run beside them (a stop requested after
 /// 200 ms would be seen half a minute later).
-@Suite(.serialized) struct PacingGridTests {
+@Suite(.serialized, .cpuExclusive) struct PacingGridTests {
     @Test(arguments: PacingGrid.scenarios)
     func findsTheBudget(_ scenario: SimulatedRun.Scenario) {
         let run = SimulatedRun.run(scenario)

@@ -9,7 +9,7 @@ import Glibc
 
 /// `s1ingest copy` as a process: a copy killed mid-way (SIGKILL) or stopped (SIGINT, exit
 /// 130) and run again ends equal to one uninterrupted copy, in PostgreSQL.
-@Suite(.serialized) struct CopyCommandTests {
+@Suite(.serialized, .cpuExclusive) struct CopyCommandTests {
     @Test func aKilledOrInterruptedCopyRunAgainEqualsAnUninterruptedOne() async throws {
         let cluster = try PostgresCluster.shared
         let directory = try TemporaryDirectory()

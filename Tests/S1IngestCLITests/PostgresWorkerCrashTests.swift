@@ -4,7 +4,7 @@ import S1MockConsole
 import S1Testing
 
 /// Real `s1ingest ingest --queue` processes on one PostgreSQL queue, one SIGKILLed mid-batch.
-@Suite(.serialized) struct PostgresWorkerCrashTests {
+@Suite(.serialized, .cpuExclusive) struct PostgresWorkerCrashTests {
     static let token = "pg-crash-token-0123456789"
 
     @Test func aWorkerKilledMidBatchLosesNothingAndTheOthersFinishItsWork() async throws {

@@ -10,7 +10,7 @@ import Glibc
 
 /// The real binary as a nightly job meets trouble: a stop while the console hangs or is
 /// gone, a console that cannot be reached, a database that fills up.
-@Suite(.serialized) struct UnattendedCommandTests {
+@Suite(.serialized, .cpuExclusive) struct UnattendedCommandTests {
     static let token = "cli-unattended-token-0123456789"
 
     func mock(count: Int, faults: FaultPlan = FaultPlan()) async throws -> (MockConsole, SyntheticAnalyses) {

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import Testing
+import S1Testing
 import S1MockConsole
 
 @Suite struct AnalysisEndpointTests {
@@ -62,7 +63,7 @@ import S1MockConsole
         }
     }
 
-    @Test func latencyDelaysEveryResponse() async throws {
+    @Test(.cpuExclusive) func latencyDelaysEveryResponse() async throws {
         var faults = FaultPlan()
         faults.latencyMilliseconds = 300
         let analyses = SyntheticAnalyses(count: 5)

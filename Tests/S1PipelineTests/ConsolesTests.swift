@@ -54,7 +54,7 @@ import S1MockConsole
         #expect(try database.query("PRAGMA foreign_key_check").isEmpty)
     }
 
-    @Test func aDownConsoleAndARefusedTokenEndOnlyTheirOwnSyncs() async throws {
+    @Test(.cpuExclusive) func aDownConsoleAndARefusedTokenEndOnlyTheirOwnSyncs() async throws {
         let (east, west) = try await Self.twoConsoles(count: 300)
         defer { Task { await east.stop(); await west.stop() } }
         let closed = ClosedPort.url()

@@ -7,7 +7,7 @@ import S1MockConsole
 /// What a run left alone at night must do against a console that trickles, hangs, or is not
 /// there: one deadline per request, stops that end within the grace, a prompt and plain
 /// "cannot reach", and run records that say what was committed.
-@Suite(.timeLimit(.minutes(3))) struct UnattendedRunTests {
+@Suite(.timeLimit(.minutes(3)), .cpuExclusive) struct UnattendedRunTests {
     /// A URL on which nothing listens (held closed for the whole test process).
     static func closedPortURL(scheme: String = "http") async throws -> String {
         ClosedPort.url(scheme: scheme)

@@ -6,7 +6,7 @@ import S1Testing
 
 /// Several processes on one PostgreSQL database: one lists a console at a time, and the
 /// workers of a console share its `--rate`.
-@Suite(.serialized) struct PostgresCoordinationTests {
+@Suite(.serialized, .cpuExclusive) struct PostgresCoordinationTests {
     @Test func workersAreCountedWhileTheirConnectionLives() throws {
         let cluster = try PostgresCluster.shared
         let database = try cluster.createDatabase()
