@@ -29,28 +29,7 @@ bin=${bins[0]}
 input="$work/analyses-$count.ndjson"
 [ -s "$input" ] || "$bin" generate --count "$count" --seed 42 -o "$input"
 
-pgbin=$(pg_config --bindir 2>/dev/null || true)
-if [ ! -x "$pgbin/initdb" ]; then pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1); fi
-if [ ! -x "$pgbin/initdb" ]; then pgbin=$(dirname "$(command -v initdb)"); fi
-cluster=$(mktemp -d /tmp/s1ingest-bench-pg.XXXXXX)
-password="bench-$RANDOM$RANDOM"
-printf '%s\n' "$password" >"$cluster/pwfile"
-as_postgres=()
-if [ "$(id -u)" = 0 ]; then
-    chown -R postgres: "$cluster"
-    as_postgres=(runuser -u postgres --)
-fi
-chmod 700 "$cluster"; chmod 600 "$cluster/pwfile"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"${as_postgres[@]}" "$pgbin/initdb" -D "$cluster/data" -U bench --pwfile="$cluster/pwfile" --auth-local=trust \
-    --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 --no-sync >/dev/null
-# Durable settings as a server has them (fsync on), shared_buffers for the data set.
-"${as_postgres[@]}" "$pgbin/pg_ctl" -D "$cluster/data" -l "$cluster/server.log" -w \
-    -o "-k $cluster -p $port -h 127.0.0.1 -c shared_buffers=256MB -c max_wal_size=2GB" start >/dev/null
-stop() { "${as_postgres[@]}" "$pgbin/pg_ctl" -D "$cluster/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$cluster"; }
-trap stop EXIT
-export PGPASSWORD=$password
-psql_() { PGOPTIONS="-c client_min_messages=warning" psql -X -q -A -t -h "$cluster" -p "$port" -U bench "$@"; }
+. scripts/lib-pg.sh
 
 # The cluster's CPU seconds so far: its live processes' own, plus what exited backends left
 # in the postmaster's children's times.

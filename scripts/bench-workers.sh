@@ -22,28 +22,13 @@ if [ -z "${BIN:-}" ]; then
 fi
 bin=$BIN
 
-pgbin=$(pg_config --bindir 2>/dev/null || true)
-if [ ! -x "$pgbin/initdb" ]; then pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1); fi
-if [ ! -x "$pgbin/initdb" ]; then pgbin=$(dirname "$(command -v initdb)"); fi
-cluster=$(mktemp -d /tmp/s1ingest-bench-pg.XXXXXX)
-as_postgres=()
-if [ "$(id -u)" = 0 ]; then
-    chown -R postgres: "$cluster"
-    as_postgres=(runuser -u postgres --)
-fi
-chmod 700 "$cluster"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"${as_postgres[@]}" "$pgbin/initdb" -D "$cluster/data" -U bench --auth=trust -E UTF8 --locale=C.UTF-8 --no-sync >/dev/null
-"${as_postgres[@]}" "$pgbin/pg_ctl" -D "$cluster/data" -l "$cluster/server.log" -w \
-    -o "-k $cluster -p $port -h 127.0.0.1 -c shared_buffers=256MB -c max_wal_size=2GB" start >/dev/null
+. scripts/lib-pg.sh
 mock_pid=
 stop() {
     [ -n "$mock_pid" ] && kill "$mock_pid" 2>/dev/null || true
-    "${as_postgres[@]}" "$pgbin/pg_ctl" -D "$cluster/data" -m immediate stop >/dev/null 2>&1 || true
-    rm -rf "$cluster"
+    pg_cleanup
 }
 trap stop EXIT
-psql_() { psql -X -q -A -t -h "$cluster" -p "$port" -U bench "$@"; }
 
 token="bench-$RANDOM$RANDOM"
 "$bin" mock-console --threats "$ids" --latency-ms "$latency" --threads 2 --token "$token" >"$work/mock.out" 2>&1 &
