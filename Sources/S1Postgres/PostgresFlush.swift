@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import PostgresNIO
+import S1Common
 import S1Model
 
 /// One step of a writer's flush: a statement, or a `COPY table (columns) FROM STDIN` in text
@@ -176,23 +177,7 @@ struct PGCopyText {
     /// the instant the binary path sends, whatever the day of month was (31 February included).
     private mutating func appendTimestamp(_ micros: Int64) {
         separate()
-        let perDay: Int64 = 86_400_000_000
-        var days = micros / perDay
-        var rest = micros % perDay
-        if rest < 0 {
-            rest += perDay
-            days -= 1
-        }
-        // Civil date from days since 1970 (Howard Hinnant's algorithm).
-        let z = days + 10_957 + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let mp = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        let (year, month, day, hour, minute, second, fraction) = civilTime(microsSince2000: micros)
         /// At least `width` digits (a year past 9999 gets five).
         func put(_ value: Int64, width: Int) {
             var divisor: Int64 = 1
@@ -214,13 +199,13 @@ struct PGCopyText {
         bytes.append(UInt8(ascii: "-"))
         put(day, width: 2)
         bytes.append(UInt8(ascii: " "))
-        put(rest / 3_600_000_000, width: 2)
+        put(hour, width: 2)
         bytes.append(UInt8(ascii: ":"))
-        put(rest / 60_000_000 % 60, width: 2)
+        put(minute, width: 2)
         bytes.append(UInt8(ascii: ":"))
-        put(rest / 1_000_000 % 60, width: 2)
+        put(second, width: 2)
         bytes.append(UInt8(ascii: "."))
-        put(rest % 1_000_000, width: 6)
+        put(fraction, width: 6)
         bytes.append(UInt8(ascii: "+"))
         bytes.append(UInt8(ascii: "0"))
         bytes.append(UInt8(ascii: "0"))

@@ -266,26 +266,22 @@ final class PostgresCursor: ResultCursor {
 
     /// Microseconds since 2000-01-01 UTC as `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
     static func isoText(microsSince2000 micros: Int64) -> String {
-        let unixMicros = micros + 946_684_800_000_000
-        let seconds = unixMicros >= 0 ? unixMicros / 1_000_000 : (unixMicros - 999_999) / 1_000_000
-        let fraction = unixMicros - seconds * 1_000_000
-        var days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
-        let secondOfDay = seconds - days * 86_400
-        // Civil date from days since 1970 (Howard Hinnant's algorithm).
-        days += 719_468
-        let era = (days >= 0 ? days : days - 146_096) / 146_097
-        let dayOfEra = days - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthPart = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * monthPart + 2) / 5 + 1
-        let month = monthPart < 10 ? monthPart + 3 : monthPart - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        let (year, month, day, hour, minute, second, fraction) = civilTime(microsSince2000: micros)
         func pad(_ value: Int64, _ width: Int) -> String {
             let text = String(value)
             return String(repeating: "0", count: max(0, width - text.count)) + text
         }
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay / 60 % 60, 2)):"
-            + "\(pad(secondOfDay % 60, 2)).\(pad(fraction, 6))Z"
+        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(hour, 2)):\(pad(minute, 2)):"
+            + "\(pad(second, 2)).\(pad(fraction, 6))Z"
     }
+}
+
+/// The UTC calendar date, time and microseconds of a PostgreSQL timestamp (microseconds since
+/// 2000-01-01, its binary form; before 1970 too).
+func civilTime(microsSince2000 micros: Int64)
+    -> (year: Int64, month: Int64, day: Int64, hour: Int64, minute: Int64, second: Int64, micros: Int64) {
+    let unixMicros = micros + 946_684_800_000_000
+    let seconds = unixMicros >= 0 ? unixMicros / 1_000_000 : (unixMicros - 999_999) / 1_000_000
+    let time = civilTime(secondsSince1970: seconds)
+    return (time.year, time.month, time.day, time.hour, time.minute, time.second, unixMicros - seconds * 1_000_000)
 }
