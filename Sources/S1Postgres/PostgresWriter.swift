@@ -251,13 +251,9 @@ final class PostgresWriter {
                 Stored(updatedAt: try $0[0].decode(String?.self), bodyLength: try $0[1].decode(Int?.self), console: try $0[2].decode(String.self))
             }
         }
-        // A threat or agent ID belongs to one console: another console's analysis of it is refused.
-        if let stored, stored.console != console {
-            lastConflict = StoreConflict(kind: .threat, id: analysis.threatId, storedConsole: stored.console, incomingConsole: console)
-            return .conflict
-        }
-        if let agentId = analysis.agentId, let owner = try consoleOfAgent(agentId), owner != console {
-            lastConflict = StoreConflict(kind: .agent, id: agentId, storedConsole: owner, incomingConsole: console)
+        if let conflict = try StoreConflict.find(threatId: analysis.threatId, storedConsole: stored?.console, agentId: analysis.agentId,
+                                                 incomingConsole: console, agentConsole: consoleOfAgent) {
+            lastConflict = conflict
             return .conflict
         }
         if let stored {

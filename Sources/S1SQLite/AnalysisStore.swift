@@ -99,13 +99,9 @@ public final class AnalysisStore {
             guard try lookup.step() else { return nil }
             return (lookup.string(0), !lookup.isNull(1) && lookup.int64(1) == 1, lookup.string(2) ?? ConsoleRef.defaultName)
         }
-        // A threat or agent ID belongs to one console: another console's analysis of it is refused.
-        if let stored, stored.console != console {
-            lastConflict = StoreConflict(kind: .threat, id: analysis.threatId, storedConsole: stored.console, incomingConsole: console)
-            return .conflict
-        }
-        if let agentId = analysis.agentId, let owner = try consoleOfAgent(agentId), owner != console {
-            lastConflict = StoreConflict(kind: .agent, id: agentId, storedConsole: owner, incomingConsole: console)
+        if let conflict = try StoreConflict.find(threatId: analysis.threatId, storedConsole: stored?.console, agentId: analysis.agentId,
+                                                 incomingConsole: console, agentConsole: consoleOfAgent) {
+            lastConflict = conflict
             return .conflict
         }
         if let (storedUpdatedAt, sameBytes, _) = stored {

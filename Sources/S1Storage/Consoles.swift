@@ -63,6 +63,21 @@ public struct StoreConflict: Sendable, Equatable, CustomStringConvertible {
         self.incomingConsole = incomingConsole
     }
 
+    /// The rule every backend's writer applies before storing an analysis: a threat or agent ID
+    /// belongs to one console, so another console's analysis of it is refused. `storedConsole`:
+    /// the console the threat is stored for (nil: not stored); `agentConsole` looks up the
+    /// agent's (nil: not stored), and is asked only when the threat passes.
+    public static func find(threatId: String, storedConsole: String?, agentId: String?, incomingConsole: String,
+                            agentConsole: (String) throws -> String?) rethrows -> StoreConflict? {
+        if let storedConsole, storedConsole != incomingConsole {
+            return StoreConflict(kind: .threat, id: threatId, storedConsole: storedConsole, incomingConsole: incomingConsole)
+        }
+        if let agentId, let owner = try agentConsole(agentId), owner != incomingConsole {
+            return StoreConflict(kind: .agent, id: agentId, storedConsole: owner, incomingConsole: incomingConsole)
+        }
+        return nil
+    }
+
     public var description: String {
         "\(kind.rawValue) \(id) is stored for console '\(storedConsole)'; this analysis came from console '\(incomingConsole)' "
             + "and was not written (a threat or agent ID belongs to one console)"
