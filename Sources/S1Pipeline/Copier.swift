@@ -360,72 +360,80 @@ public final class Copier {
             let page = try from.queueRows(after: after, limit: options.batchSize)
             guard let last = page.last else { return true }
             after = last.threatId
-            let stored = try store.storedQueueRows(page.map(\.threatId))
-            var writes: [QueueRow] = []
-            for row in page {
-                var wanted = row
-                wanted.runId = row.runId.flatMap { runIds[$0] }
-                guard let current = stored[row.threatId] else {
-                    writes.append(wanted)
-                    summary.queue.copied += 1
-                    continue
-                }
-                if current.console != row.console {
-                    summary.queue.conflicts += 1
-                } else if current.normalized == wanted.normalized || CopyTime.normalized(wanted.updatedAt) <= CopyTime.normalized(current.updatedAt) {
-                    summary.queue.unchanged += 1
-                } else {
-                    writes.append(wanted)
-                    summary.queue.updated += 1
-                }
-            }
+            let writes = Self.merge(page, into: try store.storedQueueRows(page.map(\.threatId)), runIds: runIds, &summary.queue)
             try store.writeQueueRows(writes)
         }
+    }
+
+    /// Which of `rows` to write into a destination holding `stored` (by key), counted in
+    /// `tally`: a row it lacks is added; one it holds for another console is a conflict; one it
+    /// holds the same, or later (by the row's time), is unchanged; else the source's replaces it.
+    /// Run IDs become the destination's.
+    private static func merge<Row: MergedCopyRow>(_ rows: [Row], into stored: [String: Row], runIds: [Int64: Int64],
+                                                  _ tally: inout CopyTally) -> [Row] {
+        var writes: [Row] = []
+        for row in rows {
+            var wanted = row
+            wanted.runId = row.runId.flatMap { runIds[$0] }
+            guard let current = stored[row.copyKey] else {
+                writes.append(wanted)
+                tally.copied += 1
+                continue
+            }
+            if let console = row.copyConsole, current.copyConsole != console {
+                tally.conflicts += 1
+            } else if current.normalized == wanted.normalized || CopyTime.normalized(wanted.copyTime) <= CopyTime.normalized(current.copyTime) {
+                tally.unchanged += 1
+            } else {
+                writes.append(wanted)
+                tally.updated += 1
+            }
+        }
+        return writes
     }
 
     /// Copies the sync watermarks: one the destination lacks is added, a later one moves it forward.
     private func copyWatermarks(_ from: any CopySource, _ store: any Store & CopyTarget, runIds: [Int64: Int64], _ summary: inout CopySummary) throws {
         let stored = Dictionary(try store.storedWatermarkRows().map { ($0.syncKey, $0) }) { first, _ in first }
-        var writes: [WatermarkRow] = []
-        for row in try from.watermarkRows() {
-            var wanted = row
-            wanted.runId = row.runId.flatMap { runIds[$0] }
-            guard let current = stored[row.syncKey] else {
-                writes.append(wanted)
-                summary.watermarks.copied += 1
-                continue
-            }
-            if current.console != row.console {
-                summary.watermarks.conflicts += 1
-            } else if current.normalized == wanted.normalized || CopyTime.normalized(wanted.watermark) <= CopyTime.normalized(current.watermark) {
-                summary.watermarks.unchanged += 1
-            } else {
-                writes.append(wanted)
-                summary.watermarks.updated += 1
-            }
-        }
+        let writes = Self.merge(try from.watermarkRows(), into: stored, runIds: runIds, &summary.watermarks)
         try store.writeWatermarkRows(writes)
     }
 
     /// Copies the learned paces: one the destination lacks is added, a later measurement replaces it.
     private func copyPaces(_ from: any CopySource, _ store: any Store & CopyTarget, runIds: [Int64: Int64], _ summary: inout CopySummary) throws {
         let stored = Dictionary(try store.storedPaceRows().map { ($0.console, $0) }) { first, _ in first }
-        var writes: [PaceRow] = []
-        for row in try from.paceRows() {
-            var wanted = row
-            wanted.runId = row.runId.flatMap { runIds[$0] }
-            guard let current = stored[row.console] else {
-                writes.append(wanted)
-                summary.paces.copied += 1
-                continue
-            }
-            if current.normalized == wanted.normalized || CopyTime.normalized(wanted.measuredAt) <= CopyTime.normalized(current.measuredAt) {
-                summary.paces.unchanged += 1
-            } else {
-                writes.append(wanted)
-                summary.paces.updated += 1
-            }
-        }
+        let writes = Self.merge(try from.paceRows(), into: stored, runIds: runIds, &summary.paces)
         try store.writePaceRows(writes)
     }
+}
+
+/// A row `copy` merges by key (queue rows, watermarks, learned paces).
+protocol MergedCopyRow: Equatable {
+    /// What identifies it in its table.
+    var copyKey: String { get }
+    /// The console it belongs to; nil for a row keyed by its console (it cannot conflict).
+    var copyConsole: String? { get }
+    /// The time that says which of two versions is later.
+    var copyTime: String { get }
+    var runId: Int64? { get set }
+    /// The row with its times in one form, for comparisons.
+    var normalized: Self { get }
+}
+
+extension QueueRow: MergedCopyRow {
+    var copyKey: String { threatId }
+    var copyConsole: String? { console }
+    var copyTime: String { updatedAt }
+}
+
+extension WatermarkRow: MergedCopyRow {
+    var copyKey: String { syncKey }
+    var copyConsole: String? { console }
+    var copyTime: String { watermark }
+}
+
+extension PaceRow: MergedCopyRow {
+    var copyKey: String { console }
+    var copyConsole: String? { nil }
+    var copyTime: String { measuredAt }
 }
