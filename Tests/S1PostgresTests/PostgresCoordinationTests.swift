@@ -41,11 +41,7 @@ import S1Testing
         defer { Task { await bench.stop() } }
         // Ten IDs queued by "another process", which lists the console now.
         let ids = (0 ..< 10).map(bench.set.threatId)
-        do {
-            let store = try provider.openForWriting()
-            let console = try store.registerConsole(name: nil, url: bench.mock.baseURL)
-            try store.enqueue(ids, console: console.name, runId: nil)
-        }
+        try PostgresCluster.enqueue(ids, for: bench.mock.baseURL, into: provider)
         let lister = try #require(try provider.openCoordinator())
         #expect(try lister.tryLockListing(console: "default"))
         let options = try bench.syncOptions()
@@ -93,11 +89,7 @@ import S1Testing
         let bench = try await IngestBench.start(count: 90, faults: FaultPlan(rateLimit: TokenBucketLimit(rate: 16, burst: 5)))
         defer { Task { await bench.stop() } }
         let ids = (0 ..< bench.set.count).map(bench.set.threatId)
-        do {
-            let store = try provider.openForWriting()
-            let console = try store.registerConsole(name: nil, url: bench.mock.baseURL)
-            try store.enqueue(ids, console: console.name, runId: nil)
-        }
+        try PostgresCluster.enqueue(ids, for: bench.mock.baseURL, into: provider)
         // Concurrency 2: each worker claims 32 IDs at a time, so all three get some.
         let options = try bench.options(concurrency: 2, rate: 15, source: .queue)
         let clock = ContinuousClock()
@@ -125,11 +117,7 @@ import S1Testing
         let bench = try await IngestBench.start(count: 200, faults: FaultPlan(latencyMilliseconds: 100))
         defer { Task { await bench.stop() } }
         let ids = (0 ..< bench.set.count).map(bench.set.threatId)
-        do {
-            let store = try provider.openForWriting()
-            let console = try store.registerConsole(name: nil, url: bench.mock.baseURL)
-            try store.enqueue(ids, console: console.name, runId: nil)
-        }
+        try PostgresCluster.enqueue(ids, for: bench.mock.baseURL, into: provider)
         let options = try bench.options(concurrency: 2, source: .queue)
         let stop = StopRequest()
         Task {

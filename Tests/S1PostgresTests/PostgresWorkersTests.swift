@@ -12,11 +12,7 @@ import S1Testing
         let provider = cluster.provider(database)
         let bench = try await IngestBench.start(count: 300)
         let ids = (0 ..< bench.set.count).map(bench.set.threatId)
-        do {
-            let store = try provider.openForWriting()
-            let console = try store.registerConsole(name: nil, url: bench.mock.baseURL)
-            try store.enqueue(ids, console: console.name, runId: nil)
-        }
+        try PostgresCluster.enqueue(ids, for: bench.mock.baseURL, into: provider)
         let options = try bench.options(concurrency: 4, source: .queue)
         async let one = Ingester(options: options, store: provider).run(stop: StopRequest())
         async let two = Ingester(options: options, store: provider).run(stop: StopRequest())

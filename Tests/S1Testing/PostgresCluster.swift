@@ -228,6 +228,14 @@ package final class PostgresCluster: @unchecked Sendable {
         return provider
     }
 
+    /// Queues `ids` in `provider`'s database for the console at `url` (named as `ingest` would
+    /// name it), as `s1ingest enqueue --console URL` does: the set-up of a queue for workers.
+    package static func enqueue(_ ids: [String], for url: String, into provider: PostgresStoreProvider) throws {
+        let store = try provider.openForWriting()
+        let console = try store.registerConsole(name: nil, url: url)
+        try store.enqueue(ids, console: console.name, runId: nil)
+    }
+
     /// Creates an empty database with a unique name and returns the name.
     package func createDatabase(_ prefix: String = "t") throws -> String {
         let name = "\(prefix)_\(UUID().uuidString.prefix(8).lowercased())"
