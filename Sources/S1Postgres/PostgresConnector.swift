@@ -104,33 +104,9 @@ final class PGConnection: @unchecked Sendable {
 
     // MARK: Statements
 
-    /// Statements sent by `send` whose answers have not been read yet.
-    private var inFlight: [EventLoopFuture<PostgresQueryResult>] = []
-
-    /// Sends statements without waiting for them (after waiting for those sent before): the
-    /// caller goes on while the server works. The next statement on this connection, or
-    /// `drainInFlight`, throws their first error.
-    func send(_ queries: [PostgresQuery]) throws {
-        try drainInFlight()
-        inFlight = queries.map { connection.query($0, logger: Self.logger) }
-    }
-
-    /// Waits for every statement `send` sent; throws the first error among them.
-    func drainInFlight() throws {
-        guard !inFlight.isEmpty else { return }
-        let futures = inFlight
-        inFlight = []
-        var firstError: (any Error)?
-        for future in futures {
-            do { _ = try future.wait() } catch { if firstError == nil { firstError = error } }
-        }
-        if let firstError { throw Self.mapError(firstError, location: location, connecting: false) }
-    }
-
     /// Runs one statement and returns its rows.
     @discardableResult
     func query(_ sql: String, _ binds: PostgresBindings = PostgresBindings()) throws -> [[PostgresCell]] {
-        try drainInFlight()
         do {
             return try connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: Self.logger).wait().rows.map { Array($0) }
         } catch {
@@ -140,7 +116,6 @@ final class PGConnection: @unchecked Sendable {
 
     /// Sends every statement at once (pipelined) and waits for all; the first error is thrown.
     func pipeline(_ queries: [PostgresQuery]) throws {
-        try drainInFlight()
         guard !queries.isEmpty else { return }
         let futures = queries.map { connection.query($0, logger: Self.logger) }
         var firstError: (any Error)?
@@ -152,7 +127,6 @@ final class PGConnection: @unchecked Sendable {
 
     /// Two statements sent at once; the rows of each.
     func pipelineRows(_ first: PostgresQuery, _ second: PostgresQuery) throws -> ([[PostgresCell]], [[PostgresCell]]) {
-        try drainInFlight()
         let one = connection.query(first, logger: Self.logger)
         let two = connection.query(second, logger: Self.logger)
         do {
@@ -172,7 +146,6 @@ final class PGConnection: @unchecked Sendable {
     }
 
     func close() {
-        _ = try? drainInFlight()
         _ = try? connection.close().wait()
     }
 

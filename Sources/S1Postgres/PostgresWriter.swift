@@ -155,7 +155,6 @@ final class PostgresWriter {
             // moments, not across a batch in whatever order its threats came (which deadlocked
             // workers: two batches each waiting for an agent the other had written).
             try settle()
-            try connection.drainInFlight()
             flight = PGFlight([.query(PostgresQuery(unsafeSQL: "SELECT pg_advisory_xact_lock(\(Self.agentLockKey))"))] + deferredAgentQueries,
                               on: connection)
             deferredAgentQueries.removeAll(keepingCapacity: true)
@@ -173,7 +172,6 @@ final class PostgresWriter {
         agentConsoles.removeAll(keepingCapacity: true)
         clearPending()
         _ = try? settle()
-        _ = try? connection.drainInFlight()
         _ = try? connection.query("ROLLBACK")
         batchThreats.removeAll(keepingCapacity: true)
         connection.inTransaction = false
@@ -423,7 +421,6 @@ final class PostgresWriter {
         batchThreats.formUnion(analyses.map(\.threatId))
         batchThreats.formUnion(touched.map(\.threatId))
         try settle()
-        try connection.drainInFlight()
         flight = PGFlight(queries, on: connection)
     }
 
