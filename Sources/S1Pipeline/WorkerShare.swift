@@ -8,7 +8,7 @@ import Synchronization
 ///
 /// Opened before the run's pacer: the learned budget is split among the workers alive then.
 /// While the run lasts the count is read again every ``refreshInterval`` and the pacer's
-/// share of `--rate` follows it. A worker that joins others under a cap waits one interval
+/// share of `--rate` follows it. A worker that joins others under a cap waits two intervals
 /// more before its first request, so the others have shrunk their shares by then and the
 /// workers together stay under the cap (see ``RequestThrottle/share(among:)``). Nil for a
 /// store with one writer at a time (SQLite).
@@ -85,7 +85,9 @@ package final class WorkerShare: Sendable {
         }
         refresher.withLock { $0 = task }
         if workersAtStart > 1, throttle.maxRate != nil {
-            _ = await stop.sleep(until: ContinuousClock.now + Self.refreshInterval + .milliseconds(100))
+            // Two of the others' refreshes: one may come late on a busy machine (a full test run
+            // saw a 429 with one interval's wait).
+            _ = await stop.sleep(until: ContinuousClock.now + Self.refreshInterval * 2 + .milliseconds(100))
         }
     }
 
