@@ -13,8 +13,6 @@ final class BatchWriter {
     /// Runs inside each batch that holds items, just before it commits (e.g. the run record's
     /// counts, so a killed run's record shows what it committed).
     var beforeCommit: (() throws -> Void)?
-    /// Runs after each commit.
-    var afterCommit: (() -> Void)?
     private let clock = ContinuousClock()
     private var inBatch = 0
     private var batchStarted: ContinuousClock.Instant
@@ -42,20 +40,22 @@ final class BatchWriter {
         inBatch >= batchSize || (inBatch > 0 && now - batchStarted >= commitInterval)
     }
 
-    /// Commits the open batch when it is due, and opens the next.
+    /// Commits the open batch when it is due, and opens the next (the store may still be
+    /// committing when this returns: see `AnalysisWriter.rotateBatch`).
     func commitIfDue(now: ContinuousClock.Instant) throws {
         guard isDue(now: now) else { return }
-        try commit()
-        try begin()
+        if inBatch > 0 { try beforeCommit?() }
+        try store.rotateBatch()
+        inBatch = 0
+        batchStarted = clock.now
     }
 
-    /// Commits the open batch (also an empty one) and opens none.
+    /// Commits the open batch (also an empty one) and opens none; returns once it is committed.
     func commit() throws {
         if inBatch > 0 { try beforeCommit?() }
         try store.commitBatch()
         isOpen = false
         inBatch = 0
-        afterCommit?()
     }
 
     /// Rolls the open batch back, if there is one.

@@ -4,11 +4,23 @@ import PostgresNIO
 import S1Common
 import S1Model
 
-/// One step of a writer's flush: a statement, or a `COPY table (columns) FROM STDIN` in text
-/// format with its rows.
+/// One step of a writer's flush: a statement, or a `COPY table (columns) FROM STDIN` with its
+/// rows, in the text format (`PGCopyText`) or the binary one (`PGCopyBinary`).
 enum PGFlushStep {
     case query(PostgresQuery)
-    case copy(table: String, columns: [String], data: ByteBuffer)
+    case copy(table: String, columns: [String], data: ByteBuffer, binary: Bool = false)
+
+    /// The column list `PostgresConnection.copyFrom` is given for a binary COPY. postgres-nio
+    /// (1.33) offers the text format only: it writes `COPY "table"("a","b") FROM STDIN WITH
+    /// (FORMAT text)`, each column name quoted as given and not escaped, and does not look at
+    /// the format the server then asks for. So the last name closes the list and the statement
+    /// with the binary format, and turns what follows into a comment. The names are the
+    /// writer's own (`Table.columns`), never input. `PostgresCopyTests` checks the statement
+    /// a binary COPY runs, so a postgres-nio that quotes names differently fails there.
+    static func binaryCopyColumns(_ columns: [String]) -> [String] {
+        guard let last = columns.last else { return columns }
+        return columns.dropLast() + [last + "\") FROM STDIN WITH (FORMAT binary) --"]
+    }
 }
 
 /// A flush sent to the server and not waited for: its steps run in order on the connection's
@@ -39,12 +51,13 @@ final class PGFlight: @unchecked Sendable {
                 switch step {
                 case .query(let query):
                     pending.append(postgres.query(query, logger: PGConnection.logger))
-                case .copy(let table, let columns, let data):
+                case .copy(let table, let columns, let data, let binary):
                     // The statements before it are answered before the server starts the COPY anyway.
                     await settle()
                     if firstError != nil { break }
                     do {
-                        try await postgres.copyFrom(table: table, columns: columns, format: .text(.init()), logger: PGConnection.logger) { writer in
+                        try await postgres.copyFrom(table: table, columns: binary ? PGFlushStep.binaryCopyColumns(columns) : columns,
+                                                    format: .text(.init()), logger: PGConnection.logger) { writer in
                             try await writer.write(data)
                         }
                     } catch {
@@ -92,8 +105,9 @@ final class EventLoopTaskExecutor: TaskExecutor, @unchecked Sendable {
 }
 
 /// Rows in the text format of `COPY ... FROM STDIN`: columns separated by tabs, rows ended by a
-/// newline, `\N` for NULL, backslash escapes for backslash, tab, newline and carriage return.
-/// Values are converted as `PGArrayBuilder` converts them for the binary arrays (a timestamp not
+/// newline, `\N` for NULL, backslash escapes for backslash, tab, newline and carriage return;
+/// for tables with a column type `PGCopyBinary` cannot send.
+/// Values are converted as `PGBinaryFields` converts them for the binary arrays (a timestamp not
 /// in the stored form or a number column's non-number becomes NULL; NUL bytes are dropped), so
 /// both paths store the same.
 struct PGCopyText {
@@ -127,13 +141,13 @@ struct PGCopyText {
     }
 
     /// One flattened value for a column of `element`'s type.
-    mutating func append(_ value: FlatValue, _ element: PGArrayBuilder.Element, arena: UnsafeRawBufferPointer) {
+    mutating func append(_ value: FlatValue, _ element: PGElement, arena: UnsafeRawBufferPointer) {
         switch (element, value) {
         case (_, .null): appendNull()
         case (.text, .integer(let number)), (.bigint, .integer(let number)): appendDecimal(number)
         case (.text, .text(let start, let count)): appendEscaped(UnsafeRawBufferPointer(rebasing: arena[Int(start) ..< Int(start + count)]))
         case (.bigint, .text(let start, let count)):
-            if let number = PGArrayBuilder.integer(UnsafeRawBufferPointer(rebasing: arena[Int(start) ..< Int(start + count)])) {
+            if let number = PGBinaryFields.integer(UnsafeRawBufferPointer(rebasing: arena[Int(start) ..< Int(start + count)])) {
                 appendDecimal(number)
             } else {
                 appendNull()
@@ -143,7 +157,7 @@ struct PGCopyText {
             bytes.append(number == 0 ? UInt8(ascii: "f") : UInt8(ascii: "t"))
         case (.boolean, .text): appendNull()
         case (.timestamp, .text(let start, let count)):
-            if let micros = PGArrayBuilder.microsSince2000(UnsafeRawBufferPointer(rebasing: arena[Int(start) ..< Int(start + count)])) {
+            if let micros = PGBinaryFields.microsSince2000(UnsafeRawBufferPointer(rebasing: arena[Int(start) ..< Int(start + count)])) {
                 appendTimestamp(micros)
             } else {
                 appendNull()

@@ -232,6 +232,8 @@ public final class PostgresStore: Store, PostgresRecordReading {
 
     public func commitBatch() throws { try writer.commitBatch() }
 
+    public func rotateBatch() throws { try writer.rotateBatch() }
+
     public func rollbackBatch() { writer.rollbackBatch() }
 
     public func store(_ analysis: FlattenedAnalysis, console: String, ingestedAt: String) throws -> StoreOutcome {

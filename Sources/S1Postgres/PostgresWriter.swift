@@ -39,7 +39,6 @@ final class PostgresWriter {
     private var agentWriters: [String: Int] = [:]
     /// Analyses whose interface rows are written, by agent (the latest wins).
     private var interfaceWriters: [String: Int] = [:]
-    private var agentsToClear: Set<String> = []
     private var touched: [(threatId: String, at: String)] = []
     /// Raw bodies' source and time to put back after they are stored again (`rebuild`).
     private var rawMetadata: [(threatId: String, source: String?, ingestedAt: String)] = []
@@ -67,12 +66,27 @@ final class PostgresWriter {
     /// (`batchThreats`) are looked up on the writer's connection instead.
     private var lookupConnection: PGConnection?
     private var batchThreats: Set<String> = []
-    /// The last flush, while the server may still be working on it.
+    /// The last flight sent, while the server may still be working on it.
     private var flight: PGFlight?
+    /// What a batch being closed wrote: its threats (looked up on the writer's connection until
+    /// its commit is answered) and its agents (known stored once it is).
+    private struct Committing {
+        var threats: Set<String>
+        var agents: [String: AgentState]
+    }
+    /// The batch whose closing steps are being sent.
+    private var committing: Committing?
+    /// The batch the flight in the air commits.
+    private var flightCommits: Committing?
 
-    /// The agent rows of this batch's flushes (upserts, an agent's interfaces replaced), sent
-    /// at its commit under ``agentLockKey``.
-    private var deferredAgentQueries: [PGFlushStep] = []
+    /// The agent rows this batch writes at its commit, under ``agentLockKey``: per agent, the
+    /// latest analysis (of any flush of the batch) whose agent row, or whose interfaces, changed,
+    /// with its console. Written once per batch, not once per flush that saw the agent (an
+    /// import's agents, with threats in every flush, were written five times per batch: a fifth
+    /// of the server's time).
+    private var batchAgentRows: [String: AgentSource] = [:]
+    private var batchInterfaceRows: [String: AgentSource] = [:]
+    private typealias AgentSource = (analysis: FlattenedAnalysis, console: String)
     /// The advisory lock (per transaction) a writer holds while it writes agent rows.
     static let agentLockKey: Int64 = 0x5331_4947_0003
 
@@ -147,33 +161,54 @@ final class PostgresWriter {
     }
 
     func commitBatch() throws {
+        try send(closingSteps() + [.query("COMMIT")])
+        try settle()
+        connection.inTransaction = false
+    }
+
+    /// Commits the batch and opens the next without waiting for the server: the last rows, the
+    /// agent rows, `COMMIT` and `BEGIN` go out as one flight, which the server works through
+    /// while the caller builds the next batch's rows (waiting for each commit left the server
+    /// idle while the client built the first flush of the next batch, and the client idle while
+    /// the server committed). A failure of that commit is thrown by the next call that waits for
+    /// the connection, before anything of the next batch is sent, let alone committed; until the
+    /// commit is answered, its threats are looked up on this connection, not the lookup one
+    /// (which sees committed rows only).
+    func rotateBatch() throws {
+        try send(closingSteps() + [.query("COMMIT"), .query("BEGIN")])
+    }
+
+    /// What ends a batch before its `COMMIT`: the last flush, then the agent rows.
+    private func closingSteps() throws -> [PGFlushStep] {
         prepared.removeAll(keepingCapacity: true)
-        try flush()
-        if !deferredAgentQueries.isEmpty {
+        var steps = flushSteps()
+        if !batchAgentRows.isEmpty || !batchInterfaceRows.isEmpty {
             // One writer at a time writes agent rows, just before its commit: the row locks of
             // agents shared by several workers' batches are then taken in turn and held for
             // moments, not across a batch in whatever order its threats came (which deadlocked
             // workers: two batches each waiting for an agent the other had written).
-            try settle()
-            flight = PGFlight([.query(PostgresQuery(unsafeSQL: "SELECT pg_advisory_xact_lock(\(Self.agentLockKey))"))] + deferredAgentQueries,
-                              on: connection)
-            deferredAgentQueries.removeAll(keepingCapacity: true)
+            steps.append(.query(PostgresQuery(unsafeSQL: "SELECT pg_advisory_xact_lock(\(Self.agentLockKey))")))
+            steps += agentSteps(agents: batchAgentRows.sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
+                                interfaces: batchInterfaceRows.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+            batchAgentRows.removeAll(keepingCapacity: true)
+            batchInterfaceRows.removeAll(keepingCapacity: true)
         }
-        try db().query("COMMIT")
+        committing = Committing(threats: batchThreats, agents: pendingAgents)
         batchThreats.removeAll(keepingCapacity: true)
-        connection.inTransaction = false
-        writtenAgents.merge(pendingAgents) { $1 }
         pendingAgents.removeAll(keepingCapacity: true)
+        return steps
     }
 
     func rollbackBatch() {
         prepared.removeAll(keepingCapacity: true)
-        deferredAgentQueries.removeAll(keepingCapacity: true)
+        batchAgentRows.removeAll(keepingCapacity: true)
+        batchInterfaceRows.removeAll(keepingCapacity: true)
         agentConsoles.removeAll(keepingCapacity: true)
         clearPending()
         _ = try? settle()
         _ = try? connection.query("ROLLBACK")
         batchThreats.removeAll(keepingCapacity: true)
+        committing = nil
         connection.inTransaction = false
         pendingAgents.removeAll(keepingCapacity: true)
     }
@@ -187,6 +222,7 @@ final class PostgresWriter {
         var threatIds: [String] = []
         var agentIds: Set<String> = []
         for analysis in analyses where !pendingThreats.contains(analysis.threatId) && !batchThreats.contains(analysis.threatId)
+            && flightCommits?.threats.contains(analysis.threatId) != true
             && prepared[analysis.threatId] == nil {
             threatIds.append(analysis.threatId)
             threats.appendText(analysis.threatId)
@@ -269,7 +305,7 @@ final class PostgresWriter {
             threatsToClear.append(analysis.threatId)
             outcome = .updated
         }
-        let known = analysis.agentId.flatMap { pendingAgents[$0] ?? writtenAgents[$0] }
+        let known = analysis.agentId.flatMap { pendingAgents[$0] ?? flightCommits?.agents[$0] ?? writtenAgents[$0] }
         var agentChanged = analysis.agentId != nil && known?.agent != analysis.agentFingerprint
         var interfacesChanged = analysis.agentId != nil && known?.interfaces != analysis.interfacesFingerprint
         var notOwner = false
@@ -296,7 +332,6 @@ final class PostgresWriter {
                 agentConsoles[agentId] = .some(console)
             }
             if interfacesChanged {
-                agentsToClear.insert(agentId)
                 interfaceWriters[agentId] = index
             }
             if !notOwner {
@@ -347,7 +382,6 @@ final class PostgresWriter {
         pendingThreats.removeAll(keepingCapacity: true)
         agentWriters.removeAll(keepingCapacity: true)
         interfaceWriters.removeAll(keepingCapacity: true)
-        agentsToClear.removeAll(keepingCapacity: true)
         touched.removeAll(keepingCapacity: true)
         threatsToClear.removeAll(keepingCapacity: true)
         rawMetadata.removeAll(keepingCapacity: true)
@@ -355,15 +389,19 @@ final class PostgresWriter {
 
     /// Sends what waits: touches, deletes of replaced children, then one INSERT per table, pipelined.
     func flush() throws {
+        let steps = flushSteps()
+        if !steps.isEmpty { try send(steps) }
+    }
+
+    /// What waits, as the steps of a flush (touches, deletes of replaced children, then one
+    /// INSERT or COPY per table); nothing waits after it.
+    private func flushSteps() -> [PGFlushStep] {
         defer { clearPending() }
-        guard !analyses.isEmpty || !touched.isEmpty || !rawMetadata.isEmpty else { return }
+        guard !analyses.isEmpty || !touched.isEmpty || !rawMetadata.isEmpty else { return [] }
         var queries: [PGFlushStep] = []
         // Agents are shared by threats that several workers write at once: their rows wait for
         // the commit (see `commitBatch`), unless a rebuild (one process) reads them back.
         let deferAgents = !rebuilding && connection.inTransaction
-        func add(_ step: PGFlushStep, agentRows: Bool) {
-            if agentRows && deferAgents { deferredAgentQueries.append(step) } else { queries.append(step) }
-        }
         if !touched.isEmpty {
             var ids = PGArrayBuilder(), times = PGArrayBuilder()
             for (threatId, at) in touched {
@@ -378,18 +416,20 @@ final class PostgresWriter {
                 WHERE threats.threat_id = u.id
                 """, binds: binds)))
         }
-        if !agentsToClear.isEmpty {
-            for table in Table.agentChildren {
-                add(.query(PostgresQuery(unsafeSQL: "DELETE FROM \(table.name) WHERE agent_id = ANY($1::text[])", binds: Self.idArray(Array(agentsToClear)))),
-                    agentRows: true)
-            }
+        let agentSources = agentWriters.sorted { $0.value < $1.value }.map { ($0.key, (analyses[$0.value], consoles[$0.value])) }
+        let interfaceSources = interfaceWriters.sorted { $0.value < $1.value }.map { ($0.key, (analyses[$0.value], consoles[$0.value])) }
+        if deferAgents {
+            for (agentId, source) in agentSources { batchAgentRows[agentId] = source }
+            for (agentId, source) in interfaceSources { batchInterfaceRows[agentId] = source }
+        } else {
+            queries += agentSteps(agents: agentSources, interfaces: interfaceSources)
         }
         for table in Table.allCases {
             if table == .threats || table == .rawAnalyses {
                 if let query = insertQuery(table, new: true) { queries.append(query) }
                 if let query = insertQuery(table, new: false) { queries.append(query) }
-            } else if let query = insertQuery(table) {
-                add(query, agentRows: table == .agents || Table.agentChildren.contains(table))
+            } else if table != .agents && !Table.agentChildren.contains(table), let query = insertQuery(table) {
+                queries.append(query)
             }
             if table == .threats && !threatsToClear.isEmpty {
                 // After the threats' upsert holds their rows: an updated threat's children go.
@@ -420,15 +460,27 @@ final class PostgresWriter {
         }
         batchThreats.formUnion(analyses.map(\.threatId))
         batchThreats.formUnion(touched.map(\.threatId))
-        try settle()
-        flight = PGFlight(queries, on: connection)
+        return queries
     }
 
-    /// Waits until the flush in flight is answered; throws its error.
+    /// Sends `steps` as the next flight, once the one before is answered.
+    private func send(_ steps: [PGFlushStep]) throws {
+        let commits = committing
+        committing = nil
+        try settle()
+        flight = PGFlight(steps, on: connection)
+        flightCommits = commits
+    }
+
+    /// Waits until the flight in the air is answered; throws its error. When it committed a
+    /// batch, what the batch wrote is known stored from then on.
     func settle() throws {
         guard let flight else { return }
         self.flight = nil
+        let commits = flightCommits
+        flightCommits = nil
         try flight.wait(location: connection.location)
+        if let commits { writtenAgents.merge(commits.agents) { $1 } }
     }
 
     /// Waits until the flush in flight is answered, leaving its error for the next `settle`.
@@ -450,29 +502,57 @@ final class PostgresWriter {
         return binds
     }
 
+    /// The agent rows of `agents` (upserts) and the interfaces of `interfaces` (each agent's
+    /// stored ones deleted, then the analysis's inserted).
+    private func agentSteps(agents: [(agentId: String, source: AgentSource)], interfaces: [(agentId: String, source: AgentSource)]) -> [PGFlushStep] {
+        var steps: [PGFlushStep] = []
+        if !interfaces.isEmpty {
+            let ids = Self.idArray(interfaces.map(\.agentId))
+            for table in Table.agentChildren {
+                steps.append(.query(PostgresQuery(unsafeSQL: "DELETE FROM \(table.name) WHERE agent_id = ANY($1::text[])", binds: ids)))
+            }
+        }
+        if let query = insertQuery(.agents, from: agents) { steps.append(query) }
+        for table in [Table.interfaces, .interfaceAddresses] {
+            if let query = insertQuery(table, from: interfaces) { steps.append(query) }
+        }
+        return steps
+    }
+
     /// The INSERT of every waiting row of `table`, or nil when none waits.
     /// `new`: only the rows of threats stored for the first time (a plain INSERT), or only the
     /// others (the upsert); nil: every row.
     /// Rows that need no ON CONFLICT (threats and raw bodies stored for the first time, a
     /// threat's children) go by `COPY ... FROM STDIN`: about a third less of the server's CPU
-    /// per row than `INSERT ... SELECT FROM unnest(arrays)`.
-    private func insertQuery(_ table: Table, new: Bool? = nil) -> PGFlushStep? {
+    /// per row than `INSERT ... SELECT FROM unnest(arrays)`; in the binary format
+    /// (`PGCopyBinary`), unless a column has a type it cannot send (then the text format).
+    private func insertQuery(_ table: Table, new: Bool? = nil, from sources: [(agentId: String, source: AgentSource)] = []) -> PGFlushStep? {
         let types = columnTypes[table.rawValue]
-        let elements = types.map { PGArrayBuilder.Element(columnType: $0) }
+        let elements = types.map { PGElement(columnType: $0) }
         let byCopy = new == true || (new == nil && Table.threatChildren.contains(table))
+        let binary = byCopy && types.allSatisfy(PGElement.isBinaryExact)
+        let fieldCount = types.count + (table.carriesConsole ? 1 : 0)
         var columns = byCopy ? [] : elements.map { PGArrayBuilder($0) }
         var consoleColumn = PGArrayBuilder()
         var copyText = PGCopyText()
+        var copyBinary = PGCopyBinary()
         var rowCount = 0
-        func add(_ index: Int, _ row: FlattenedAnalysis.Row) {
-            let analysis = analyses[index]
-            if byCopy {
+        func add(_ analysis: FlattenedAnalysis, _ console: String, _ row: FlattenedAnalysis.Row) {
+            if binary {
+                copyBinary.beginRow(fieldCount: fieldCount)
+                analysis.arena.withUnsafeBytes { arena in
+                    for (column, value) in analysis.values(of: row).enumerated() {
+                        copyBinary.append(value, elements[column], arena: arena)
+                    }
+                }
+                if table.carriesConsole { copyBinary.appendText(console) }
+            } else if byCopy {
                 analysis.arena.withUnsafeBytes { arena in
                     for (column, value) in analysis.values(of: row).enumerated() {
                         copyText.append(value, elements[column], arena: arena)
                     }
                 }
-                if table.carriesConsole { copyText.appendText(consoles[index]) }
+                if table.carriesConsole { copyText.appendText(console) }
                 copyText.endRow()
             } else {
                 analysis.arena.withUnsafeBytes { arena in
@@ -480,18 +560,14 @@ final class PostgresWriter {
                         columns[column].append(value, arena: arena)
                     }
                 }
-                if table.carriesConsole { consoleColumn.appendText(consoles[index]) }
+                if table.carriesConsole { consoleColumn.appendText(console) }
             }
             rowCount += 1
         }
         switch table {
-        case .agents:
-            for index in agentWriters.values.sorted() {
-                for row in analyses[index].rows where row.table == .agents { add(index, row) }
-            }
-        case .interfaces, .interfaceAddresses:
-            for index in interfaceWriters.values.sorted() {
-                for row in analyses[index].rows where row.table == table { add(index, row) }
+        case .agents, .interfaces, .interfaceAddresses:
+            for (_, source) in sources {
+                for row in source.analysis.rows where row.table == table { add(source.analysis, source.console, row) }
             }
         default:
             let key = primaryKeys[table.rawValue]
@@ -502,13 +578,14 @@ final class PostgresWriter {
                 seen.removeAll(keepingCapacity: true)
                 for row in analysis.rows where row.table == table {
                     if dedupe, !seen.insert(Self.keyBytes(analysis, row, key)).inserted { continue }
-                    add(index, row)
+                    add(analysis, consoles[index], row)
                 }
             }
         }
         guard rowCount > 0 else { return nil }
         if byCopy {
-            return .copy(table: table.name, columns: table.columns + (table.carriesConsole ? ["console"] : []), data: copyText.buffer())
+            return .copy(table: table.name, columns: table.columns + (table.carriesConsole ? ["console"] : []),
+                         data: binary ? copyBinary.buffer() : copyText.buffer(), binary: binary)
         }
         var binds = PostgresBindings(capacity: columns.count)
         for index in columns.indices { binds.append(columns[index].finish()) }
@@ -553,170 +630,6 @@ final class PostgresWriter {
 extension Table {
     /// True for the tables whose rows say which console they came from (a last column, `console`).
     var carriesConsole: Bool { self == .threats || self == .agents }
-}
-
-/// An array in PostgreSQL's binary format, built element by element: nothing for the client to
-/// escape or the server to parse. Columns of `bigint`, `boolean` and `timestamptz` get arrays of
-/// their own type (no cast per element on the server); others `text[]`, cast by the statement.
-struct PGArrayBuilder {
-    enum Element {
-        case text, bigint, boolean, timestamp
-
-        init(columnType: String) {
-            switch columnType {
-            case "bigint": self = .bigint
-            case "boolean": self = .boolean
-            case "timestamp with time zone": self = .timestamp
-            default: self = .text
-            }
-        }
-
-        var oid: UInt32 {
-            switch self {
-            case .text: return 25
-            case .bigint: return 20
-            case .boolean: return 16
-            case .timestamp: return 1184
-            }
-        }
-
-        var arrayType: PostgresDataType {
-            switch self {
-            case .text: return .textArray
-            case .bigint: return .int8Array
-            case .boolean: return .boolArray
-            case .timestamp: return PostgresDataType(1185)
-            }
-        }
-    }
-
-    let element: Element
-    /// Header (ndim, flags, element type, length, lower bound), the length patched at the end.
-    private var bytes: [UInt8]
-    private var count = 0
-
-    init(_ element: Element = .text) {
-        self.element = element
-        let oid = element.oid
-        bytes = [0, 0, 0, 1, 0, 0, 0, 1, UInt8(oid >> 24), UInt8((oid >> 16) & 0xff), UInt8((oid >> 8) & 0xff), UInt8(oid & 0xff),
-                 0, 0, 0, 0, 0, 0, 0, 1]
-    }
-
-    private mutating func int32(_ value: Int32) {
-        let bits = UInt32(bitPattern: value)
-        bytes.append(UInt8(truncatingIfNeeded: bits >> 24))
-        bytes.append(UInt8(truncatingIfNeeded: bits >> 16))
-        bytes.append(UInt8(truncatingIfNeeded: bits >> 8))
-        bytes.append(UInt8(truncatingIfNeeded: bits))
-    }
-
-    private mutating func int64(_ value: Int64) {
-        count += 1
-        int32(8)
-        let bits = UInt64(bitPattern: value)
-        for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: bits >> UInt64(shift))) }
-    }
-
-    mutating func appendNull() {
-        count += 1
-        int32(-1)
-    }
-
-    mutating func appendInt64(_ value: Int64) {
-        if element == .bigint { int64(value) } else { appendText(String(value)) }
-    }
-
-    mutating func appendText(_ text: String) {
-        var text = text
-        text.withUTF8 { appendBytes(UnsafeRawBufferPointer($0)) }
-    }
-
-    /// One flattened value for this array's column: a timestamp not in the stored form, or text
-    /// that is not a number for a number column, becomes NULL rather than fail the batch (the
-    /// raw body keeps what was sent).
-    mutating func append(_ value: FlatValue, arena: UnsafeRawBufferPointer) {
-        switch (element, value) {
-        case (_, .null): appendNull()
-        case (.text, .integer(let number)): appendText(String(number))
-        case (.text, .text(let start, let count)): appendBytes(UnsafeRawBufferPointer(rebasing: arena[Int(start) ..< Int(start + count)]))
-        case (.bigint, .integer(let number)): int64(number)
-        case (.bigint, .text(let start, let count)):
-            if let number = Self.integer(UnsafeRawBufferPointer(rebasing: arena[Int(start) ..< Int(start + count)])) { int64(number) } else { appendNull() }
-        case (.boolean, .integer(let number)):
-            count += 1
-            int32(1)
-            bytes.append(number == 0 ? 0 : 1)
-        case (.boolean, .text): appendNull()
-        case (.timestamp, .text(let start, let count)):
-            if let micros = Self.microsSince2000(UnsafeRawBufferPointer(rebasing: arena[Int(start) ..< Int(start + count)])) {
-                int64(micros)
-            } else {
-                appendNull()
-            }
-        case (.timestamp, .integer): appendNull()
-        }
-    }
-
-    /// The element's bytes; NUL bytes (which PostgreSQL text cannot hold) dropped.
-    private mutating func appendBytes(_ text: UnsafeRawBufferPointer) {
-        count += 1
-        if text.firstIndex(of: 0) == nil {
-            int32(Int32(text.count))
-            bytes.append(contentsOf: text)
-        } else {
-            let kept = text.filter { $0 != 0 }
-            int32(Int32(kept.count))
-            bytes.append(contentsOf: kept)
-        }
-    }
-
-    /// `YYYY-MM-DDTHH:MM:SS.ffffffZ` (the form the flattener normalises times to) as
-    /// PostgreSQL's binary timestamptz: microseconds since 2000-01-01 UTC; nil for anything else.
-    static func microsSince2000(_ text: UnsafeRawBufferPointer) -> Int64? {
-        guard text.count == 27, text[4] == UInt8(ascii: "-"), text[7] == UInt8(ascii: "-"), text[10] == UInt8(ascii: "T"),
-              text[13] == UInt8(ascii: ":"), text[16] == UInt8(ascii: ":"), text[19] == UInt8(ascii: "."), text[26] == UInt8(ascii: "Z")
-        else { return nil }
-        func number(_ from: Int, _ to: Int) -> Int64? {
-            var value: Int64 = 0
-            for index in from ..< to {
-                let digit = text[index]
-                guard digit >= 0x30 && digit <= 0x39 else { return nil }
-                value = value * 10 + Int64(digit - 0x30)
-            }
-            return value
-        }
-        guard let year = number(0, 4), let month = number(5, 7), let day = number(8, 10), let hour = number(11, 13),
-              let minute = number(14, 16), let second = number(17, 19), let micros = number(20, 26),
-              (1 ... 12).contains(month), (1 ... 31).contains(day), hour < 24, minute < 60, second < 61 else { return nil }
-        // Days since 1970 from the civil date (Howard Hinnant's algorithm).
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        let days = era * 146_097 + dayOfEra - 719_468
-        return ((days - 10_957) * 86_400 + hour * 3600 + minute * 60 + second) * 1_000_000 + micros
-    }
-
-    static func integer(_ text: UnsafeRawBufferPointer) -> Int64? {
-        guard !text.isEmpty, text.count <= 19 else { return nil }
-        return Int64(String(decoding: text, as: UTF8.self))
-    }
-
-    /// The array as a bind parameter.
-    mutating func finish() -> PGBinaryValue {
-        if count == 0 {
-            var empty: [UInt8] = [0, 0, 0, 0, 0, 0, 0, 0]
-            empty += bytes[8 ..< 12]
-            return PGBinaryValue(ByteBuffer(bytes: empty), type: element.arrayType)
-        }
-        let bits = UInt32(count)
-        bytes[12] = UInt8(truncatingIfNeeded: bits >> 24)
-        bytes[13] = UInt8(truncatingIfNeeded: bits >> 16)
-        bytes[14] = UInt8(truncatingIfNeeded: bits >> 8)
-        bytes[15] = UInt8(truncatingIfNeeded: bits)
-        return PGBinaryValue(ByteBuffer(bytes: bytes), type: element.arrayType)
-    }
 }
 
 /// A value already in PostgreSQL's binary format for `type`.

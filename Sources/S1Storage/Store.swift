@@ -52,6 +52,10 @@ public protocol AnalysisWriter: AnyObject {
     func beginBatch() throws
     /// Commits the batch (and keeps the store's own logs bounded).
     func commitBatch() throws
+    /// Commits the batch and starts the next. A store may return before the commit is
+    /// answered (PostgreSQL pipelines it behind the batch's last rows); its failure is then
+    /// thrown by the next call, before anything of the next batch commits.
+    func rotateBatch() throws
     /// Abandons the batch.
     func rollbackBatch()
     /// Stores one analysis read from `console` (a name, see `ConsoleRegistry`) inside the open
@@ -78,6 +82,12 @@ public protocol AnalysisWriter: AnyObject {
 extension AnalysisWriter {
     /// SQLite looks each threat up in its own file: nothing to prepare.
     public func prepare(_ analyses: [FlattenedAnalysis]) throws {}
+
+    /// `commitBatch()` then `beginBatch()`.
+    public func rotateBatch() throws {
+        try commitBatch()
+        try beginBatch()
+    }
 }
 
 /// The durable queue of threat IDs to fetch.

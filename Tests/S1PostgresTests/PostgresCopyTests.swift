@@ -6,7 +6,8 @@ import S1Testing
 @testable import S1Postgres
 
 /// The writer's `COPY ... FROM STDIN` rows (new threats, new raw bodies, threat children): the
-/// text format's escapes, and the same values as the binary arrays of the upserts.
+/// binary format, the text format's escapes, and the same values as the binary arrays of the
+/// upserts in both.
 @Suite(.serialized) struct PostgresCopyTests {
     private func text(_ build: (inout PGCopyText) -> Void) -> String {
         var copy = PGCopyText()
@@ -43,7 +44,7 @@ import S1Testing
         // 31 February and a leap second roll over, as the binary form's arithmetic does; year 0 is 1 BC.
         for stored in ["2024-03-05T10:11:12.131415Z", "2024-02-31T23:00:00.000000Z", "2016-12-31T23:59:60.500000Z",
                        "0000-01-01T00:00:00.000000Z", "1999-12-31T23:59:59.999999Z", "9999-12-31T23:59:59.999999Z", "9999-12-31T23:59:60.000000Z", "1970-01-01T00:00:00.000001Z"] {
-            let micros = try #require(Array(stored.utf8).withUnsafeBytes { PGArrayBuilder.microsSince2000($0) })
+            let micros = try #require(Array(stored.utf8).withUnsafeBytes { PGBinaryFields.microsSince2000($0) })
             let literal = value(stored, .timestamp)
             let server = try cluster.psql("postgres", "SELECT (extract(epoch FROM '\(literal)'::timestamptz) * 1000000)::bigint - 946684800000000")
             #expect(server == String(micros), "\(stored) sent as \(literal)")
@@ -93,5 +94,58 @@ import S1Testing
         let literal = "'" + body.replacingOccurrences(of: "'", with: "''") + "'"
         #expect(try cluster.psql(database, "SELECT count(*) FROM raw_analyses WHERE body::text = \(literal)") == "1")
         #expect(try cluster.psql(database, "SELECT count(*) FROM threats WHERE starts_with(threat_name, 'C:\\temp\\x' || chr(9) || '\"q\" ')") == "1")
+    }
+
+    /// A binary COPY through postgres-nio's `copyFrom` (which offers the text format only): the
+    /// server reads the rows as binary, every type the writer sends comes back as sent (text
+    /// with tabs, newlines and backslashes as they are, NUL dropped; numbers, booleans, times,
+    /// json, NULL), and a value the column cannot take is NULL, as in the text format.
+    @Test func aBinaryCopyStoresEveryTypeAsSent() throws {
+        let cluster = try PostgresCluster.shared
+        let database = try cluster.createDatabase()
+        let connection = try PGConnection.open(try PostgresLocation(url: cluster.url(database)), environment: cluster.environment)
+        defer { connection.close() }
+        var rows = PGCopyBinary()
+        let none = UnsafeRawBufferPointer(start: nil, count: 0)
+        func row(_ name: String, _ number: FlatValue, _ flag: FlatValue, _ at: String?, _ body: String) {
+            rows.beginRow(fieldCount: 5)
+            rows.appendText(name)
+            rows.append(number, .bigint, arena: none)
+            rows.append(flag, .boolean, arena: none)
+            let arena = Array((at ?? "").utf8)
+            arena.withUnsafeBytes { rows.append(at == nil ? .null : .text(start: 0, count: Int32(arena.count)), .timestamp, arena: $0) }
+            rows.appendText(body)
+        }
+        row("tab\there \\ back\nline\u{0}", .integer(1), .integer(1), "2024-03-05T10:11:12.131415Z", #"{"data": {"a": [1, "x\ty"]}}"#)
+        row("", .integer(.min), .integer(0), "2024-03-05 10:11:12", "[]")
+        row("плюс ✓", .null, .null, nil, "null")
+        try PGFlight([.query("CREATE TABLE t (name text, n bigint, flag boolean, at timestamptz, body json)"),
+                      .copy(table: "t", columns: ["name", "n", "flag", "at", "body"], data: rows.buffer(), binary: true)],
+                     on: connection).wait(location: connection.location)
+        let stored = try cluster.psql(database, """
+            SELECT string_agg(format('%s|%s|%s|%s|%s', name, coalesce(n::text, 'NULL'), coalesce(flag::text, 'NULL'),
+                                     coalesce(to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US'), 'NULL'), body::text), '~' ORDER BY n NULLS LAST)
+            FROM t
+            """)
+        #expect(stored == "|-9223372036854775808|false|NULL|[]~tab\there \\ back\nline|1|true|2024-03-05 10:11:12.131415|{\"data\": {\"a\": [1, \"x\\ty\"]}}~плюс ✓|NULL|NULL|NULL|null")
+    }
+
+    /// A table whose column types were changed by hand (here a bigint made integer, which the
+    /// binary format would send as the wrong width) is written by COPY's text format instead:
+    /// the import still stores every row.
+    @Test func aTableWithAnotherColumnTypeGoesByTheTextFormat() async throws {
+        let cluster = try PostgresCluster.shared
+        let database = try cluster.createDatabase()
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanUp() }
+        _ = try cluster.provider(database).openForWriting()
+        _ = try cluster.psql(database, "ALTER TABLE engines ALTER COLUMN position TYPE integer")
+        let set = SyntheticAnalyses(count: 20, seed: 9)
+        let path = try directory.file("a.ndjson", (0 ..< 20).map { set.body($0) }.joined(separator: "\n"))
+        let summary = try await Importer(options: ImportOptions(databasePath: cluster.url(database), inputs: [path]), store: cluster.provider(database)).run()
+        #expect(summary.outcomes[.inserted] == 20, "\(summary)")
+        let lite = try await importFiles([path], into: directory.path("lite.sqlite"))
+        #expect(summary.rowCounts.map(\.rows) == lite.rowCounts.map(\.rows))
+        #expect(try cluster.psql(database, "SELECT count(*) FROM engines") == String(lite.rowCounts.first { $0.table == "engines" }?.rows ?? -1))
     }
 }

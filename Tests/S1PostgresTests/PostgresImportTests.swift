@@ -90,6 +90,44 @@ import S1Testing
         #expect(try cluster.psql(database, "SELECT count(DISTINCT last_ingested_at) > 1 FROM threats") == "t")
     }
 
+    /// Agents shared by many threats, whose state differs from threat to threat: the latest
+    /// analysis of each agent wins on PostgreSQL as on SQLite, whether a batch commits before the
+    /// next one starts (batches of 150: each commit is still in the air while the next batch is
+    /// built) or spans several flushes (2,500: an agent's rows are written once, at the commit).
+    @Test func agentsSharedAcrossBatchesAndFlushesEndAsInSQLite() async throws {
+        let cluster = try PostgresCluster.shared
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanUp() }
+        let set = SyntheticAnalyses(count: 3000, seed: 13, agentCount: 40)
+        let path = try directory.file("a.ndjson", (0 ..< 3000).map { set.body($0) }.joined(separator: "\n"))
+        _ = try await importFiles([path], into: directory.path("lite.sqlite"))
+        let sqlite = try Database(path: directory.path("lite.sqlite"))
+        // One text per row, the same expression on both backends (columns as text, NULL as '').
+        func joined(_ columns: [String], cast: String) -> String {
+            columns.map { "coalesce(\($0)\(cast), '')" }.joined(separator: " || '|' || ")
+        }
+        let queries = [
+            (["agent_id", "active_threats", "agent_computer_name", "agent_network_status", "last_threat_id", "group_id"], "agents ORDER BY agent_id"),
+            (["agent_id", "interface_id", "position", "name", "mac"], "interfaces ORDER BY agent_id, interface_id"),
+            (["agent_id", "interface_id", "family", "address"], "interface_addresses"),
+        ]
+        let lite = try queries.map { columns, from in
+            try sqlite.query("SELECT \(joined(columns, cast: "")) FROM \(from)").compactMap { $0.first?.textValue }.sorted()
+        }
+        let liteAgents = lite[0]
+        #expect(liteAgents.count == 40)
+        for batchSize in [150, 2500] {
+            let database = try cluster.createDatabase()
+            let summary = try await importInto(cluster.provider(database), [path], batchSize: batchSize)
+            #expect(summary.outcomes[.inserted] == 3000)
+            for ((columns, from), expected) in zip(queries, lite) {
+                let rows = try cluster.psql(database, "SELECT \(joined(columns, cast: "::text")) FROM \(from)")
+                #expect(rows.split(separator: "\n").map(String.init).sorted() == expected, "\(from), batches of \(batchSize)")
+            }
+            try expectNoOrphans(cluster, database)
+        }
+    }
+
     @Test func aDifferentlyFormattedBodyIsUnchanged() async throws {
         let cluster = try PostgresCluster.shared
         let database = try cluster.createDatabase()
