@@ -29,6 +29,9 @@ enum PGFlushStep {
 /// throws the first error (after which the remaining steps are not sent: the transaction is
 /// aborted anyway).
 final class PGFlight: @unchecked Sendable {
+    /// The largest CopyData message a COPY step sends.
+    static let copyMessageBytes = 64 * 1024
+
     private let finished = DispatchSemaphore(value: 0)
     /// Written by the task before it signals `finished`, read after `wait`.
     private var failure: (any Error)?
@@ -58,7 +61,13 @@ final class PGFlight: @unchecked Sendable {
                     do {
                         try await postgres.copyFrom(table: table, columns: binary ? PGFlushStep.binaryCopyColumns(columns) : columns,
                                                     format: .text(.init()), logger: PGConnection.logger) { writer in
-                            try await writer.write(data)
+                            // In messages of at most `copyMessageBytes`: the server holds one
+                            // message whole in memory, and a flush's COPY of megabytes in one
+                            // cost it fresh pages (faulted in, zeroed, unmapped) per statement.
+                            var rest = data
+                            while let message = rest.readSlice(length: min(rest.readableBytes, PGFlight.copyMessageBytes)), message.readableBytes > 0 {
+                                try await writer.write(message)
+                            }
                         }
                     } catch {
                         firstError = error
