@@ -7,8 +7,14 @@ import S1Storage
 /// A PostgreSQL database opened for `query`, `export` and `report`: everything runs inside one
 /// `READ ONLY` transaction, and each statement is checked first (exactly one, and one that
 /// reads: SELECT, WITH, VALUES, TABLE, SHOW, EXPLAIN), so nothing done through it changes data.
+/// A query's rows are streamed: read through a server-side cursor `fetchRows` at a time, so an
+/// export of a whole table holds one page in memory, not the table.
 public final class PostgresReader: StoreReader {
     let connection: PGConnection
+    /// The rows a cursor fetches at a time.
+    var fetchRows = 1000
+    /// Numbers the cursors this reader declares.
+    private var cursors = 0
 
     public var location: String { connection.location.shown }
     public let schemaVersion: Int
@@ -80,9 +86,15 @@ public final class PostgresReader: StoreReader {
             case .text(let value): binds.untyped(value)
             }
         }
+        let numbered = Self.numberedPlaceholders(statement)
+        if Self.cursorKeywords.contains(firstWord) {
+            cursors += 1
+            let cursor = PostgresCursor(reader: self, name: "s1ingest_cursor_\(cursors)", statement: numbered, binds: binds, sql: sql)
+            // The first page now: a statement the server refuses fails here, as before.
+            if try cursor.open() { return cursor }
+        }
         do {
-            let result = try connection.connection.query(PostgresQuery(unsafeSQL: Self.numberedPlaceholders(statement), binds: binds),
-                                                         logger: PGConnection.logger).wait()
+            let result = try connection.connection.query(PostgresQuery(unsafeSQL: numbered, binds: binds), logger: PGConnection.logger).wait()
             var names: [String] = []
             let rows = result.rows.map { Array($0) }
             if let first = result.rows.first {
@@ -92,18 +104,26 @@ public final class PostgresReader: StoreReader {
             }
             return PostgresCursor(columnNames: names, rows: rows)
         } catch {
-            let mapped = PGConnection.mapError(error, location: connection.location, connecting: false)
-            // A failed statement aborts the transaction: start a new read-only one for the next.
-            _ = try? connection.query("ROLLBACK")
-            _ = try? connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            _ = try? connection.query("SELECT 1")
-            if case .server(_, let detail) = mapped, detail.hasSuffix("[25006]") { throw ReportingError.statementNotReadOnly(sql: sql) }
-            throw mapped
+            throw failed(error, sql: sql)
         }
     }
 
+    /// The statements a cursor can run (`DECLARE ... CURSOR FOR` takes a query, not SHOW or EXPLAIN).
+    static let cursorKeywords: Set<String> = ["select", "with", "values", "table"]
+
+    /// `error` of a statement, as the reader reports it; the transaction it aborted is replaced
+    /// by a new read-only one for the next statement.
+    func failed(_ error: any Error, sql: String) -> any Error {
+        let mapped = PGConnection.mapError(error, location: connection.location, connecting: false)
+        _ = try? connection.query("ROLLBACK")
+        _ = try? connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        _ = try? connection.query("SELECT 1")
+        if case .server(_, let detail) = mapped, detail.hasSuffix("[25006]") { return ReportingError.statementNotReadOnly(sql: sql) }
+        return mapped
+    }
+
     /// The column names of a statement that returned no rows (from the server's description of it).
-    private func describeColumns(_ statement: String, binds: PostgresBindings) throws -> [String] {
+    func describeColumns(_ statement: String, binds: PostgresBindings) throws -> [String] {
         // postgres-nio hands column names only with rows: ask for one row of NULLs of the same shape.
         let described = try connection.connection.query(PostgresQuery(unsafeSQL: """
             SELECT s.* FROM (SELECT 1) AS one LEFT JOIN (\(Self.numberedPlaceholders(statement))) AS s ON false
@@ -163,23 +183,116 @@ public final class PostgresReader: StoreReader {
     }
 }
 
-/// The rows of one statement, read from the server's binary answer.
+/// The rows of one statement, read from the server's binary answer: all at once, or a page at
+/// a time from a server-side cursor (`DECLARE ... NO SCROLL CURSOR`, then `FETCH`).
 final class PostgresCursor: ResultCursor {
-    let columnNames: [String]
-    private let rows: [[PostgresCell]]
+    private(set) var columnNames: [String]
+    /// The page of rows held.
+    private(set) var rows: [[PostgresCell]]
     private var index = -1
+
+    /// The server-side cursor's reader, name and statement; nil for rows read all at once.
+    private let reader: PostgresReader?
+    private let name: String
+    private let statement: String
+    private let binds: PostgresBindings
+    /// The statement as the user wrote it, for errors.
+    private let sql: String
+    /// Whether the server-side cursor is declared (and not yet closed).
+    private var isOpen = false
+    /// Whether the last FETCH returned a full page (more may follow).
+    private var morePages = false
 
     init(columnNames: [String], rows: [[PostgresCell]]) {
         self.columnNames = columnNames
         self.rows = rows
+        reader = nil
+        name = ""
+        statement = ""
+        binds = PostgresBindings()
+        sql = ""
+    }
+
+    init(reader: PostgresReader, name: String, statement: String, binds: PostgresBindings, sql: String) {
+        self.reader = reader
+        self.name = name
+        self.statement = statement
+        self.binds = binds
+        self.sql = sql
+        columnNames = []
+        rows = []
+    }
+
+    deinit { close() }
+
+    /// Declares the server-side cursor and fetches the first page; false when the server does
+    /// not take the statement as a cursor's (a data-modifying WITH, say: the caller runs it
+    /// plainly, for the error it gets then).
+    func open() throws -> Bool {
+        guard let reader else { return false }
+        do {
+            _ = try reader.connection.connection.query(
+                PostgresQuery(unsafeSQL: "DECLARE \(name) NO SCROLL CURSOR FOR \(statement)", binds: binds), logger: PGConnection.logger).wait()
+        } catch {
+            _ = reader.failed(error, sql: sql)
+            return false
+        }
+        isOpen = true
+        try fetch()
+        if let first = rows.first {
+            columnNames = first.map(\.columnName)
+        } else {
+            columnNames = (try? reader.describeColumns(statement, binds: binds)) ?? []
+        }
+        return true
+    }
+
+    /// The next page.
+    private func fetch() throws {
+        guard let reader else { return }
+        do {
+            let result = try reader.connection.connection.query(
+                PostgresQuery(unsafeSQL: "FETCH FORWARD \(reader.fetchRows) FROM \(name)"), logger: PGConnection.logger).wait()
+            rows = result.rows.map { Array($0) }
+        } catch {
+            isOpen = false
+            rows = []
+            morePages = false
+            throw reader.failed(error, sql: sql)
+        }
+        morePages = rows.count == reader.fetchRows
+        index = -1
     }
 
     func step() throws -> Bool {
         index += 1
-        return index < rows.count
+        if index < rows.count { return true }
+        guard reader != nil else { return false }
+        if !isOpen {
+            // After `reset`: the statement again, from its first row.
+            guard try open() else { return false }
+        } else if morePages {
+            try fetch()
+        } else {
+            return false
+        }
+        index = 0
+        return !rows.isEmpty
     }
 
-    func reset() { index = -1 }
+    func reset() {
+        index = -1
+        guard reader != nil else { return }
+        close()
+        rows = []
+        morePages = false
+    }
+
+    private func close() {
+        guard isOpen, let reader else { return }
+        isOpen = false
+        _ = try? reader.connection.connection.query(PostgresQuery(unsafeSQL: "CLOSE \(name)"), logger: PGConnection.logger).wait()
+    }
 
     private func cell(_ column: Int32) -> PostgresCell { rows[index][Int(column)] }
 

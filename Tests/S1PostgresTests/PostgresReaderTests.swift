@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import S1IngestCore
 import S1Testing
+@testable import S1Postgres
 
 /// `query` and `export` on PostgreSQL: a READ ONLY transaction and the statement check.
 @Suite(.serialized) struct PostgresReaderTests {
@@ -58,5 +59,43 @@ import S1Testing
         // The reader still answers after a refused statement.
         #expect(try reader.query("SELECT count(*) FROM consoles").allRows() == [[.integer(1)]])
         #expect(try cluster.psql(database, "SELECT count(*) FROM consoles") == "1")
+    }
+
+    /// A query's rows come from a server-side cursor a page at a time: every row, in order,
+    /// whatever the page size; `reset` runs the statement again; an error in a later page is
+    /// thrown by the `step` that meets it, and the reader still answers after it.
+    @Test func rowsAreStreamedAPageAtATime() throws {
+        let cluster = try PostgresCluster.shared
+        let database = try cluster.createDatabase()
+        let provider = cluster.provider(database)
+        try provider.migrate()
+        let reader = try #require(try provider.openReader() as? PostgresReader)
+        reader.fetchRows = 100
+        let cursor = try #require(try reader.query("SELECT g AS n, repeat('x', g % 7) AS pad FROM generate_series(1, 2345) g ORDER BY g") as? PostgresCursor)
+        #expect(cursor.columnNames == ["n", "pad"])
+        var seen: [Int64] = []
+        var held = 0
+        while try cursor.step() {
+            seen.append(cursor.int64(0))
+            held = max(held, cursor.rows.count)
+        }
+        #expect(seen == Array(1 ... 2345))
+        #expect(held == 100, "a page at a time")
+        cursor.reset()
+        #expect(try cursor.allRows().count == 2345)
+        #expect(try reader.query("SELECT g FROM generate_series(1, 200) g").allRows().count == 200, "exactly two pages")
+        #expect(try reader.query("SELECT 1 WHERE false").allRows().isEmpty)
+
+        // Row 1,500 divides by zero: the first pages come, then the error.
+        let failing = try reader.query("SELECT 1 / (1500 - g) FROM generate_series(1, 3000) g")
+        var before = 0
+        #expect(throws: PostgresStoreError.self) {
+            while try failing.step() { before += 1 }
+        }
+        #expect(before >= 1400 && before < 1500, "\(before) rows before the error")
+        #expect(try reader.query("SELECT count(*) FROM consoles").allRows() == [[.integer(0)]])
+        // Other statements still run whole.
+        #expect(try reader.query("SHOW TimeZone").allRows().count == 1)
+        #expect(try reader.query("EXPLAIN SELECT 1").allRows().count >= 1)
     }
 }
