@@ -37,6 +37,8 @@ public struct IngestOptions: Sendable {
     /// The pacer to share (sync lists and fetches through one per console); nil: the run
     /// makes its own, starting from the budget learned for the console.
     public var throttle: RequestThrottle? = nil
+    /// The workers `throttle` is shared among (a sync's), for the budget the run records.
+    package var workerShare: WorkerShare? = nil
     /// The console's name in the database (`[consoles.NAME]`); nil: the name the database
     /// holds for the URL, else `default` (see `ConsoleRegistry`).
     public var consoleName: String? = nil

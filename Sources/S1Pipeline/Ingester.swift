@@ -197,6 +197,7 @@ public final class Ingester {
         }
         try store.finishRun(runId, status: summary.status, counts: summary.counts, message: summary.message)
         summary.pacing = await throttle.report
+        summary.pacing!.budget = (share ?? options.workerShare)?.consoleBudget(summary.pacing!.budget) ?? summary.pacing!.budget
         try store.recordPacing(runId, console: options.endpoint.baseURL, pacing: RunPacing(summary.pacing!))
         return summary
     }

@@ -100,7 +100,9 @@ public final class Syncer {
             counts.requests = summary.listRequests
             counts.retries = summary.listRetries
             try store.finishRun(runId, status: .failed, counts: counts, message: summary.message)
-            try store.recordPacing(runId, console: options.endpoint.baseURL, pacing: RunPacing(await throttle.report))
+            var report = await throttle.report
+            report.budget = share?.consoleBudget(report.budget) ?? report.budget
+            try store.recordPacing(runId, console: options.endpoint.baseURL, pacing: RunPacing(report))
         }
         if !summary.listingSkipped { onInfo?("listed \(summary.listed) threats updated since \(from) in \(summary.pages) page(s): \(summary.enqueued) to fetch, \(summary.alreadyStored) already stored") }
 
@@ -115,6 +117,7 @@ public final class Syncer {
             ingestOptions.queueLabel = "threat list"
             ingestOptions.stopGrace = options.stopGrace
             ingestOptions.throttle = throttle
+            ingestOptions.workerShare = share
             ingestOptions.consoleName = console.name
             let ingester = Ingester(options: ingestOptions, store: provider)
             ingester.onProgress = onProgress

@@ -18,6 +18,8 @@ package final class WorkerShare: Sendable {
     /// Live workers of the console when this one joined (itself included).
     package let workersAtStart: Int
     private let refresher = Mutex<Task<Void, Never>?>(nil)
+    /// The workers counted so far (each count includes this one), and how many counts.
+    private let counted = Mutex<(sum: Int, counts: Int)>((0, 0))
     private let trouble = Mutex<String?>(nil)
 
     /// How often the number of workers is read again.
@@ -64,10 +66,31 @@ package final class WorkerShare: Sendable {
         budget.map { $0 / Double(workersAtStart) }
     }
 
+    /// The console's budget, from the one this worker measured: the workers' 429s are the
+    /// console's answer to all of them, so a worker measures its share, the budget over the
+    /// workers running meanwhile (their mean count over the run). Recorded so, the next run
+    /// starts near the console's budget (a lone run at all of it, workers each at their share)
+    /// instead of at one worker's share.
+    package func consoleBudget(_ measured: Double?) -> Double? {
+        guard let measured else { return nil }
+        let (sum, counts) = counted.withLock { $0 }
+        let workers = counts == 0 ? Double(workersAtStart) : Double(sum) / Double(counts)
+        return measured * max(1, workers)
+    }
+
+    /// Notes a count of the console's workers.
+    private func count(_ workers: Int) {
+        counted.withLock {
+            $0.sum += workers
+            $0.counts += 1
+        }
+    }
+
     /// Keeps `throttle`'s share of the cap in step with the number of workers until
     /// ``leave()``; returns after the wait a newcomer owes the others (or a stop).
     package func pace(_ throttle: RequestThrottle, stop: StopRequest) async {
         await throttle.share(among: workersAtStart)
+        count(workersAtStart)
         let coordinator = self.coordinator
         let console = self.console
         let task = Task { [self] in
@@ -75,7 +98,9 @@ package final class WorkerShare: Sendable {
                 try? await Task.sleep(for: Self.refreshInterval)
                 if Task.isCancelled { return }
                 do {
-                    await throttle.share(among: try coordinator.workers(console: console))
+                    let workers = try coordinator.workers(console: console)
+                    count(workers)
+                    await throttle.share(among: workers)
                 } catch {
                     // The pacer keeps its last share; the run goes on (its writes will say
                     // more if the database is really gone).

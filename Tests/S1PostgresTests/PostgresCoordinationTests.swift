@@ -3,6 +3,9 @@ import Testing
 import S1IngestCore
 import S1MockConsole
 import S1Testing
+import S1Pipeline
+import S1Console
+import S1Common
 
 /// Several processes on one PostgreSQL database: one lists a console at a time, and the
 /// workers of a console share its `--rate`.
@@ -31,6 +34,32 @@ import S1Testing
         try other.unlockListing(console: "east")
         two.close()
         other.close()
+    }
+
+    /// A worker measures its share of the console's budget (the 429s answer all the workers);
+    /// what it records for the console is that times the workers that ran meanwhile, so the
+    /// next run, alone or not, starts near the console's budget, not one worker's share.
+    @Test func aWorkerRecordsTheConsolesBudgetNotItsShare() async throws {
+        let cluster = try PostgresCluster.shared
+        let database = try cluster.createDatabase()
+        let provider = cluster.provider(database)
+        _ = try provider.migrate()
+        let first = try #require(try WorkerShare.join(provider, console: "east"))
+        #expect(first.consoleBudget(10) == 10)
+        #expect(first.consoleBudget(nil) == nil)
+        let second = try #require(try WorkerShare.join(provider, console: "east"))
+        #expect(second.workersAtStart == 2)
+        #expect(second.share(ofLearned: 30) == 15)
+        let stop = StopRequest()
+        await second.pace(RequestThrottle(maxRate: nil), stop: stop)
+        try await Task.sleep(for: .milliseconds(1200))
+        #expect(second.consoleBudget(10) == 20, "two workers all along")
+        // Alone for as long again: the mean count falls toward one.
+        first.leave()
+        try await Task.sleep(for: .milliseconds(2500))
+        let mean = try #require(second.consoleBudget(10))
+        #expect(mean > 10 && mean < 18, "\(mean)")
+        second.leave()
     }
 
     @Test func aSyncWhileAnotherProcessListsWaitsForItThenOnlyDrains() async throws {
