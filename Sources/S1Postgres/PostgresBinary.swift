@@ -1,3 +1,4 @@
+import Glibc
 import NIOCore
 import PostgresNIO
 import S1Model
@@ -128,7 +129,7 @@ struct PGBinaryFields {
     /// The value's bytes; NUL bytes dropped.
     private mutating func appendBytes(_ text: UnsafeRawBufferPointer) {
         count += 1
-        if text.firstIndex(of: 0) == nil {
+        if text.isEmpty || memchr(text.baseAddress!, 0, text.count) == nil {
             int32(Int32(text.count))
             bytes.append(contentsOf: text)
         } else {
@@ -215,7 +216,16 @@ struct PGArrayBuilder {
 /// as it is (no escapes to undo, no text to parse into numbers and times): about a fifth less of
 /// its time per imported analysis than COPY's text format.
 struct PGCopyBinary {
-    private var fields = PGBinaryFields(prefix: Array("PGCOPY\n".utf8) + [0xFF, 0x0D, 0x0A, 0x00, 0, 0, 0, 0, 0, 0, 0, 0])
+    private var fields: PGBinaryFields
+
+    /// `capacity`: the bytes to reserve (the last flush's size of the table, say), so the rows
+    /// are not copied again each time the buffer doubles.
+    init(capacity: Int = 0) {
+        fields = PGBinaryFields(prefix: Array("PGCOPY\n".utf8) + [0xFF, 0x0D, 0x0A, 0x00, 0, 0, 0, 0, 0, 0, 0, 0], capacity: capacity)
+    }
+
+    /// The bytes written so far.
+    var count: Int { fields.bytes.count }
 
     /// Starts a row of `fieldCount` fields.
     mutating func beginRow(fieldCount: Int) {

@@ -90,6 +90,9 @@ final class PostgresWriter {
     /// The advisory lock (per transaction) a writer holds while it writes agent rows.
     static let agentLockKey: Int64 = 0x5331_4947_0003
 
+    /// The largest binary COPY of each table so far (`Table.rawValue`), reserved for the next.
+    private var copyBytes = [Int](repeating: 0, count: Table.allCases.count)
+
     /// Analyses held before a flush within a batch (bounds memory and keeps the server busy).
     static let flushEvery = 1000
 
@@ -535,7 +538,7 @@ final class PostgresWriter {
         var columns = byCopy ? [] : elements.map { PGArrayBuilder($0) }
         var consoleColumn = PGArrayBuilder()
         var copyText = PGCopyText()
-        var copyBinary = PGCopyBinary()
+        var copyBinary = PGCopyBinary(capacity: binary ? copyBytes[table.rawValue] + copyBytes[table.rawValue] / 8 : 0)
         var rowCount = 0
         func add(_ analysis: FlattenedAnalysis, _ console: String, _ row: FlattenedAnalysis.Row) {
             if binary {
@@ -573,17 +576,33 @@ final class PostgresWriter {
             let key = primaryKeys[table.rawValue]
             let dedupe = Table.threatChildren.contains(table) && !key.isEmpty
             var seen = Set<[UInt8]>()
-            for (index, analysis) in analyses.enumerated() {
-                if let new, isNew[index] != new { continue }
-                seen.removeAll(keepingCapacity: true)
-                for row in analysis.rows where row.table == table {
-                    if dedupe, !seen.insert(Self.keyBytes(analysis, row, key)).inserted { continue }
-                    add(analysis, consoles[index], row)
+            var kept: [FlattenedAnalysis.Row] = []
+            // By index, not `enumerated()`: each copy of an analysis retains its seven fields,
+            // and this runs once per table for every analysis of the flush.
+            analyses.withUnsafeBufferPointer { all in
+                for index in all.indices {
+                    if let new, isNew[index] != new { continue }
+                    kept.removeAll(keepingCapacity: true)
+                    seen.removeAll(keepingCapacity: true)
+                    for row in all[index].rows where row.table == table {
+                        if dedupe {
+                            // A few rows: compared with the kept ones; more: through a set of keys.
+                            if kept.count < 16 {
+                                if kept.contains(where: { Self.sameKey(all[index], $0, row, key) }) { continue }
+                                kept.append(row)
+                                if kept.count == 16 { for earlier in kept { seen.insert(Self.keyBytes(all[index], earlier, key)) } }
+                            } else if !seen.insert(Self.keyBytes(all[index], row, key)).inserted {
+                                continue
+                            }
+                        }
+                        add(all[index], consoles[index], row)
+                    }
                 }
             }
         }
         guard rowCount > 0 else { return nil }
         if byCopy {
+            if binary { copyBytes[table.rawValue] = max(copyBytes[table.rawValue], copyBinary.count) }
             return .copy(table: table.name, columns: table.columns + (table.carriesConsole ? ["console"] : []),
                          data: binary ? copyBinary.buffer() : copyText.buffer(), binary: binary)
         }
@@ -591,6 +610,22 @@ final class PostgresWriter {
         for index in columns.indices { binds.append(columns[index].finish()) }
         if table.carriesConsole { binds.append(consoleColumn.finish()) }
         return .query(PostgresQuery(unsafeSQL: insertSQL[table.rawValue], binds: binds))
+    }
+
+    /// True when rows `a` and `b` of `analysis` have the same values in the `key` columns.
+    private static func sameKey(_ analysis: FlattenedAnalysis, _ a: FlattenedAnalysis.Row, _ b: FlattenedAnalysis.Row, _ key: [Int]) -> Bool {
+        for column in key {
+            let left = analysis.values[Int(a.first) + column], right = analysis.values[Int(b.first) + column]
+            switch (left, right) {
+            case (.null, .null): continue
+            case (.integer(let x), .integer(let y)) where x == y: continue
+            case (.text(let start, let count), .text(let otherStart, let otherCount)) where count == otherCount:
+                if analysis.arena[Int(start) ..< Int(start + count)].elementsEqual(analysis.arena[Int(otherStart) ..< Int(otherStart + count)]) { continue }
+                return false
+            default: return false
+            }
+        }
+        return true
     }
 
     /// The values of `row`'s primary key columns, as bytes that differ when the key does.

@@ -128,6 +128,30 @@ import S1Testing
         }
     }
 
+    /// Repeated keys in a threat's child rows are left out as SQLite's INSERT OR IGNORE leaves
+    /// them out: a few (compared row by row) and many (through a set of keys, past 16 rows).
+    @Test func repeatedChildKeysAreLeftOutAsInSQLite() async throws {
+        let cluster = try PostgresCluster.shared
+        let database = try cluster.createDatabase()
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanUp() }
+        let set = SyntheticAnalyses(count: 3, seed: 21)
+        func options(_ names: [String]) -> String { "\"whiteningOptions\":[" + names.map { "\"\($0)\"" }.joined(separator: ",") + "]" }
+        let few = ["hash", "path", "hash", "certificate", "path"]
+        let many = (0 ..< 40).map { "option-\($0 % 23)" } + ["option-22", "option-0"]
+        let bodies = [few, many, []].enumerated().map { index, names in
+            set.body(index).replacing(#/"whiteningOptions":\[[^\]]*\]/#, with: options(names))
+        }
+        #expect(bodies[0].contains(options(few)) && bodies[1].contains(options(many)))
+        let path = try directory.file("a.ndjson", bodies.joined(separator: "\n"))
+        let lite = try await importFiles([path], into: directory.path("lite.sqlite"))
+        let pg = try await importInto(cluster.provider(database), [path])
+        #expect(pg.outcomes[.inserted] == 3)
+        #expect(pg.rowCounts.map(\.rows) == lite.rowCounts.map(\.rows))
+        #expect(try cluster.psql(database, "SELECT count(*) FROM whitening_options WHERE threat_id = '\(set.threatId(0))'") == "3")
+        #expect(try cluster.psql(database, "SELECT count(*) FROM whitening_options WHERE threat_id = '\(set.threatId(1))'") == "23")
+    }
+
     @Test func aDifferentlyFormattedBodyIsUnchanged() async throws {
         let cluster = try PostgresCluster.shared
         let database = try cluster.createDatabase()
