@@ -43,12 +43,43 @@ enum PGElement {
     }
 }
 
+/// A flattened value as a column of `element`'s type takes it, the one conversion both of the
+/// writer's formats (`PGBinaryFields`, `PGCopyText`) then write: a timestamp not in the stored
+/// form, or text that is not a number for a number column, becomes NULL rather than fail the
+/// batch (the raw body keeps what was sent).
+enum PGValue {
+    case null
+    case bigint(Int64)
+    /// A number for a text column, written as its decimal text.
+    case decimal(Int64)
+    case boolean(Bool)
+    /// Microseconds since 2000-01-01 UTC.
+    case timestamp(Int64)
+    /// UTF-8 bytes (of the analysis's arena).
+    case text(UnsafeRawBufferPointer)
+
+    init(_ value: FlatValue, _ element: PGElement, arena: UnsafeRawBufferPointer) {
+        func bytes(_ start: Int32, _ count: Int32) -> UnsafeRawBufferPointer {
+            UnsafeRawBufferPointer(rebasing: arena[Int(start) ..< Int(start + count)])
+        }
+        switch (element, value) {
+        case (_, .null): self = .null
+        case (.text, .integer(let number)): self = .decimal(number)
+        case (.text, .text(let start, let count)): self = .text(bytes(start, count))
+        case (.bigint, .integer(let number)): self = .bigint(number)
+        case (.bigint, .text(let start, let count)): self = PGBinaryFields.integer(bytes(start, count)).map { .bigint($0) } ?? .null
+        case (.boolean, .integer(let number)): self = .boolean(number != 0)
+        case (.boolean, .text): self = .null
+        case (.timestamp, .text(let start, let count)): self = PGBinaryFields.microsSince2000(bytes(start, count)).map { .timestamp($0) } ?? .null
+        case (.timestamp, .integer): self = .null
+        }
+    }
+}
+
 /// Values in PostgreSQL's binary format, each a 32-bit length (-1 for NULL) and its bytes: the
 /// elements of a binary array and the fields of a binary COPY's rows are both written so.
-/// A flattened value is converted for its column's type the same way in both: a timestamp not
-/// in the stored form, or text that is not a number for a number column, becomes NULL rather
-/// than fail the batch (the raw body keeps what was sent); NUL bytes, which PostgreSQL text
-/// cannot hold, are dropped.
+/// A flattened value is converted for its column's type by `PGValue`; NUL bytes, which
+/// PostgreSQL text cannot hold, are dropped.
 struct PGBinaryFields {
     private(set) var bytes: [UInt8]
     /// How many values were appended.
@@ -104,25 +135,15 @@ struct PGBinaryFields {
 
     /// One flattened value for a column of `element`'s type.
     mutating func append(_ value: FlatValue, as element: PGElement, arena: UnsafeRawBufferPointer) {
-        switch (element, value) {
-        case (_, .null): appendNull()
-        case (.text, .integer(let number)): appendText(String(number))
-        case (.text, .text(let start, let count)): appendBytes(UnsafeRawBufferPointer(rebasing: arena[Int(start) ..< Int(start + count)]))
-        case (.bigint, .integer(let number)): int64(number)
-        case (.bigint, .text(let start, let count)):
-            if let number = Self.integer(UnsafeRawBufferPointer(rebasing: arena[Int(start) ..< Int(start + count)])) { int64(number) } else { appendNull() }
-        case (.boolean, .integer(let number)):
+        switch PGValue(value, element, arena: arena) {
+        case .null: appendNull()
+        case .bigint(let number), .timestamp(let number): int64(number)
+        case .decimal(let number): appendText(String(number))
+        case .boolean(let flag):
             count += 1
             int32(1)
-            bytes.append(number == 0 ? 0 : 1)
-        case (.boolean, .text): appendNull()
-        case (.timestamp, .text(let start, let count)):
-            if let micros = Self.microsSince2000(UnsafeRawBufferPointer(rebasing: arena[Int(start) ..< Int(start + count)])) {
-                int64(micros)
-            } else {
-                appendNull()
-            }
-        case (.timestamp, .integer): appendNull()
+            bytes.append(flag ? 1 : 0)
+        case .text(let text): appendBytes(text)
         }
     }
 

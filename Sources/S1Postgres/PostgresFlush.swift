@@ -116,9 +116,8 @@ final class EventLoopTaskExecutor: TaskExecutor, @unchecked Sendable {
 /// Rows in the text format of `COPY ... FROM STDIN`: columns separated by tabs, rows ended by a
 /// newline, `\N` for NULL, backslash escapes for backslash, tab, newline and carriage return;
 /// for tables with a column type `PGCopyBinary` cannot send.
-/// Values are converted as `PGBinaryFields` converts them for the binary arrays (a timestamp not
-/// in the stored form or a number column's non-number becomes NULL; NUL bytes are dropped), so
-/// both paths store the same.
+/// Values are converted by `PGValue`, as for the binary format (NUL bytes dropped too), so both
+/// formats store the same.
 struct PGCopyText {
     private(set) var bytes: [UInt8] = []
     private var atRowStart = true
@@ -149,29 +148,16 @@ struct PGCopyText {
         text.withUTF8 { appendEscaped(UnsafeRawBufferPointer($0)) }
     }
 
-    /// One flattened value for a column of `element`'s type.
+    /// One flattened value for a column of `element`'s type (converted by `PGValue`).
     mutating func append(_ value: FlatValue, _ element: PGElement, arena: UnsafeRawBufferPointer) {
-        switch (element, value) {
-        case (_, .null): appendNull()
-        case (.text, .integer(let number)), (.bigint, .integer(let number)): appendDecimal(number)
-        case (.text, .text(let start, let count)): appendEscaped(UnsafeRawBufferPointer(rebasing: arena[Int(start) ..< Int(start + count)]))
-        case (.bigint, .text(let start, let count)):
-            if let number = PGBinaryFields.integer(UnsafeRawBufferPointer(rebasing: arena[Int(start) ..< Int(start + count)])) {
-                appendDecimal(number)
-            } else {
-                appendNull()
-            }
-        case (.boolean, .integer(let number)):
+        switch PGValue(value, element, arena: arena) {
+        case .null: appendNull()
+        case .bigint(let number), .decimal(let number): appendDecimal(number)
+        case .boolean(let flag):
             separate()
-            bytes.append(number == 0 ? UInt8(ascii: "f") : UInt8(ascii: "t"))
-        case (.boolean, .text): appendNull()
-        case (.timestamp, .text(let start, let count)):
-            if let micros = PGBinaryFields.microsSince2000(UnsafeRawBufferPointer(rebasing: arena[Int(start) ..< Int(start + count)])) {
-                appendTimestamp(micros)
-            } else {
-                appendNull()
-            }
-        case (.timestamp, .integer): appendNull()
+            bytes.append(flag ? UInt8(ascii: "t") : UInt8(ascii: "f"))
+        case .timestamp(let micros): appendTimestamp(micros)
+        case .text(let text): appendEscaped(text)
         }
     }
 
