@@ -80,13 +80,13 @@ final class PGConnection: @unchecked Sendable {
 
     static func tls(for location: PostgresLocation) throws -> PostgresConnection.Configuration.TLS {
         var configuration = TLSConfiguration.makeClientConfiguration()
-        switch location.sslMode {
+        switch location.verification {
         case .disable: return .disable
         case .prefer, .require: configuration.certificateVerification = .none
         case .verifyCA: configuration.certificateVerification = .noHostnameVerification
         case .verifyFull: configuration.certificateVerification = .fullVerification
         }
-        if let rootCert = location.sslRootCert, location.sslMode == .verifyCA || location.sslMode == .verifyFull {
+        if let rootCert = location.trustedRootCert, location.verification == .verifyCA || location.verification == .verifyFull {
             guard FileManager.default.isReadableFile(atPath: rootCert) else {
                 let reason = FileManager.default.fileExists(atPath: rootCert) ? "cannot be read" : "does not exist"
                 throw PostgresStoreError.tls(location: location.shown, detail: "the CA file sslrootcert=\(rootCert) \(reason)")
@@ -161,7 +161,7 @@ final class PGConnection: @unchecked Sendable {
                 + "connect by a name or address the certificate holds, or use sslmode=verify-ca)"
         }
         if text.contains("CERTIFICATE_VERIFY_FAILED") || text.contains("unableToValidateCertificate") {
-            let trusted = location.sslRootCert.map { "the CA certificates in sslrootcert=\($0)" }
+            let trusted = location.trustedRootCert.map { "the CA certificates in \(location.sslRootCert == nil ? "" : "sslrootcert=")\($0)" }
                 ?? "the system's CAs (give the CA that signed the server's certificate with sslrootcert=FILE)"
             return "the server's certificate is not signed by a trusted CA: \(trusted)"
         }

@@ -27,6 +27,18 @@ public struct PostgresLocation: Sendable, Equatable {
     /// `?sslrootcert=FILE` (else `PGSSLROOTCERT`): the CA certificates (PEM) that `verify-ca`
     /// and `verify-full` trust; nil (or `system`): the system's CAs.
     public var sslRootCert: String?
+    /// `~/.postgresql/root.crt` when no `sslrootcert` was given and that file exists: libpq's
+    /// default CA file.
+    public var homeRootCert: String?
+
+    /// The CA file the server's certificate is checked against; nil: the system's CAs.
+    public var trustedRootCert: String? { sslRootCert ?? homeRootCert }
+
+    /// How the server's certificate is checked: `sslMode`, except that `require` with a CA file
+    /// (given, or `~/.postgresql/root.crt`) checks it as `verify-ca` does, as libpq does.
+    public var verification: PostgresSSLMode {
+        sslMode == .require && trustedRootCert != nil ? .verifyCA : sslMode
+    }
 
     /// True when `value` names PostgreSQL (`postgresql://` or `postgres://`), not a SQLite path.
     public static func isPostgresURL(_ value: String) -> Bool {
@@ -117,6 +129,10 @@ public struct PostgresLocation: Sendable, Equatable {
         self.sslMode = sslMode
         // `system`: the system's CAs (libpq 16's spelling), as when no file is given.
         self.sslRootCert = sslRootCert == "system" ? nil : sslRootCert
+        if sslRootCert == nil, let home = environment["HOME"], !home.isEmpty,
+           FileManager.default.fileExists(atPath: home + "/.postgresql/root.crt") {
+            homeRootCert = home + "/.postgresql/root.crt"
+        }
     }
 
     /// The location as it may be shown and recorded: no password (there is none to show).

@@ -102,6 +102,40 @@ import S1Testing
         #expect(try cluster.psql(database, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == "0")
     }
 
+    /// As libpq: without `sslrootcert`, `~/.postgresql/root.crt` is the CA file when it exists;
+    /// and `require` with a CA file checks the certificate as `verify-ca` does.
+    @Test func theHomeRootCertificateIsTheDefaultCAAndMakesRequireVerify() throws {
+        let cluster = try PostgresCluster.sharedTLS
+        let tls = try #require(cluster.tls)
+        let database = try cluster.createDatabase("tls")
+        let right = try TemporaryDirectory(), wrong = try TemporaryDirectory(), none = try TemporaryDirectory()
+        defer { [right, wrong, none].forEach { $0.cleanUp() } }
+        for (home, ca) in [(right, tls.caCertificate), (wrong, Fixture.tlsPath("other-ca.pem"))] {
+            try FileManager.default.createDirectory(atPath: home.path(".postgresql"), withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: ca, toPath: home.path(".postgresql/root.crt"))
+        }
+        let base = "postgresql://\(cluster.user)@localhost:\(cluster.port)/\(database)"
+        let location = try PostgresLocation(url: base + "?sslmode=require", environment: ["HOME": right.url.path])
+        #expect(location.homeRootCert == right.path(".postgresql/root.crt") && location.verification == .verifyCA)
+        #expect(try PostgresLocation(url: base + "?sslmode=require", environment: ["HOME": none.url.path]).verification == .require)
+        #expect(try PostgresLocation(url: base + "?sslmode=require&sslrootcert=/x.pem", environment: [:]).verification == .verifyCA)
+        #expect(try PostgresLocation(url: base + "?sslmode=verify-full&sslrootcert=system", environment: ["HOME": right.url.path]).trustedRootCert == nil)
+
+        // verify-full with no sslrootcert trusts ~/.postgresql/root.crt (the system's CAs would not).
+        let trusted = try provider(cluster, base + "?sslmode=verify-full", environment: ["HOME": right.url.path])
+        _ = try trusted.migrate()
+        #expect(try encrypted(trusted))
+        // require checks the certificate against it: a root.crt of another CA refuses the server.
+        let error = failure { _ = try provider(cluster, base + "?sslmode=require", environment: ["HOME": wrong.url.path]).migrate() }
+        guard case .tls(_, let detail)? = error else {
+            Issue.record("expected a TLS error, got \(String(describing: error))")
+            return
+        }
+        #expect(detail.contains("not signed by a trusted CA") && detail.contains(wrong.path(".postgresql/root.crt")), "\(detail)")
+        // Without one, require encrypts without checking, as before.
+        #expect(try encrypted(provider(cluster, base + "?sslmode=require", environment: ["HOME": none.url.path])))
+    }
+
     @Test func requireAgainstAServerWithoutTLSFailsClearly() throws {
         let cluster = try PostgresCluster.shared
         let database = try cluster.createDatabase("tls")
