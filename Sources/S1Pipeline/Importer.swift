@@ -143,10 +143,15 @@ public final class Importer {
 
     // MARK: The reading stage (its own task)
 
+    /// Events (about two per analysis) per message from the reading stage to the writer: the
+    /// writer's `prepare` looks each message's threats up in one round trip (PostgreSQL), so
+    /// larger messages mean fewer lookups (256 events: 78 for 20,000 analyses; 64 made 312).
+    static let eventsPerMessage = 256
+
     /// Reads every input, parses and flattens, and sends events in small batches.
     package static func read(_ options: ImportOptions, ingestedAt: String, into channel: BoundedChannel<[Event]>) async {
         var pending: [Event] = []
-        pending.reserveCapacity(64)
+        pending.reserveCapacity(Self.eventsPerMessage + 8)
         func flush() async -> Bool {
             defer { pending.removeAll(keepingCapacity: true) }
             return await channel.send(pending)
@@ -178,7 +183,7 @@ public final class Importer {
                             }
                         }
                     }
-                    if pending.count >= 64, !(await flush()) { return }
+                    if pending.count >= Self.eventsPerMessage, !(await flush()) { return }
                 }
             } catch {
                 pending.append(.problem(ImportProblem(location: name, reason: "\(error)")))
