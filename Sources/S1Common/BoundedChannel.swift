@@ -89,6 +89,18 @@ public final class BoundedChannel<Element: Sendable>: Sendable {
         }
     }
 
+    /// The elements already waiting, at most `limit`, without waiting for more (none: empty).
+    public func receiveWaiting(limit: Int) -> [Element] {
+        state.withLock { state in
+            var elements: [Element] = []
+            while elements.count < limit && state.count > 0 {
+                elements.append(state.pop())
+                if !state.producers.isEmpty { state.producers.removeFirst().resume() }
+            }
+            return elements
+        }
+    }
+
     /// True once `finish()` was called.
     public var isFinished: Bool { state.withLock { $0.finished } }
 

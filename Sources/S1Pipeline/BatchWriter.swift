@@ -32,6 +32,9 @@ final class BatchWriter {
         batchStarted = clock.now
     }
 
+    /// How many more items the open batch takes.
+    var room: Int { max(1, batchSize - inBatch) }
+
     /// Counts one item written into the open batch.
     func added() { inBatch += 1 }
 

@@ -281,8 +281,12 @@ public final class Ingester {
         do {
             while true {
                 let next = await results.receive()
+                // With what else has arrived meanwhile: the store looks their threats up
+                // together (one round trip on PostgreSQL), not one by one.
+                let group = next.map { [$0] + results.receiveWaiting(limit: min(127, writer.room - 1)) } ?? []
+                try store.prepare(group.compactMap(\.analysis))
                 let now = clock.now
-                if let outcome = next {
+                for outcome in group {
                     let wallClock = wallClockSeconds()
                     let timestamp = formatTimestamp(secondsSince1970: wallClock)
                     if let analysis = outcome.analysis {

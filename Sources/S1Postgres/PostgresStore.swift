@@ -271,16 +271,9 @@ public final class PostgresStore: Store, PostgresRecordReading {
             """, binds)
     }
 
+    /// Goes out with the writer's next flush, in the open batch (no round trip of its own).
     public func markDone(_ id: String, attempts: Int, runId: Int64?, at now: String) throws {
-        var binds = PostgresBindings()
-        binds.text(id)
-        binds.append(attempts)
-        binds.text(now)
-        binds.int(runId)
-        try db().query("""
-            UPDATE ingest_queue SET state = 'done', attempts = $2, last_status = 200, last_error = NULL, next_attempt_at = NULL,
-                updated_at = $3::timestamptz, run_id = $4, lease_owner = NULL, lease_expires_at = NULL WHERE threat_id = $1
-            """, binds)
+        try writer.markDone(id, attempts: attempts, runId: runId, at: now)
     }
 
     public func markFailed(_ id: String, failure: QueueFailure, attempts: Int, nextAttemptAt: String?, runId: Int64?, at now: String) throws {

@@ -40,6 +40,8 @@ final class PostgresWriter {
     /// Analyses whose interface rows are written, by agent (the latest wins).
     private var interfaceWriters: [String: Int] = [:]
     private var touched: [(threatId: String, at: String)] = []
+    /// Queue rows to mark done with the next flush.
+    private var queueMarks: [(id: String, attempts: Int, at: String, runId: Int64?)] = []
     /// Raw bodies' source and time to put back after they are stored again (`rebuild`).
     private var rawMetadata: [(threatId: String, source: String?, ingestedAt: String)] = []
     /// Updated threats, whose stored children the flush deletes.
@@ -388,6 +390,14 @@ final class PostgresWriter {
         touched.removeAll(keepingCapacity: true)
         threatsToClear.removeAll(keepingCapacity: true)
         rawMetadata.removeAll(keepingCapacity: true)
+        queueMarks.removeAll(keepingCapacity: true)
+    }
+
+    /// Marks a queue row done with the next flush (in the open batch, after the analysis it
+    /// fetched).
+    func markDone(_ id: String, attempts: Int, runId: Int64?, at now: String) throws {
+        queueMarks.append((id, attempts, now, runId))
+        if queueMarks.count >= Self.flushEvery { try flush() }
     }
 
     /// Sends what waits: touches, deletes of replaced children, then one INSERT per table, pipelined.
@@ -400,7 +410,7 @@ final class PostgresWriter {
     /// INSERT or COPY per table); nothing waits after it.
     private func flushSteps() -> [PGFlushStep] {
         defer { clearPending() }
-        guard !analyses.isEmpty || !touched.isEmpty || !rawMetadata.isEmpty else { return [] }
+        guard !analyses.isEmpty || !touched.isEmpty || !rawMetadata.isEmpty || !queueMarks.isEmpty else { return [] }
         var queries: [PGFlushStep] = []
         // Agents are shared by threats that several workers write at once: their rows wait for
         // the commit (see `commitBatch`), unless a rebuild (one process) reads them back.
@@ -459,6 +469,25 @@ final class PostgresWriter {
             queries.append(.query(PostgresQuery(unsafeSQL: """
                 UPDATE raw_analyses SET source = u.source, ingested_at = u.at::timestamptz
                 FROM unnest($1::text[], $2::text[], $3::text[]) AS u(id, source, at) WHERE raw_analyses.threat_id = u.id
+                """, binds: binds)))
+        }
+        if !queueMarks.isEmpty {
+            var ids = PGArrayBuilder(), attempts = PGArrayBuilder(.bigint), times = PGArrayBuilder(), runs = PGArrayBuilder(.bigint)
+            for mark in queueMarks {
+                ids.appendText(mark.id)
+                attempts.appendInt64(Int64(mark.attempts))
+                times.appendText(mark.at)
+                if let runId = mark.runId { runs.appendInt64(runId) } else { runs.appendNull() }
+            }
+            var binds = PostgresBindings()
+            binds.append(ids.finish())
+            binds.append(attempts.finish())
+            binds.append(times.finish())
+            binds.append(runs.finish())
+            queries.append(.query(PostgresQuery(unsafeSQL: """
+                UPDATE ingest_queue q SET state = 'done', attempts = u.attempts, last_status = 200, last_error = NULL, next_attempt_at = NULL,
+                    updated_at = u.at::timestamptz, run_id = u.run_id, lease_owner = NULL, lease_expires_at = NULL
+                FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[]) AS u(id, attempts, at, run_id) WHERE q.threat_id = u.id
                 """, binds: binds)))
         }
         batchThreats.formUnion(analyses.map(\.threatId))

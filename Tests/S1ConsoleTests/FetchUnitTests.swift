@@ -115,6 +115,21 @@ import S1Testing
         #expect(received.sorted() == Array(0..<1000))
         #expect(await channel.send(5) == false)
     }
+
+    /// `receiveWaiting` takes what is there, at most `limit`, in order, without waiting, and
+    /// makes room for a waiting sender.
+    @Test func receiveWaitingTakesWhatIsThereWithoutWaiting() async {
+        let channel = BoundedChannel<Int>(capacity: 3)
+        #expect(channel.receiveWaiting(limit: 5).isEmpty)
+        for value in 0 ..< 3 { await channel.send(value) }
+        let sender = Task { await channel.send(3) }
+        #expect(channel.receiveWaiting(limit: 2) == [0, 1])
+        _ = await sender.value
+        #expect(channel.receiveWaiting(limit: 5) == [2, 3])
+        channel.finish()
+        #expect(channel.receiveWaiting(limit: 5).isEmpty)
+        #expect(await channel.receive() == nil)
+    }
 }
 
 @Suite struct RequestThrottleTests {

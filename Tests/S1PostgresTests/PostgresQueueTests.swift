@@ -5,6 +5,26 @@ import S1Testing
 
 /// One queue, many workers: pages are claimed with FOR UPDATE SKIP LOCKED and a lease.
 @Suite(.serialized) struct PostgresQueueTests {
+    /// A mark goes out with the writer's next flush, inside the open batch: rolled back with
+    /// it, committed with it, the same row whether many marks wait (a flush every 1,000).
+    @Test func marksGoWithTheirBatch() throws {
+        let cluster = try PostgresCluster.shared
+        let database = try cluster.createDatabase()
+        let store = try cluster.provider(database).openForWriting()
+        let ids = (0 ..< 2_500).map { String(1_311_010_474_425_970_168 + $0 * 7) }
+        try store.enqueue(ids, console: ConsoleRef.defaultName, runId: nil)
+        func done() throws -> String { try cluster.psql(database, "SELECT count(*) FROM ingest_queue WHERE state = 'done'") }
+        try store.beginBatch()
+        for id in ids { try store.markDone(id, attempts: 2, runId: nil, at: currentTimestamp()) }
+        store.rollbackBatch()
+        #expect(try done() == "0")
+        try store.beginBatch()
+        for id in ids { try store.markDone(id, attempts: 2, runId: nil, at: "2030-01-02T03:04:05.000000Z") }
+        try store.commitBatch()
+        #expect(try done() == "2500")
+        #expect(try cluster.psql(database, "SELECT count(*) FROM ingest_queue WHERE attempts = 2 AND last_status = 200 AND updated_at = '2030-01-02T03:04:05Z'") == "2500")
+    }
+
     @Test func workersDrainingOneQueueGetEachIdOnce() throws {
         let cluster = try PostgresCluster.shared
         let database = try cluster.createDatabase()
