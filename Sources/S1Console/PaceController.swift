@@ -29,6 +29,15 @@ import S1Model
 ///    pace may fall to an eighth: a deep burst at a low budget is not its rate; so may any
 ///    decrease until one has reached its measurement). A 429 with
 ///    at most one request accepted says the bucket holds one token (``singleBurst``, 5.).
+///    A second 429 for a request sent together with the first (the same round), with fewer
+///    than ``Tuning/unpacedBurstRequests`` accepted, says the whole round met an empty
+///    bucket: what was accepted may be its burst, so the pace is that over a second (20 in
+///    a fifth of a second reads 80/s at a budget of 5; each later 429 at such a pace has a
+///    round trip of requests behind it). While the pace is still that guess and was never
+///    under what it measures, the client has been over the budget since the first 429, so
+///    the bucket, empty then, never filled: a 429 measures from the *first* one, accepted
+///    since over all that time (within one request), not from the last signal, which at a
+///    deep burst and a low budget leaves one or two answers to go by.
 /// 1. **Start-up** (TCP's slow start, in requests per second). From ``Tuning/initialPace``
 ///    (or where an unpaced start left it) the pace doubles every
 ///    ``Tuning/startupDoublingRequests`` accepted requests, but not faster than every
@@ -50,13 +59,19 @@ import S1Model
 ///    3% and at most by half. The whole client pauses (for `Retry-After`), and 429s for
 ///    requests started before the decrease belong to the same overshoot: they count once.
 ///    Time paused is left out of rates where the bucket cannot have kept its tokens, so a
-///    pause does not drive the measurement down.
+///    pause does not drive the measurement down: what was accepted less the bucket's depth
+///    (what the unpaced start got beyond a budget's worth of its span, an upper bound of
+///    it, so the result stays a lower bound of `B`) per unpaused second.
 /// 3. **Cruise.** The pace creeps up: a step every half second (and at least
 ///    ``Tuning/cruiseStepRequests`` requests) of 0.5%, doubled after every two steps without
 ///    a 429 (at most ``Tuning/nearStep``, 2%, within 30% of the measurement, and
 ///    ``Tuning/maximumStep`` beyond it: a budget that grew is found within seconds), back to
 ///    0.5% after a step with a 429. After a tight measurement it stays just under it for
-///    ``Tuning/holdSeconds`` before probing above. 429s up to ``Tuning/toleratedShare`` (1%)
+///    ``Tuning/holdSeconds`` (or ``Tuning/holdRequests`` at that budget, when longer: a
+///    probe costs two or three 429s) before probing above. A measurement since the last
+///    signal over ``Tuning/longSpanRequests`` accepted requests, hardly paused and with the
+///    pace never under 95% of it, counts as tight: the bucket, empty at both ends, could not
+///    fill in between. 429s up to ``Tuning/toleratedShare`` (1%)
 ///    of accepted requests are tolerated: they pause no one, and the first anchors a tight
 ///    measurement, which the next 429s beyond the tolerance complete (a few more are let
 ///    through for it on a fast console). The fixed point: under `B` a token bucket answers
