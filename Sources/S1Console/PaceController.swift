@@ -148,7 +148,8 @@ public struct PaceController: Sendable {
         /// When a second request of the unpaced start is refused too and fewer than this many
         /// were accepted, the pace is what they make over `unpacedMinimumSpan` (a deep burst).
         public var unpacedBurstRequests = 30
-        /// Two requests started within this many seconds of each other were sent together.
+        /// Two requests started within this many seconds of each other (or a quarter of the
+        /// latency) were sent together: a real client's round starts over a few milliseconds.
         public var sameRoundSeconds = 0.002
         /// The first pace when nothing was learned before.
         public var initialPace = 10.0
@@ -577,7 +578,7 @@ public struct PaceController: Sendable {
             refusedAtUnpacedEnd += 1
             if refusedAtUnpacedEnd == 2, let unpacedCount, unpacedCount.accepted >= tuning.unpacedFewRequests,
                unpacedCount.accepted < tuning.unpacedBurstRequests,
-               abs(startedAt - firstRefusedStart) <= tuning.sameRoundSeconds {
+               abs(startedAt - firstRefusedStart) <= max(tuning.sameRoundSeconds, (latency ?? 0) / 4) {
                 // A second request of the unpaced start refused as well, sent with the first (in
                 // the same round, at once): the bucket was empty for both, not one unlucky
                 // answer (random 429s rarely hit two requests sent together), and what it accepted (fewer than a deep
