@@ -191,6 +191,9 @@ public struct PaceController: Sendable {
         /// ... or, at a slow pace, as long as this many requests take: a probe above the
         /// budget costs two or three 429s, which at 5 req/s every 30 s is 2% of the requests.
         public var holdRequests = 300.0
+        /// ... but never longer than this (a budget read far too low, from random 429s at a
+        /// slow pace, must not hold the pace down for many minutes).
+        public var longestHoldSeconds = 90.0
         /// A measurement since the last signal over at least this many accepted requests,
         /// paused for at most 5% of it and the pace never far under it, is as good as a tight
         /// one (the bucket empty at both ends and never full in between): within one
@@ -918,9 +921,10 @@ public struct PaceController: Sendable {
     }
 
     /// How long the pace stays just under a tight measurement of `budget` before probing
-    /// above it: ``Tuning/holdSeconds``, or ``Tuning/holdRequests`` at that budget when longer.
+    /// above it: ``Tuning/holdSeconds``, or ``Tuning/holdRequests`` at that budget when longer
+    /// (at most ``Tuning/longestHoldSeconds``).
     private static func holdLength(_ budget: Double, _ tuning: Tuning) -> Double {
-        max(tuning.holdSeconds, tuning.holdRequests / max(budget, tuning.minimumPace))
+        max(tuning.holdSeconds, min(tuning.longestHoldSeconds, tuning.holdRequests / max(budget, tuning.minimumPace)))
     }
 
     /// Accepted answers per second over the last quarter second or dozen answers, whichever
