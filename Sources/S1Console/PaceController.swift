@@ -29,6 +29,15 @@ import S1Model
 ///    pace may fall to an eighth: a deep burst at a low budget is not its rate; so may any
 ///    decrease until one has reached its measurement). A 429 with
 ///    at most one request accepted says the bucket holds one token (``singleBurst``, 5.).
+///    A second 429 for a request sent together with the first (the same round), with fewer
+///    than ``Tuning/unpacedBurstRequests`` accepted, says the whole round met an empty
+///    bucket: what was accepted may be its burst, so the pace is that over a second (20 in
+///    a fifth of a second reads 80/s at a budget of 5; each later 429 at such a pace has a
+///    round trip of requests behind it). While the pace is still that guess and was never
+///    under what it measures, the client has been over the budget since the first 429, so
+///    the bucket, empty then, never filled: a 429 measures from the *first* one, accepted
+///    since over all that time (within one request), not from the last signal, which at a
+///    deep burst and a low budget leaves one or two answers to go by.
 /// 1. **Start-up** (TCP's slow start, in requests per second). From ``Tuning/initialPace``
 ///    (or where an unpaced start left it) the pace doubles every
 ///    ``Tuning/startupDoublingRequests`` accepted requests, but not faster than every
@@ -50,13 +59,19 @@ import S1Model
 ///    3% and at most by half. The whole client pauses (for `Retry-After`), and 429s for
 ///    requests started before the decrease belong to the same overshoot: they count once.
 ///    Time paused is left out of rates where the bucket cannot have kept its tokens, so a
-///    pause does not drive the measurement down.
+///    pause does not drive the measurement down: what was accepted less the bucket's depth
+///    (what the unpaced start got beyond a budget's worth of its span, an upper bound of
+///    it, so the result stays a lower bound of `B`) per unpaused second.
 /// 3. **Cruise.** The pace creeps up: a step every half second (and at least
 ///    ``Tuning/cruiseStepRequests`` requests) of 0.5%, doubled after every two steps without
 ///    a 429 (at most ``Tuning/nearStep``, 2%, within 30% of the measurement, and
 ///    ``Tuning/maximumStep`` beyond it: a budget that grew is found within seconds), back to
 ///    0.5% after a step with a 429. After a tight measurement it stays just under it for
-///    ``Tuning/holdSeconds`` before probing above. 429s up to ``Tuning/toleratedShare`` (1%)
+///    ``Tuning/holdSeconds`` (or ``Tuning/holdRequests`` at that budget, when longer: a
+///    probe costs two or three 429s) before probing above. A measurement since the last
+///    signal over ``Tuning/longSpanRequests`` accepted requests, hardly paused and with the
+///    pace never under 95% of it, counts as tight: the bucket, empty at both ends, could not
+///    fill in between. 429s up to ``Tuning/toleratedShare`` (1%)
 ///    of accepted requests are tolerated: they pause no one, and the first anchors a tight
 ///    measurement, which the next 429s beyond the tolerance complete (a few more are let
 ///    through for it on a fast console). The fixed point: under `B` a token bucket answers
@@ -130,6 +145,12 @@ public struct PaceController: Sendable {
         public var unpacedMinimumSpan = 1.0
         public var unpacedFewRequests = 10
         public var unpacedFloor = 10.0
+        /// When a second request of the unpaced start is refused too and fewer than this many
+        /// were accepted, the pace is what they make over `unpacedMinimumSpan` (a deep burst).
+        public var unpacedBurstRequests = 30
+        /// Two requests started within this many seconds of each other (or a quarter of the
+        /// latency) were sent together: a real client's round starts over a few milliseconds.
+        public var sameRoundSeconds = 0.002
         /// The first pace when nothing was learned before.
         public var initialPace = 10.0
         /// The slowest pace.
@@ -167,6 +188,20 @@ public struct PaceController: Sendable {
         /// After a tight measurement the pace stays just under it this long before probing
         /// above it (for a budget that grew).
         public var holdSeconds = 30.0
+        /// ... or, at a slow pace, as long as this many requests take: a probe above the
+        /// budget costs two or three 429s, which at 5 req/s every 30 s is 2% of the requests.
+        public var holdRequests = 300.0
+        /// ... but never longer than this (a budget read far too low, from random 429s at a
+        /// slow pace, must not hold the pace down for many minutes).
+        public var longestHoldSeconds = 90.0
+        /// A measurement since the last signal over at least this many accepted requests,
+        /// paused for at most 5% of it and the pace never far under it, is as good as a tight
+        /// one (the bucket empty at both ends and never full in between): within one
+        /// request of the budget's worth.
+        public var longSpanRequests = 40
+        /// While the pace is the unpaced start's guess, a 429 at least this long after the
+        /// first measures from it.
+        public var guessSpanSeconds = 0.25
         /// ... and a budget learned on an earlier run this long.
         public var resumeHoldSeconds = 5.0
         /// A pace sent without a 429 just under one that met a 429 brackets the budget when
@@ -307,13 +342,24 @@ public struct PaceController: Sendable {
         return Double(unpacedCount.accepted) - estimate * unpacedCount.seconds
     }
     private var unpacedCount: (accepted: Int, seconds: Double)?
+    /// Requests of the unpaced start answered 429 (the first included).
+    private var refusedAtUnpacedEnd = 0
+    /// When the request that got the first 429 started.
+    private var firstRefusedStart = -Double.infinity
     /// Accepted requests started since the unpaced start ended.
     private var acceptedStartedSinceUnpaced = 0
+    /// Accepted answers, and time paused, since the unpaced start ended.
+    private var acceptedSinceUnpaced = 0
+    private var pausedSinceUnpaced = 0.0
+    /// The lowest pace set since the unpaced start ended.
+    private var slowestSinceUnpaced = Double.infinity
     /// True from the end of an unpaced start until a decrease reaches its measurement: the
     /// pace is still the guess the unpaced start's burst gave.
     private var guessedPace = false
     /// The pace the last budget signal came at.
     private var overshootPace = 0.0
+    /// The lowest pace set since the last budget signal.
+    private var slowestSinceSignal = 0.0
     /// Whether `estimate` came from a tight measurement (and when), or from a rough one
     /// (mostly a pause, or a guess at the end of start-up).
     private var tight = false
@@ -344,7 +390,7 @@ public struct PaceController: Sendable {
             // before probing (the budget may have grown since).
             estimate = learned
             tight = true
-            measuredAt = tuning.resumeHoldSeconds - tuning.holdSeconds
+            measuredAt = tuning.resumeHoldSeconds - Self.holdLength(learned, tuning)
             phase = .cruising(step: tuning.firstStep, since: 0, clean: 0)
         }
         self.pace = start
@@ -397,6 +443,7 @@ public struct PaceController: Sendable {
         acceptedTotal += 1
         acceptedSinceSignal += 1
         if let unpacedEnd, startedAt >= unpacedEnd { acceptedStartedSinceUnpaced += 1 }
+        if unpacedEnd != nil { acceptedSinceUnpaced += 1 }
         credit = min(1, credit + tuning.toleratedShare)
         window.add(accepted: true, at: now)
         acceptedTimes.add(now)
@@ -461,7 +508,7 @@ public struct PaceController: Sendable {
                 // Catching up stops short of the measurement, then creeps over it, but not
                 // for `holdSeconds` after a tight one: that was the budget, exactly.
                 if !rough, pace < measured * 0.99 { target = min(target, measured * 0.995) }
-                if tight, let measuredAt, now - measuredAt < tuning.holdSeconds, now < holdUntil ?? .infinity {
+                if tight, let measuredAt, now - measuredAt < Self.holdLength(measured, tuning), now < holdUntil ?? .infinity {
                     target = min(target, measured * 0.995)
                 }
                 raise(to: target)
@@ -501,12 +548,14 @@ public struct PaceController: Sendable {
         guard seconds > 0 else { return }
         anchor = nil
         pausedSinceSignal += seconds
+        if unpacedEnd != nil { pausedSinceUnpaced += seconds }
         window.pause(seconds)
     }
 
     /// The request started at `startedAt` was answered 429 at `now`.
     public mutating func limited(startedAt: Double, at now: Double) -> Verdict {
         limitedCount += 1
+        if unpaced { firstRefusedStart = startedAt }
         window.add(accepted: false, at: now)
         if unpaced, let roundStart, startedAt >= roundStart { roundAnswered += 1 }
         if var running = test, startedAt >= running.started {
@@ -527,7 +576,27 @@ public struct PaceController: Sendable {
             default: break  // a budget after all: judge this 429 as any other
             }
         }
-        if startedAt < lastDecrease { return lastDecrease == unpacedEnd ? .firstLimit : .sameOvershoot }
+        if startedAt < lastDecrease {
+            guard lastDecrease == unpacedEnd else { return .sameOvershoot }
+            refusedAtUnpacedEnd += 1
+            if refusedAtUnpacedEnd == 2, let unpacedCount, unpacedCount.accepted >= tuning.unpacedFewRequests,
+               unpacedCount.accepted < tuning.unpacedBurstRequests,
+               abs(startedAt - firstRefusedStart) <= max(tuning.sameRoundSeconds, (latency ?? 0) / 4) {
+                // A second request of the unpaced start refused as well, sent with the first (in
+                // the same round, at once): the bucket was empty for both, not one unlucky
+                // answer (random 429s rarely hit two requests sent together), and what it accepted (fewer than a deep
+                // burst and then some) may have been its burst, not its rate: over a second,
+                // as fewer than `unpacedFewRequests` are (20 in a fifth of a second reads
+                // 80/s at a budget of 5, whose next 429s, each with a round trip of requests
+                // behind it, would cost a tenth of a minute's requests).
+                let slower = Double(unpacedCount.accepted) / max(unpacedCount.seconds, tuning.unpacedMinimumSpan)
+                let floor = min(Double(unpacedCount.accepted) / max(unpacedCount.seconds, 1e-3), tuning.unpacedFloor)
+                pace = min(pace, max(tuning.minimumPace, max(slower, floor) * tuning.backoff))
+                slowestSinceSignal = min(slowestSinceSignal, pace)
+                slowestSinceUnpaced = min(slowestSinceUnpaced, pace)
+            }
+            return .firstLimit
+        }
         if noiseShare > 0 {
             // Only clearly more than the noise is a budget signal: twice its share and then
             // some. And with noise about, every signal is tested again.
@@ -595,6 +664,7 @@ public struct PaceController: Sendable {
             singleBurst = acceptedTotal <= 1
             let elapsed = now - (firstStart ?? now)
             unpacedCount = (acceptedTotal, elapsed)
+            refusedAtUnpacedEnd = 1
             // With at most one accepted, the time to the first 429 is a round trip, which says
             // nothing of the budget (and a busy machine stretches it): the floor, not 1 / it.
             let sinceStart = acceptedTotal <= 1 ? tuning.unpacedFloor : Double(acceptedTotal) / max(elapsed, 1e-3)
@@ -603,6 +673,8 @@ public struct PaceController: Sendable {
             pace = max(tuning.minimumPace, min(tuning.maximumPace, base * tuning.backoff))
             // The next signal measures from this one (the bucket was empty at both).
             lastSignal = now
+            slowestSinceSignal = pace
+            slowestSinceUnpaced = pace
             acceptedSinceSignal = 0
             pausedSinceSignal = 0
             phase = .startup
@@ -656,6 +728,21 @@ public struct PaceController: Sendable {
                 let keptRefill = unpacedBurst.map { $0 >= 0.8 * budgetGuess * pausedSinceSignal } ?? false
                 rough = pausedSinceSignal > span * 0.25 && !keptRefill
                 measured = rough ? (accepted / span * accepted / max(unpaused, span * 0.1)).squareRoot() : accepted / span
+                if rough, let unpacedCount {
+                    // Better, with the bucket's depth known from the unpaced start (what it
+                    // accepted beyond a budget's worth of its span, at the lowest budget this
+                    // span allows): the pause refilled at most that, so the budget is what was
+                    // accepted less the depth per unpaused second, or the whole span's rate when
+                    // that is more (the pause refilled less than the depth).
+                    // (Only when more than the depth was accepted: else the refill may not have
+                    // been spent, and this says nothing the geometric middle does not.)
+                    let lower = accepted / span
+                    let depth = max(1, Double(unpacedCount.accepted) - lower * unpacedCount.seconds)
+                    let unpausedSeconds = max(unpaused, span * 0.1)
+                    if accepted > 2 * depth {
+                        measured = max(lower, min(accepted / unpausedSeconds, (accepted - depth) / unpausedSeconds))
+                    }
+                }
             }
             // (Requests started since and answered: a round trip less.)
             let answeredSpan = span - (latency ?? 0)
@@ -674,6 +761,33 @@ public struct PaceController: Sendable {
                 // the better bound.
                 measured = max(measured ?? 0, min(pace, recent))
                 rough = true
+            } else if let long = measured, !rough, !singleBurst, pausedSinceSignal <= 0.05 * span,
+                      acceptedSinceSignal >= tuning.longSpanRequests, slowestSinceSignal >= 0.95 * long {
+                // Many accepted since the last signal, hardly a pause, and the pace never far
+                // under what was accepted: the bucket, empty at both signals, cannot have
+                // filled in between (it would take a deficit of a whole burst), so this is the
+                // budget within one request of `acceptedSinceSignal` (and at most the pause's
+                // share low): as good as a tight measurement.
+                tight = true
+                lastTightEstimate = long
+            }
+        }
+        if guessedPace, let unpacedEnd, let unpacedCount, lastSignal != unpacedEnd || now - unpacedEnd >= tuning.minimumSpanSeconds,
+           now - unpacedEnd >= tuning.guessSpanSeconds, acceptedSinceUnpaced >= 2 {
+            // While the pace is still the unpaced start's guess and was never under what this
+            // measures, it has been over the budget all along, so the bucket, empty at the first 429, is empty again now and held no
+            // more than it refilled in between: what it accepted since then, over all that
+            // time, is the budget within one request (a longer span than since the last
+            // signal, which at a deep burst and a low budget holds one or two answers). Unless
+            // a pause refilled more than the bucket can hold (its depth: what the unpaced start
+            // got accepted beyond this budget's worth of its span).
+            let span = now - unpacedEnd
+            let long = (Double(acceptedSinceUnpaced) + 0.5) / span
+            let depth = Double(unpacedCount.accepted) - long * unpacedCount.seconds
+            if long * pausedSinceUnpaced <= depth, slowestSinceUnpaced >= long {
+                measured = long
+                rough = true
+                deepDecrease = true
             }
         }
         // Nothing accepted lately to go by (a cap far over the budget): halve.
@@ -717,6 +831,8 @@ public struct PaceController: Sendable {
         estimate = base
         measuredAt = now
         lastSignal = now
+        slowestSinceSignal = pace
+        slowestSinceUnpaced = min(slowestSinceUnpaced, pace)
         acceptedSinceSignal = 0
         pausedSinceSignal = 0
         lastDecrease = now
@@ -756,6 +872,8 @@ public struct PaceController: Sendable {
         running.target = pace
         test = running
         pace = max(tuning.minimumPace, min(pace * 0.9, snapshot.pace * tuning.noiseTestShare))
+        slowestSinceSignal = min(slowestSinceSignal, pace)
+        slowestSinceUnpaced = min(slowestSinceUnpaced, pace)
     }
 
     /// Ends the noise test once enough answers came: 429s at about the share before the
@@ -800,6 +918,13 @@ public struct PaceController: Sendable {
         lastDecrease = -Double.infinity
         lastGrowth = now
         return .noise
+    }
+
+    /// How long the pace stays just under a tight measurement of `budget` before probing
+    /// above it: ``Tuning/holdSeconds``, or ``Tuning/holdRequests`` at that budget when longer
+    /// (at most ``Tuning/longestHoldSeconds``).
+    private static func holdLength(_ budget: Double, _ tuning: Tuning) -> Double {
+        max(tuning.holdSeconds, min(tuning.longestHoldSeconds, tuning.holdRequests / max(budget, tuning.minimumPace)))
     }
 
     /// Accepted answers per second over the last quarter second or dozen answers, whichever

@@ -99,7 +99,7 @@ struct SimulatedRun {
                     let before = schedule.controller.pace
                     let verdict = schedule.limited(startedAt: started[worker], pause: delay, at: now)
                     if scenario.trace {
-                        outcome.trace.append("t=\(now) started=\(started[worker]) pace \(before) -> \(schedule.controller.pace) \(verdict) accepted=\(outcome.accepted) est=\(schedule.controller.estimate ?? -1) single=\(schedule.controller.singleBurst)")
+                        outcome.trace.append("t=\(now) started=\(started[worker]) pace \(before) -> \(schedule.controller.pace) \(verdict) accepted=\(outcome.accepted) est=\(schedule.controller.estimate ?? -1) single=\(schedule.controller.singleBurst) lastTight=\(schedule.controller.lastTightEstimate ?? -1)")
                     }
                     attempt[worker] += 1
                     events.push(now + delay, worker)
