@@ -76,8 +76,6 @@ final class PostgresWriter {
         var threats: Set<String>
         var agents: [String: AgentState]
     }
-    /// The batch whose closing steps are being sent.
-    private var committing: Committing?
     /// The batch the flight in the air commits.
     private var flightCommits: Committing?
 
@@ -166,7 +164,8 @@ final class PostgresWriter {
     }
 
     func commitBatch() throws {
-        try send(closingSteps() + [.query("COMMIT")])
+        let (steps, commits) = closingSteps()
+        try send(steps + [.query("COMMIT")], commits: commits)
         try settle()
         connection.inTransaction = false
     }
@@ -180,11 +179,13 @@ final class PostgresWriter {
     /// commit is answered, its threats are looked up on this connection, not the lookup one
     /// (which sees committed rows only).
     func rotateBatch() throws {
-        try send(closingSteps() + [.query("COMMIT"), .query("BEGIN")])
+        let (steps, commits) = closingSteps()
+        try send(steps + [.query("COMMIT"), .query("BEGIN")], commits: commits)
     }
 
-    /// What ends a batch before its `COMMIT`: the last flush, then the agent rows.
-    private func closingSteps() throws -> [PGFlushStep] {
+    /// What ends a batch before its `COMMIT` (the last flush, then the agent rows), and what
+    /// the batch wrote.
+    private func closingSteps() -> (steps: [PGFlushStep], commits: Committing) {
         prepared.removeAll(keepingCapacity: true)
         var steps = flushSteps()
         if !batchAgentRows.isEmpty || !batchInterfaceRows.isEmpty {
@@ -198,10 +199,10 @@ final class PostgresWriter {
             batchAgentRows.removeAll(keepingCapacity: true)
             batchInterfaceRows.removeAll(keepingCapacity: true)
         }
-        committing = Committing(threats: batchThreats, agents: pendingAgents)
+        let commits = Committing(threats: batchThreats, agents: pendingAgents)
         batchThreats.removeAll(keepingCapacity: true)
         pendingAgents.removeAll(keepingCapacity: true)
-        return steps
+        return (steps, commits)
     }
 
     func rollbackBatch() {
@@ -213,7 +214,6 @@ final class PostgresWriter {
         _ = try? settle()
         _ = try? connection.query("ROLLBACK")
         batchThreats.removeAll(keepingCapacity: true)
-        committing = nil
         connection.inTransaction = false
         pendingAgents.removeAll(keepingCapacity: true)
     }
@@ -495,10 +495,9 @@ final class PostgresWriter {
         return queries
     }
 
-    /// Sends `steps` as the next flight, once the one before is answered.
-    private func send(_ steps: [PGFlushStep]) throws {
-        let commits = committing
-        committing = nil
+    /// Sends `steps` as the next flight, once the one before is answered; `commits`: what the
+    /// batch it commits wrote.
+    private func send(_ steps: [PGFlushStep], commits: Committing? = nil) throws {
         try settle()
         flight = PGFlight(steps, on: connection)
         flightCommits = commits
