@@ -95,14 +95,8 @@ public final class PostgresReader: StoreReader {
         }
         do {
             let result = try connection.connection.query(PostgresQuery(unsafeSQL: numbered, binds: binds), logger: PGConnection.logger).wait()
-            var names: [String] = []
             let rows = result.rows.map { Array($0) }
-            if let first = result.rows.first {
-                names = first.map(\.columnName)
-            } else {
-                names = (try? describeColumns(statement, binds: binds)) ?? []
-            }
-            return PostgresCursor(columnNames: names, rows: rows)
+            return PostgresCursor(columnNames: columnNames(of: rows, statement: statement, binds: binds), rows: rows)
         } catch {
             throw failed(error, sql: sql)
         }
@@ -122,13 +116,15 @@ public final class PostgresReader: StoreReader {
         return mapped
     }
 
-    /// The column names of a statement that returned no rows (from the server's description of it).
-    func describeColumns(_ statement: String, binds: PostgresBindings) throws -> [String] {
-        // postgres-nio hands column names only with rows: ask for one row of NULLs of the same shape.
-        let described = try connection.connection.query(PostgresQuery(unsafeSQL: """
+    /// The column names of `statement`, from its first row; when it returned none, from the
+    /// server's description of it (postgres-nio hands column names only with rows: this asks for
+    /// one row of NULLs of the same shape).
+    func columnNames(of rows: [[PostgresCell]], statement: String, binds: PostgresBindings) -> [String] {
+        if let first = rows.first { return first.map(\.columnName) }
+        let described = try? connection.connection.query(PostgresQuery(unsafeSQL: """
             SELECT s.* FROM (SELECT 1) AS one LEFT JOIN (\(Self.numberedPlaceholders(statement))) AS s ON false
             """, binds: binds), logger: PGConnection.logger).wait()
-        return described.rows.first.map { $0.map(\.columnName) } ?? []
+        return described?.rows.first.map { $0.map(\.columnName) } ?? []
     }
 
     static func firstWord(_ statement: String) -> String {
@@ -239,11 +235,7 @@ final class PostgresCursor: ResultCursor {
         }
         isOpen = true
         try fetch()
-        if let first = rows.first {
-            columnNames = first.map(\.columnName)
-        } else {
-            columnNames = (try? reader.describeColumns(statement, binds: binds)) ?? []
-        }
+        columnNames = reader.columnNames(of: rows, statement: statement, binds: binds)
         return true
     }
 
