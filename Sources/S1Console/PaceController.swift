@@ -237,8 +237,12 @@ public struct PaceController: Sendable {
         public var noiseTestResponses = 20
         /// ... at this share of the pace before it.
         public var noiseTestShare = 0.8
-        /// ... and at most this long, when it has `noiseTestResponses`.
+        /// ... and at most this long, when it has `noiseTestResponses` and enough to expect
+        /// five 429s if it is noise.
         public var noiseTestSeconds = 4.0
+        /// A test needs this many of the last answers accepted before it (the share of 429s
+        /// among the last 128 answers is what it compares with).
+        public var noiseTestBefore = 30
         /// Decreases tested for noise (more once noise is seen).
         public var noiseTests = 2
 
@@ -261,6 +265,9 @@ public struct PaceController: Sendable {
         package var acceptedSinceSignal: Int
         package var pausedSinceSignal: Double
         package var shareBefore: Double
+        /// The most the share before can have been, by chance (the 429s counted and three
+        /// standard deviations, and two): what noise at the lower pace may show.
+        package var upperBefore = 1.0
         package var started: Double
         /// The pace to take when the test says budget.
         package var target: Double
@@ -370,6 +377,7 @@ public struct PaceController: Sendable {
     /// Tolerated 429s in hand (earned per accepted request, at most one).
     private var credit = 0.0
     private var window = RateWindow()
+    private var outcomes = RecentOutcomes()
     private var acceptedTimes = RecentTimes()
 
     /// A controller capped at `cap` (nil for none), resuming from a `learned` budget when
@@ -446,6 +454,7 @@ public struct PaceController: Sendable {
         if unpacedEnd != nil { acceptedSinceUnpaced += 1 }
         credit = min(1, credit + tuning.toleratedShare)
         window.add(accepted: true, at: now)
+        outcomes.add(limited: false)
         acceptedTimes.add(now)
         latency = max(0, now - startedAt)
         if unpaced {
@@ -557,6 +566,7 @@ public struct PaceController: Sendable {
         limitedCount += 1
         if unpaced { firstRefusedStart = startedAt }
         window.add(accepted: false, at: now)
+        outcomes.add(limited: true)
         if unpaced, let roundStart, startedAt >= roundStart { roundAnswered += 1 }
         if var running = test, startedAt >= running.started {
             running.responses += 1
@@ -566,7 +576,7 @@ public struct PaceController: Sendable {
             // (Clearly more: at least four, and over twice the share before and then some; a
             // couple early on is what noise does too.)
             if running.limited >= 4,
-               Double(running.limited) / Double(running.responses) > 2 * running.shareBefore + 2 / Double(running.responses) {
+               Double(running.limited) / Double(running.responses) > running.upperBefore + 2 / Double(running.responses) {
                 pace = running.target
                 test = nil
                 return decrease(at: now)
@@ -862,16 +872,30 @@ public struct PaceController: Sendable {
     /// share above the tolerated one (below it, noise is tolerated anyway).
     private mutating func startNoiseTest(_ snapshot: NoiseTest, at now: Double) {
         test = nil
-        let (responses, limited) = window.counts(at: now, buckets: 16)
-        guard testsLeft > 0, responses - limited >= 40 else { return }
+        // (The last four seconds, or at a slow pace, where they hold too few answers to tell a
+        // share, the last answers by count: else a slow console's noise is taken for a
+        // budget. Not against a one-token bucket, whose 429s at the edge are jitter, and
+        // are told from a budget by `jitterShare`.)
+        var (responses, limited) = window.counts(at: now, buckets: 16)
+        if responses - limited < 40 { (responses, limited) = outcomes.counts }
+        guard testsLeft > 0, !singleBurst, responses - limited >= tuning.noiseTestBefore else { return }
         let share = Double(limited) / Double(responses)
         guard share > tuning.toleratedShare, share <= tuning.noiseShareLimit else { return }
+        let testPace = max(tuning.minimumPace, min(pace * 0.9, snapshot.pace * tuning.noiseTestShare))
+        // (Nor at a pace still over a budget measured exactly before: its 429s would go on
+        // and read as noise; the measurement just made may be a deep bucket's burst.
+        // Nor over the measurement before this one: a deep bucket that crept over its budget
+        // unseen gives a first measurement as high as the burst lets it.)
+        if let exact = lastTightEstimate, testPace > exact * tuning.backoff { return }
+        if let previous = snapshot.estimate, testPace > previous * tuning.backoff { return }
         testsLeft -= 1
         var running = snapshot
         running.shareBefore = share
+        let count = Double(limited)
+        running.upperBefore = (count + 3 * count.squareRoot() + 2) / Double(responses)
         running.target = pace
         test = running
-        pace = max(tuning.minimumPace, min(pace * 0.9, snapshot.pace * tuning.noiseTestShare))
+        pace = testPace
         slowestSinceSignal = min(slowestSinceSignal, pace)
         slowestSinceUnpaced = min(slowestSinceUnpaced, pace)
     }
@@ -886,15 +910,22 @@ public struct PaceController: Sendable {
         let needed = max(tuning.noiseTestResponses, min(15 * tuning.noiseTestResponses, Int((8 / max(running.shareBefore, 0.01)).rounded(.up))))
         // (None at all in `3 / share` answers is unlikely noise, 5%: a budget, found sooner.)
         let noneYet = running.limited == 0 && Double(running.responses) >= 3 / max(running.shareBefore, 0.01)
-        guard running.responses >= needed || noneYet
-              || (running.responses >= tuning.noiseTestResponses && now - running.started >= tuning.noiseTestSeconds) else { return nil }
+        // (After `noiseTestSeconds`, enough answers to expect five: fewer would often read
+        // noise as a budget, whose next decreases, a pause each, cost a slow client most of
+        // its rate.) Three 429s at the lower pace, where a token bucket under its budget
+        // answers none, settle it at once, unless they are clearly more than before.
+        let expected = Double(running.responses) * running.shareBefore
+        let threeSeen = running.limited >= 3 && running.responses >= tuning.noiseTestResponses
+        guard running.responses >= needed || noneYet || threeSeen
+              || (running.responses >= tuning.noiseTestResponses && expected >= 5 && now - running.started >= tuning.noiseTestSeconds) else { return nil }
         test = nil
         let share = Double(running.limited) / Double(running.responses)
-        // Noise: 429s at the lower pace about as often as before it (at least half as often,
-        // and at least two), not clearly more. (A budget the lower pace is still over gives
-        // fewer: its share falls with the pace.)
-        guard running.limited >= 2, share >= 0.5 * running.shareBefore,
-              share <= 2 * running.shareBefore + 2 / Double(running.responses),
+        // Noise: 429s at the lower pace (at least two; and, unless three settled it early, at
+        // least 40% as often as before it), not clearly more than the share before can have
+        // been. (A budget the lower pace is still over gives fewer: its share falls with
+        // the pace.)
+        guard running.limited >= 2, threeSeen || share >= 0.4 * running.shareBefore,
+              share <= running.upperBefore + 2 / Double(running.responses),
               share <= tuning.noiseShareLimit else {
             // A budget: what 429s remain at the lower pace are all the noise there can be.
             if noiseShare > 0 { noiseShare = 0.5 * noiseShare + 0.5 * share }
@@ -963,6 +994,25 @@ package struct RecentTimes: Sendable {
         let seconds = max(now - oldest, 1e-3)
         return Double(taken) / max(seconds, minimumSeconds * 0.5)
     }
+}
+
+/// Whether each of the last 128 answers was a 429.
+package struct RecentOutcomes: Sendable {
+    private var limited = [Bool](repeating: false, count: 128)
+    private var count = 0
+    private var next = 0
+    private var limitedCount = 0
+
+    package mutating func add(limited isLimited: Bool) {
+        if count == limited.count, limited[next] { limitedCount -= 1 }
+        limited[next] = isLimited
+        if isLimited { limitedCount += 1 }
+        next = (next + 1) % limited.count
+        count = min(count + 1, limited.count)
+    }
+
+    /// Answers held (at most 128) and how many of them were 429s.
+    package var counts: (responses: Int, limited: Int) { (count, limitedCount) }
 }
 
 package struct RateWindow: Sendable {

@@ -6,8 +6,8 @@ import S1Testing
 /// workers each reserve a start from the schedule, wait for it, send (arriving after half
 /// the latency, plus a little jitter), and get the answer after the other half. The console
 /// enforces a token bucket (`budget` per second, `burst` deep) and/or answers 429 at random.
-/// A 429'd request is retried after `Retry-After` (or the fetcher's jittered back-off),
-/// as `AnalysisFetcher` does. Deterministic: a seeded generator, and ties broken by order.
+/// A 429'd ID is retried after `Retry-After` (or the fetcher's jittered back-off) while its
+/// worker goes on with the next, as `AnalysisFetcher` does with the run's deferred fetches. Deterministic: a seeded generator, and ties broken by order.
 struct SimulatedRun {
     struct Scenario {
         var budget: Double?
@@ -21,6 +21,9 @@ struct SimulatedRun {
         var learned: Double?
         var jitter = 0.0005
         var seed: UInt64 = 1
+        /// As the ingest's fetcher does: a 429'd ID waits for its retry apart (deferred) and its
+        /// worker takes the next one at once (false: the worker holds its slot for the wait).
+        var defers = true
         /// Record every 429 (time, start, pace before and after, verdict) in `Outcome.trace`.
         var trace = false
     }
@@ -99,10 +102,12 @@ struct SimulatedRun {
                     let before = schedule.controller.pace
                     let verdict = schedule.limited(startedAt: started[worker], pause: delay, at: now)
                     if scenario.trace {
-                        outcome.trace.append("t=\(now) started=\(started[worker]) pace \(before) -> \(schedule.controller.pace) \(verdict) accepted=\(outcome.accepted) est=\(schedule.controller.estimate ?? -1) single=\(schedule.controller.singleBurst) lastTight=\(schedule.controller.lastTightEstimate ?? -1)")
+                        outcome.trace.append("t=\(now) started=\(started[worker]) pace \(before) -> \(schedule.controller.pace) \(verdict) accepted=\(outcome.accepted) est=\(schedule.controller.estimate ?? -1) single=\(schedule.controller.singleBurst) lastTight=\(schedule.controller.lastTightEstimate ?? -1) noise=\(schedule.controller.noiseShare)")
                     }
                     attempt[worker] += 1
-                    events.push(now + delay, worker)
+                    // (Deferred: IDs are endless here, so the worker goes on with another; its
+                    // attempt count stands for the deferred ID's.)
+                    events.push(scenario.defers ? now : now + delay, worker)
                 }
             }
         }
