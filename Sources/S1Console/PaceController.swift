@@ -127,7 +127,17 @@ public struct PaceController: Sendable {
         /// (`startupWindowGrowth`) once the round before was answered in full (TCP's slow
         /// start), until a round is larger than the concurrency and no round holds anyone.
         public var startupWindow = 2.0
-        public var startupWindowGrowth = 2.0
+        public var startupWindowGrowth = 1.75
+        /// Rounds smaller than `startupSmallRound` grow by this instead (2, 3, 4, 6, 10, ...),
+        /// before `startupDeepBurst`:
+        /// a bucket of 5 at 5 req/s answers a round of 8 after 6 with seven 429s, a round of
+        /// 4 after 5 with two.
+        public var startupSmallGrowth = 1.5
+        public var startupSmallRound = 8.0
+        /// The round after the one that reached `startupDeepBurst` starts small again, at
+        /// this many, and doubles from there: a deep bucket at a low budget, emptied by the
+        /// deep burst, answers it with a couple of 429s, not with a round of 16.
+        public var startupAfterDeepBurst = 4.0
         /// The round that would carry the requests sent unpaced past this many is cut to end
         /// there (rounds of 2, 4, 8, 8, 16, ...): a bucket as deep as consoles' usually are (20)
         /// is then emptied by a few requests too many, not by half a round (a round of 16
@@ -353,6 +363,8 @@ public struct PaceController: Sendable {
     private var refusedAtUnpacedEnd = 0
     /// When the request that got the first 429 started.
     private var firstRefusedStart = -Double.infinity
+    /// When the request that got the latest 429 started.
+    private var lastRefusedStart = -Double.infinity
     /// Accepted requests started since the unpaced start ended.
     private var acceptedStartedSinceUnpaced = 0
     /// Accepted answers, and time paused, since the unpaced start ended.
@@ -538,11 +550,14 @@ public struct PaceController: Sendable {
         guard unpaced else { return }
         if roundStart == nil || Double(roundStarted) >= roundSize.rounded(.down) {
             if roundStart != nil {
-                roundSize = min(roundSize * tuning.startupWindowGrowth, 1e9)
                 // (Sent before this one: `startedTotal - 1`.)
                 let sent = Double(startedTotal - 1)
+                let small = roundSize < tuning.startupSmallRound && sent < tuning.startupDeepBurst
+                roundSize = min(roundSize * (small ? tuning.startupSmallGrowth : tuning.startupWindowGrowth), 1e9)
                 if sent < tuning.startupDeepBurst, sent + roundSize > tuning.startupDeepBurst {
                     roundSize = max(1, tuning.startupDeepBurst - sent)
+                } else if sent == tuning.startupDeepBurst.rounded(.down) {
+                    roundSize = min(roundSize, tuning.startupAfterDeepBurst)
                 }
             }
             roundStart = now
@@ -565,6 +580,7 @@ public struct PaceController: Sendable {
     public mutating func limited(startedAt: Double, at now: Double) -> Verdict {
         limitedCount += 1
         if unpaced { firstRefusedStart = startedAt }
+        lastRefusedStart = startedAt
         window.add(accepted: false, at: now)
         outcomes.add(limited: true)
         if unpaced, let roundStart, startedAt >= roundStart { roundAnswered += 1 }
@@ -631,7 +647,10 @@ public struct PaceController: Sendable {
                 return .noise
             }
         }
-        if phase != .startup, credit >= 1 {
+        // (Not on a slow console, where each 429 weighs more than a tight measurement is worth,
+        // and the one that would complete it comes seconds later: there the first 429 of an
+        // overshoot is the signal, measured over the long span since the last.)
+        if phase != .startup, credit >= 1, pace >= tuning.slowConsolePace {
             // Tolerated: the pace is at the edge. Remember when the bucket was empty, for a
             // tight measurement (and nudge the pace down once per overshoot, if tuned to).
             credit -= 1
@@ -756,7 +775,16 @@ public struct PaceController: Sendable {
             }
             // (Requests started since and answered: a round trip less.)
             let answeredSpan = span - (latency ?? 0)
-            if lastSignal == unpacedEnd, span < tuning.minimumSpanSeconds, answeredSpan >= 0.05 {
+            let refusedApart = lastRefusedStart - firstRefusedStart
+            if lastSignal == unpacedEnd, span < tuning.minimumSpanSeconds, answeredSpan < 0.05, refusedApart >= 0.01, measured == nil {
+                // Less than that: the bucket was empty for the request the first 429 answered
+                // and for this one, started `refusedApart` later; what was accepted since the
+                // first 429 (answers of requests started in between, and a few more), and one
+                // more, over that time is a bound all the same (a loose one).
+                measured = Double(acceptedSinceUnpaced + 1) / refusedApart
+                rough = true
+                deepDecrease = true
+            } else if lastSignal == unpacedEnd, span < tuning.minimumSpanSeconds, answeredSpan >= 0.05 {
                 // Soon after the first 429 of an unpaced start: the bucket was empty then and
                 // is now, so what it accepted of the requests sent since is the budget's
                 // worth; with so few, one more is the bound (none answered in a tenth of a
@@ -834,6 +862,13 @@ public struct PaceController: Sendable {
         // 80/s at a budget of 5): it may fall to an eighth, not only to half, so that a
         // deep burst at a low budget costs one overshoot, not one per halving.
         if guessedPace, measured != nil { deepDecrease = true }
+        // Nor, for the same reason, when the pace was never under the measurement since the
+        // last signal, hardly paused: the client was over the budget all along, the bucket
+        // empty at both ends never refilled, and what was accepted is the budget.
+        if let measured, let lastSignal, !rough, phase != .startup, slowestSinceSignal >= measured,
+           pausedSinceSignal <= 0.05 * (now - lastSignal), acceptedSinceSignal >= tuning.minimumSpanRequests {
+            deepDecrease = true
+        }
         let deepest = deepDecrease ? tuning.maximumDecreaseFactor * tuning.maximumDecreaseFactor * tuning.maximumDecreaseFactor : tuning.maximumDecreaseFactor
         pace = max(tuning.minimumPace, min(pace * tuning.minimumDecreaseFactor, max(pace * deepest, base * tuning.backoff)))
         // (A measurement at the end of start-up is the pace itself: it proves nothing.)

@@ -272,10 +272,21 @@ extension SimulatedRun.Scenario: CustomTestStringConvertible, CustomStringConver
     func withoutABudgetOnlyTheConcurrencyLimits(_ latency: Double, _ concurrency: Int) {
         let run = SimulatedRun.run(.init(budget: nil, retryAfter: nil, latency: latency, concurrency: concurrency, seconds: 10))
         // Each request takes the latency and up to a millisecond of jitter; the start-up
-        // rounds (2, 4, 8, ... in flight) cost a round trip each.
+        // rounds (2, 3, 4, 6, 7, 4, 7, 12, ... in flight) cost a round trip each.
         let ideal = Double(concurrency) / (latency + 0.0005)
-        var rounds = 1.0, size = 2
-        while size < concurrency { size *= 2; rounds += 1 }
+        let tuning = PaceController.Tuning()
+        var rounds = 1.0, size = tuning.startupWindow, sent = 0.0
+        while size.rounded(.down) < Double(concurrency) {
+            sent += size.rounded(.down)
+            let small = size < tuning.startupSmallRound && sent < tuning.startupDeepBurst
+            size *= small ? tuning.startupSmallGrowth : tuning.startupWindowGrowth
+            if sent < tuning.startupDeepBurst, sent + size > tuning.startupDeepBurst {
+                size = tuning.startupDeepBurst - sent
+            } else if sent == tuning.startupDeepBurst.rounded(.down) {
+                size = min(size, tuning.startupAfterDeepBurst)
+            }
+            rounds += 1
+        }
         #expect(run.acceptedPerSecond >= ideal * (1 - rounds * latency / 10 - 0.01), "\(run.acceptedPerSecond)/s of \(ideal)")
         #expect(run.controller.isUnpaced)
         #expect(run.limited == 0)
@@ -293,7 +304,7 @@ extension SimulatedRun.Scenario: CustomTestStringConvertible, CustomStringConver
         #expect(controller.pace > 1_500 && controller.pace < 2_500, "\(controller.pace)")
     }
 
-    @Test func theFirstRoundsDoubleOnceAnswered() {
+    @Test func theFirstRoundsGrowOnceAnswered() {
         var schedule = PacingSchedule(controller: PaceController(cap: nil))
         #expect(schedule.controller.isUnpaced)
         // Two start at once; the third waits for their answers (it looks again soon). (They
@@ -313,15 +324,15 @@ extension SimulatedRun.Scenario: CustomTestStringConvertible, CustomStringConver
         began = schedule.begin(schedule.reserve(at: 0.05), at: 0.05)
         #expect(!began, "one answer of two: the round is not over")
         schedule.accepted(startedAt: 0, at: 0.05)
-        // Then four at once, and the fifth waits.
-        for _ in 0..<4 {
+        // Then three at once (half as many again, while rounds are small), and the fourth waits.
+        for _ in 0..<3 {
             let reservation = schedule.reserve(at: 0.05)
             #expect(reservation.start == 0.05)
             began = schedule.begin(reservation, at: 0.05)
             #expect(began)
         }
-        let fifth = schedule.reserve(at: 0.05)
-        #expect(fifth.start > 0.05)
+        let fourth = schedule.reserve(at: 0.05)
+        #expect(fourth.start > 0.05)
     }
 
     @Test func aRoundWithoutAnswersDoesNotStallTheStart() {
