@@ -15,10 +15,13 @@ import S1Model
 /// 0. **Unpaced start** (TCP before its first loss: no limit but the window). Without a cap
 ///    and a learned budget, requests are not spaced at all until the console's first 429:
 ///    the concurrency is the only limit, as it was before there was a pacer, so a console
-///    without a budget costs nothing. Only the first round trips are held, in rounds of 2, 4,
-///    8, ... requests (the round that would carry the total past ``Tuning/startupDeepBurst``
-///    cut to end there: 2, 4, 8, 8, 16, ...), each sent once the one before was answered, so that a slow console's
-///    first 429 comes while few requests are out (a burst of 5 at 5 req/s: a 429 or two).
+///    without a budget costs nothing. Only the first round trips are held, in rounds that
+///    grow by half while small (2, 3, 4, 6), the one that would carry the total past
+///    ``Tuning/startupDeepBurst`` cut to end there (7), then from 4 again, 1.75 times each
+///    (4, 7, 12, 21, ...), each sent once the one before was answered, so that a slow
+///    console's first 429 comes while few requests are out: a burst of 5 at 5 req/s, or a
+///    burst of 20 the deep burst emptied, answers the next round with a 429 or two, not
+///    with a round of 8 or 16 (every 429 is a third of a percent of a minute at 5 req/s).
 ///    The first 429 ends it, and pauses no one but its request (at a large budget it is a
 ///    small burst answering requests sent at once): the pace becomes what was accepted since
 ///    the first request, per second over at least a quarter second (a second when fewer
@@ -74,7 +77,13 @@ import S1Model
 ///    fill in between. 429s up to ``Tuning/toleratedShare`` (1%)
 ///    of accepted requests are tolerated: they pause no one, and the first anchors a tight
 ///    measurement, which the next 429s beyond the tolerance complete (a few more are let
-///    through for it on a fast console). The fixed point: under `B` a token bucket answers
+///    through for it on a fast console). Not under ``Tuning/slowConsolePace``: there a 429
+///    is a third of a percent of a minute, and the one that would complete the measurement
+///    comes seconds later, so a probe's first 429 is the signal, measured over the long span
+///    since the last one. A decrease may go as deep as one after a guess (to an eighth)
+///    when the span was hardly paused and the pace never under the measurement: the client
+///    was over the budget all along, and what was accepted is the budget, not a lower bound
+///    of it. The fixed point: under `B` a token bucket answers
 ///    no 429 and the pace rises; over it 429s come at `pace − B` per second once the burst is
 ///    spent, and they measure `B` exactly, so one decrease lands at 98% of `B`: the pace
 ///    stays between 98% and 100% of `B`, with 429s under 1% of requests.
@@ -82,12 +91,19 @@ import S1Model
 ///    pace drops to ``Tuning/noiseTestShare`` of what it was, where a token bucket answers no
 ///    429 at all. 429s that keep arriving at about the same share do not depend on the pace:
 ///    the decrease is undone, and that share is learned as noise. From then on 429s up to
-///    about twice the noise share change nothing and pause no one. The test watches enough
-///    answers to expect about eight 429s if it is noise (or ``Tuning/noiseTestSeconds``), at
-///    90% of the pace after the decrease and at most 80% of the one before (under the budget
-///    even when the measurement was a little over it). A decrease that comes at a pace already under the last measurement
-///    (where a token bucket answers none) is tested again; one found to be noise returns
-///    to a start-up from the pace before it, since the ones before may have been noise too.
+///    about twice the noise share change nothing and pause no one. The share before is that
+///    of the last four seconds, or of the last 128 answers when four seconds hold fewer than
+///    40 (a slow client: otherwise its noise is never tested, and each 429 a pause and a
+///    decrease ratchets it down to the floor). The test watches enough answers to expect
+///    about eight 429s if it is noise, or three 429s (none for a token bucket under its
+///    budget), or ``Tuning/noiseTestSeconds`` with enough to expect five, at 90% of the
+///    pace after the decrease and at most 80% of the one before (under the budget even when
+///    the measurement was a little over it); noise when they come at no more than the share
+///    before can have been by chance. No test at a pace still over the measurement before
+///    (a deep bucket that crept over its budget unseen reads high once). A decrease that
+///    comes at a pace already under the last measurement (where a token bucket answers
+///    none) is tested again; one found to be noise returns to a start-up from the pace
+///    before it, since the ones before may have been noise too.
 /// 5. **A bucket of one token** (`b = 1`): two requests must arrive `1 / B` apart, so a pace
 ///    a hair over `B` has every other request refused and the accepted rate halves: the
 ///    measurements of 2. read about `B / 2`. Instead the budget is bracketed: a whole cruise
@@ -365,6 +381,8 @@ public struct PaceController: Sendable {
     private var firstRefusedStart = -Double.infinity
     /// When the request that got the latest 429 started.
     private var lastRefusedStart = -Double.infinity
+    /// Accepted requests started after the one that got the first 429 (answered after it).
+    private var acceptedAfterFirstRefused = 0
     /// Accepted requests started since the unpaced start ended.
     private var acceptedStartedSinceUnpaced = 0
     /// Accepted answers, and time paused, since the unpaced start ended.
@@ -464,6 +482,7 @@ public struct PaceController: Sendable {
         acceptedSinceSignal += 1
         if let unpacedEnd, startedAt >= unpacedEnd { acceptedStartedSinceUnpaced += 1 }
         if unpacedEnd != nil { acceptedSinceUnpaced += 1 }
+        if unpacedEnd != nil, startedAt > firstRefusedStart { acceptedAfterFirstRefused += 1 }
         credit = min(1, credit + tuning.toleratedShare)
         window.add(accepted: true, at: now)
         outcomes.add(limited: false)
@@ -778,10 +797,10 @@ public struct PaceController: Sendable {
             let refusedApart = lastRefusedStart - firstRefusedStart
             if lastSignal == unpacedEnd, span < tuning.minimumSpanSeconds, answeredSpan < 0.05, refusedApart >= 0.01, measured == nil {
                 // Less than that: the bucket was empty for the request the first 429 answered
-                // and for this one, started `refusedApart` later; what was accepted since the
-                // first 429 (answers of requests started in between, and a few more), and one
-                // more, over that time is a bound all the same (a loose one).
-                measured = Double(acceptedSinceUnpaced + 1) / refusedApart
+                // and for this one, started `refusedApart` later; what was accepted of the
+                // requests started in between, and one more, over that time is a bound all the
+                // same (a loose one).
+                measured = Double(acceptedAfterFirstRefused + 1) / refusedApart
                 rough = true
                 deepDecrease = true
             } else if lastSignal == unpacedEnd, span < tuning.minimumSpanSeconds, answeredSpan >= 0.05 {
