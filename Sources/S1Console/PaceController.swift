@@ -637,8 +637,7 @@ public struct PaceController: Sendable {
                 let slower = Double(unpacedCount.accepted) / max(unpacedCount.seconds, tuning.unpacedMinimumSpan)
                 let floor = min(Double(unpacedCount.accepted) / max(unpacedCount.seconds, 1e-3), tuning.unpacedFloor)
                 pace = min(pace, max(tuning.minimumPace, max(slower, floor) * tuning.backoff))
-                slowestSinceSignal = min(slowestSinceSignal, pace)
-                slowestSinceUnpaced = min(slowestSinceUnpaced, pace)
+                noteSlowerPace()
             }
             return .firstLimit
         }
@@ -691,6 +690,13 @@ public struct PaceController: Sendable {
     }
 
     // MARK: Internals
+
+    /// The pace was lowered without a signal: the slowest since the last signal and since the
+    /// unpaced start include it.
+    private mutating func noteSlowerPace() {
+        slowestSinceSignal = min(slowestSinceSignal, pace)
+        slowestSinceUnpaced = min(slowestSinceUnpaced, pace)
+    }
 
     private mutating func raise(to next: Double) {
         var value = min(next, tuning.maximumPace)
@@ -950,8 +956,7 @@ public struct PaceController: Sendable {
         running.target = pace
         test = running
         pace = testPace
-        slowestSinceSignal = min(slowestSinceSignal, pace)
-        slowestSinceUnpaced = min(slowestSinceUnpaced, pace)
+        noteSlowerPace()
     }
 
     /// Ends the noise test once enough answers came: 429s at about the share before the
