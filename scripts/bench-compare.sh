@@ -7,6 +7,7 @@
 set -euo pipefail
 a=$1; b=$2; rounds=${3:-5}; what=${WHAT:-all}
 work=${BENCH_DIR:-$(mktemp -d)}
+mkdir -p "$work"
 count=${COUNT:-20000}
 export S1_API_TOKEN=bench-token
 echo "machine: $(nproc) cores,$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2), load $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 count=${1:-20000}
 runs=${RUNS:-3}
 work=${BENCH_DIR:-$(mktemp -d)}
+mkdir -p "$work"
 swift build -c release --product s1ingest >/dev/null
 bin=$(swift build -c release --show-bin-path)/s1ingest
 input="$work/analyses-$count.ndjson"

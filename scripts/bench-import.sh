@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 count=${1:-20000}
 work=${BENCH_DIR:-$(mktemp -d)}
+mkdir -p "$work"
 swift build -c release --product s1ingest >/dev/null
 bin=$(swift build -c release --show-bin-path)/s1ingest
 input="$work/analyses-$count.ndjson"

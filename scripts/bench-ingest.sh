@@ -16,6 +16,7 @@ else
     bin=$BIN  # (e.g. a copy of an earlier build, to compare two in one session)
 fi
 work=${BENCH_DIR:-$(mktemp -d)}
+mkdir -p "$work"
 echo "machine: $(nproc) cores,$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2), Linux $(uname -r)"
 quick=${BENCH_QUICK:-0}
 export S1_API_TOKEN=bench-token

@@ -22,6 +22,7 @@ else
     bin=$BIN  # (a binary to use instead, e.g. a debug build for a quick look)
 fi
 work=${BENCH_DIR:-$(mktemp -d)}
+mkdir -p "$work"
 duration=${DURATION:-60}
 burst=${BURST:-5}
 latency=${LATENCY:-50}
