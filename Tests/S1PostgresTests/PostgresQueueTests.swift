@@ -35,14 +35,26 @@ import S1Testing
         #expect(try store.queueCount(.drain(console: ConsoleRef.defaultName), now: currentTimestamp()) == 2_000)
 
         let claimed = ClaimLog()
+        // All four connect before any claims (else, on a busy machine, the first can drain the
+        // queue while the others are still connecting), and each holds its page a moment, as
+        // a fetch would: the others must claim theirs meanwhile, past its locks.
+        let startLine = StartLine(workers: 4)
         DispatchQueue.concurrentPerform(iterations: 4) { worker in
             do {
-                let workerStore = try provider.openForWriting()
+                let workerStore: any Store
+                do {
+                    workerStore = try provider.openForWriting()
+                } catch {
+                    startLine.arrive()
+                    throw error
+                }
+                startLine.arriveAndWait()
                 let pager = try workerStore.queuePages(.drain(console: ConsoleRef.defaultName), now: currentTimestamp())
                 while true {
                     let page = try pager.next(limit: 37)
                     if page.isEmpty { break }
                     claimed.add(worker, page)
+                    Thread.sleep(forTimeInterval: 0.005)
                     try workerStore.beginBatch()
                     for id in page { try workerStore.markDone(id, attempts: 1, runId: nil, at: currentTimestamp()) }
                     try workerStore.commitBatch()
@@ -113,6 +125,27 @@ import S1Testing
         try other.closeAbandonedRuns()
         let statuses = try cluster.psql(database, "SELECT string_agg(status, ',' ORDER BY run_id) FROM ingest_runs WHERE run_id >= \(live)")
         #expect(statuses == "running,aborted")
+    }
+}
+
+/// Workers wait here until all have arrived (or 30 s have passed: a worker that failed to get
+/// there does not hang the test).
+final class StartLine: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var waiting: Int
+    init(workers: Int) { waiting = workers }
+    func arrive() {
+        condition.lock()
+        waiting -= 1
+        condition.broadcast()
+        condition.unlock()
+    }
+    func arriveAndWait() {
+        arrive()
+        let deadline = Date().addingTimeInterval(30)
+        condition.lock()
+        while waiting > 0, condition.wait(until: deadline) {}
+        condition.unlock()
     }
 }
 
