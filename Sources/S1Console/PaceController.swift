@@ -294,6 +294,8 @@ public struct PaceController: Sendable {
         /// The most the share before can have been, by chance (the 429s counted and three
         /// standard deviations, and two): what noise at the lower pace may show.
         package var upperBefore = 1.0
+        /// The answers that share was taken over.
+        package var responsesBefore = 0
         package var started: Double
         /// The pace to take when the test says budget.
         package var target: Double
@@ -953,6 +955,7 @@ public struct PaceController: Sendable {
         running.shareBefore = share
         let count = Double(limited)
         running.upperBefore = (count + 3 * count.squareRoot() + 2) / Double(responses)
+        running.responsesBefore = responses
         running.target = pace
         test = running
         pace = testPace
@@ -991,7 +994,10 @@ public struct PaceController: Sendable {
             pace = max(pace, running.target)
             return .budget
         }
-        let learned = max(share, running.shareBefore)
+        // (The share over the answers before the test and in it together: the larger of the
+        // two read 8% for 4% of random 429s.)
+        let before = running.shareBefore * Double(running.responsesBefore)
+        let learned = (before + Double(running.limited)) / Double(running.responsesBefore + running.responses)
         noiseShare = noiseShare == 0 ? learned : 0.7 * noiseShare + 0.3 * learned
         budgetSignals -= 1
         undoneDecreases += 1
