@@ -572,14 +572,7 @@ public struct PaceController: Sendable {
         if roundStart == nil || Double(roundStarted) >= roundSize.rounded(.down) {
             if roundStart != nil {
                 // (Sent before this one: `startedTotal - 1`.)
-                let sent = Double(startedTotal - 1)
-                let small = roundSize < tuning.startupSmallRound && sent < tuning.startupDeepBurst
-                roundSize = min(roundSize * (small ? tuning.startupSmallGrowth : tuning.startupWindowGrowth), 1e9)
-                if sent < tuning.startupDeepBurst, sent + roundSize > tuning.startupDeepBurst {
-                    roundSize = max(1, tuning.startupDeepBurst - sent)
-                } else if sent == tuning.startupDeepBurst.rounded(.down) {
-                    roundSize = min(roundSize, tuning.startupAfterDeepBurst)
-                }
+                roundSize = Self.nextRound(after: roundSize, sent: Double(startedTotal - 1), tuning)
             }
             roundStart = now
             roundStarted = 0
@@ -692,6 +685,19 @@ public struct PaceController: Sendable {
     }
 
     // MARK: Internals
+
+    /// The size of the unpaced start's next round, after one of `size` with `sent` requests
+    /// sent before it: half as many again while small, the one that would pass
+    /// ``Tuning/startupDeepBurst`` cut to end there, the one after it small again.
+    package static func nextRound(after size: Double, sent: Double, _ tuning: Tuning) -> Double {
+        let small = size < tuning.startupSmallRound && sent < tuning.startupDeepBurst
+        let next = min(size * (small ? tuning.startupSmallGrowth : tuning.startupWindowGrowth), 1e9)
+        if sent < tuning.startupDeepBurst, sent + next > tuning.startupDeepBurst {
+            return max(1, tuning.startupDeepBurst - sent)
+        }
+        if sent == tuning.startupDeepBurst.rounded(.down) { return min(next, tuning.startupAfterDeepBurst) }
+        return next
+    }
 
     /// The pace was lowered without a signal: the slowest since the last signal and since the
     /// unpaced start include it.

@@ -278,13 +278,7 @@ extension SimulatedRun.Scenario: CustomTestStringConvertible, CustomStringConver
         var rounds = 1.0, size = tuning.startupWindow, sent = 0.0
         while size.rounded(.down) < Double(concurrency) {
             sent += size.rounded(.down)
-            let small = size < tuning.startupSmallRound && sent < tuning.startupDeepBurst
-            size *= small ? tuning.startupSmallGrowth : tuning.startupWindowGrowth
-            if sent < tuning.startupDeepBurst, sent + size > tuning.startupDeepBurst {
-                size = tuning.startupDeepBurst - sent
-            } else if sent == tuning.startupDeepBurst.rounded(.down) {
-                size = min(size, tuning.startupAfterDeepBurst)
-            }
+            size = PaceController.nextRound(after: size, sent: sent, tuning)
             rounds += 1
         }
         #expect(run.acceptedPerSecond >= ideal * (1 - rounds * latency / 10 - 0.01), "\(run.acceptedPerSecond)/s of \(ideal)")
