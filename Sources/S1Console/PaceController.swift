@@ -110,11 +110,26 @@ import S1Model
 ///    step sent without a 429 is a lower bound (``cleanPace``), the pace that met the 429 an
 ///    upper one. A measurement under the clean pace is replaced by it; when the two are
 ///    within ``Tuning/bracketShare`` the pace is held just under it, else it creeps up from
-///    it in small steps (each clean one raises the bound) until they are. A 429 at a pace
-///    already sent cleanly is jitter (a late request, then one on time, arrive closer than
+///    it in small steps (each clean one raising it) until they are. A 429 at a pace already
+///    sent cleanly is jitter (a late request, then one on time, arrive closer than
 ///    `1 / B`), not a lower budget: the pace steps down 1% for room, unless such 429s are over
 ///    ``Tuning/jitterShare`` of the answers. Its 429s pause no one but their request: the
 ///    bucket has no burst to wait out.
+///    From ``Tuning/jitterPace`` (50/s) up, where `1 / B` is 20 ms or less and a busy machine's
+///    fraction of a millisecond of jitter is a real share of it, the share of 429s decides,
+///    not each 429: over the budget about every other request is refused, so over
+///    ``Tuning/jitterShare`` of the last second's answers (within a second of a decrease, of
+///    the answers to requests sent since) is a signal; under it a 429 is
+///    jitter, which steps the pace down only when over ``Tuning/jitterTarget`` of the last
+///    four seconds' answers, and a step with no more than its share of them is still clean.
+///    The hold after a bracketed signal sits at ``Tuning/singleBurstHold`` of the pace that
+///    met it (the clean pace, a lower bound, is often a step or two lower), and a decrease
+///    with no clean pace yet goes a step down (``Tuning/singleBurstStep``), not to the halved
+///    reading. The start-up grows by time alone there, and its first signal takes the rate
+///    the refused request and the four before it were sent at (``Tuning/singleBurstStartShare``
+///    of it), which had just met the budget. And ``PacingSchedule`` spaces requests from the
+///    actual start of one that began later than requests usually do, not from its reserved
+///    one.
 ///
 /// A user's cap (`--rate`) is a hard ceiling: the pace starts there and never exceeds it.
 public struct PaceController: Sendable {
@@ -245,10 +260,26 @@ public struct PaceController: Sendable {
         public var maximumStep = 0.16
         /// ... or this, within 20% of a measured budget.
         public var nearStep = 0.02
-        /// Against a one-token bucket, 429s at a pace sent cleanly before, up to this share of the
-        /// answers, are jitter, each (once a round trip) lowering the pace by `jitterStep`.
+        /// Against a one-token bucket, 429s up to this share of the last second's answers are
+        /// jitter (two requests that arrived closer than they were sent), not the budget: over
+        /// it such a bucket refuses about every other request.
         public var jitterShare = 0.05
+        /// ... from this pace up (1 / budget at most 20 ms apart, where a busy machine's jitter
+        /// of a fraction of a millisecond counts); under it, a 429 over a pace sent cleanly is
+        /// the budget, and one under it jitter.
+        public var jitterPace = 50.0
+        /// Jitter over this share of the last four seconds' answers lowers the pace by
+        /// `jitterStep` (once a round trip); under it the pace is where it should be.
+        public var jitterTarget = 0.015
         public var jitterStep = 0.01
+        /// Against a one-token bucket whose budget is bracketed, the pace is held at this share
+        /// of the pace that met the 429s.
+        public var singleBurstHold = 0.985
+        /// Against a one-token bucket, the start-up's first budget signal takes this share of
+        /// the rate the refused request was sent at for the budget ...
+        public var singleBurstStartShare = 0.96
+        /// ... and a later one with no clean pace to go by this share of the pace.
+        public var singleBurstStep = 0.9
         /// Under this pace a budget signal leaves no 429 in hand to tolerate.
         public var slowConsolePace = 20.0
         /// 429s up to this share of accepted requests are tolerated ...
@@ -267,8 +298,11 @@ public struct PaceController: Sendable {
         /// five 429s if it is noise.
         public var noiseTestSeconds = 4.0
         /// A test needs this many of the last answers accepted before it (the share of 429s
-        /// among the last 128 answers is what it compares with).
+        /// among the last 128 answers is what it compares with) ...
         public var noiseTestBefore = 30
+        /// ... which are the last four seconds' answers when those hold at least this many
+        /// accepted ones (else the last 128, at a slow pace).
+        public var noiseWindowAccepted = 40
         /// Decreases tested for noise (more once noise is seen).
         public var noiseTests = 2
 
@@ -358,6 +392,17 @@ public struct PaceController: Sendable {
     /// 429s that were not noise, and their count when the current cruise step began.
     private var edgeCount = 0
     private var edgeAtStep = 0
+    /// 429s taken for jitter against a one-token bucket, and their count when the current
+    /// cruise step began.
+    private var jitterCount = 0
+    private var jitterAtStep = 0
+    /// Against a one-token bucket in start-up: when requests started lately, and the rate the
+    /// request of a budget signal was sent at.
+    private var startTimes = RecentStarts()
+    /// Answers, and 429s, to requests started since the last decrease.
+    private var answersSinceDecrease = 0
+    private var limitedSinceDecrease = 0
+    private var refusedStartRate: Double?
     /// When the current cruise step began and `startedTotal` then: the rate sent in it.
     private var stepMark: (time: Double, started: Int)?
     /// The fastest pace a whole cruise step was sent at without a 429 (a lower bound of the
@@ -481,6 +526,7 @@ public struct PaceController: Sendable {
     /// answer the console counted against the budget (2xx, 404, ...).
     public mutating func accepted(startedAt: Double, at now: Double) {
         acceptedTotal += 1
+        if startedAt >= lastDecrease { answersSinceDecrease += 1 }
         acceptedSinceSignal += 1
         if let unpacedEnd, startedAt >= unpacedEnd { acceptedStartedSinceUnpaced += 1 }
         if unpacedEnd != nil { acceptedSinceUnpaced += 1 }
@@ -514,12 +560,20 @@ public struct PaceController: Sendable {
             // at 0.5/s would take 20 s.)
             let elapsed = max(0, now - last)
             let perRequest = max(ln2 / tuning.startupDoublingRequests, min(ln2, ln2 / tuning.startupSlowDoublingSeconds * elapsed))
-            let growth = min(perRequest, ln2 / tuning.startupDoublingSeconds * elapsed)
+            var growth = min(perRequest, ln2 / tuning.startupDoublingSeconds * elapsed)
+            // (A one-token bucket has no burst for an overshoot to empty, and over its budget
+            // it refuses every other request at once: the pace doubles by time alone.)
+            if singleBurst, pace >= tuning.jitterPace { growth = min(ln2, ln2 / tuning.startupDoublingSeconds * elapsed) }
             raise(to: pace * exp(growth))
             lastGrowth = now
         case .cruising(let step, let since, let clean):
             guard now - since >= max(tuning.cruiseStepSeconds, tuning.cruiseStepRequests / pace) else { break }
-            if edgeCount == edgeAtStep {
+            // (Against a one-token bucket a step with a 429 or two of jitter, within
+            // `jitterTarget` of its requests, is clean too: jitter says nothing of the budget.)
+            let jitterInStep = Double(jitterCount - jitterAtStep)
+            let stepRequests = Double(startedTotal - (stepMark?.started ?? startedTotal))
+            let jittery = jitterInStep > max(1, tuning.jitterTarget * stepRequests)
+            if edgeCount == edgeAtStep, !jittery {
                 // A whole step without a 429, at the rate it was sent at: the budget is at
                 // least that (with a burst of 1, where a pace a hair over the budget has half
                 // its requests refused and the accepted rate halves, this is what measures it).
@@ -551,14 +605,24 @@ public struct PaceController: Sendable {
                 // for `holdSeconds` after a tight one: that was the budget, exactly.
                 if !rough, pace < measured * 0.99 { target = min(target, measured * 0.995) }
                 if tight, let measuredAt, now - measuredAt < Self.holdLength(measured, tuning), now < holdUntil ?? .infinity {
-                    target = min(target, measured * 0.995)
+                    // (Against a one-token bucket the clean pace is a lower bound of what its
+                    // jitter allows and the pace that met the 429s an upper one: held between,
+                    // a little under the upper, where 429s are rare and the jitter step
+                    // keeps them so.)
+                    var ceiling = measured * 0.995
+                    if singleBurst, pace >= tuning.jitterPace, overshootPace * tuning.bracketShare <= measured {
+                        ceiling = max(ceiling, overshootPace * tuning.singleBurstHold)
+                    }
+                    target = min(target, ceiling)
                 }
                 raise(to: target)
             } else {
                 phase = .cruising(step: tuning.firstStep, since: now, clean: 0)
-                raise(to: pace * (1 + tuning.firstStep))
+                // (Not after a step with more jitter than its share: the pace is at its edge.)
+                if !jittery { raise(to: pace * (1 + tuning.firstStep)) }
             }
             edgeAtStep = edgeCount
+            jitterAtStep = jitterCount
             stepMark = (now, startedTotal)
         }
     }
@@ -568,6 +632,7 @@ public struct PaceController: Sendable {
         startedTotal += 1
         guard let now else { return }
         if firstStart == nil { firstStart = now }
+        if singleBurst, phase == .startup, !unpaced { startTimes.add(now) }
         guard unpaced else { return }
         if roundStart == nil || Double(roundStarted) >= roundSize.rounded(.down) {
             if roundStart != nil {
@@ -593,6 +658,7 @@ public struct PaceController: Sendable {
     /// The request started at `startedAt` was answered 429 at `now`.
     public mutating func limited(startedAt: Double, at now: Double) -> Verdict {
         limitedCount += 1
+        if startedAt >= lastDecrease { answersSinceDecrease += 1; limitedSinceDecrease += 1 }
         if unpaced { firstRefusedStart = startedAt }
         lastRefusedStart = startedAt
         window.add(accepted: false, at: now)
@@ -644,13 +710,40 @@ public struct PaceController: Sendable {
             if Double(limited) <= 2 * expected + 3 * expected.squareRoot() + 2 { return .noise }
             testsLeft = max(testsLeft, 1)
         }
+        if singleBurst, pace >= tuning.jitterPace {
+            // Against a one-token bucket at a fast pace, a pace a hair over the budget has about
+            // every other request refused: the share of 429s in the last second tells it. Under it,
+            // 429s come only from jitter (a late request, then one on time, arrive closer than
+            // `1 / budget`), rarer the lower the pace: a few are the price of a pace near the
+            // budget and change nothing; over `jitterTarget` of the last four seconds' answers
+            // the pace steps down a little (once a round trip) for room. Not a budget signal,
+            // and no pause: the bucket has no burst to wait out.
+            // (Within a second of a decrease, of the requests sent since: the last second still
+            // holds the overshoot's 429s.)
+            var (lastSecond, limitedLastSecond) = window.counts(at: now, buckets: 4)
+            if now - lastDecrease < 1 { (lastSecond, limitedLastSecond) = (answersSinceDecrease, limitedSinceDecrease) }
+            if Double(limitedLastSecond) <= tuning.jitterShare * Double(lastSecond) + 1 {
+                jitterCount += 1
+                let (responses, limited) = window.counts(at: now, buckets: 16)
+                if Double(limited) > tuning.jitterTarget * Double(responses) + 1, startedAt >= lastNudge {
+                    lastNudge = now
+                    pace = max(tuning.minimumPace, pace * (1 - tuning.jitterStep))
+                    noteSlowerPace()
+                }
+                return .noise
+            }
+            // (Over the budget: a signal at once. No 429 is tolerated to anchor a tight
+            // measurement, which over a one-token bucket reads about half the budget.)
+            edgeCount += 1
+            refusedStartRate = phase == .startup ? startTimes.rate(at: startedAt) : nil
+            return decrease(at: now)
+        }
         edgeCount += 1
-        if singleBurst, phase != .startup, let clean = cleanPace, pace <= clean * 1.001 {
-            // A one-token bucket's 429 at a pace already sent cleanly is jitter: two requests
-            // arrived closer than they were sent (a late one, then one on time). Not a lower
-            // budget: the pace steps down a little (once a round trip) for room, and the step
-            // does not count as clean; only many of them (over `jitterShare` of the answers
-            // lately) say the budget fell.
+        if singleBurst, phase != .startup, pace < tuning.jitterPace, let clean = cleanPace, pace <= clean * 1.001 {
+            // At a slower pace, a 429 at a pace already sent cleanly is jitter just the same, but
+            // one over it is the budget: the pace steps down a little (once a round trip) for
+            // room, and the step does not count as clean; only many of them (over `jitterShare`
+            // of the answers lately) say the budget fell.
             let (responses, limited) = window.counts(at: now, buckets: 16)
             if Double(limited) <= tuning.jitterShare * Double(responses) + 1 {
                 if startedAt >= lastNudge {
@@ -681,6 +774,7 @@ public struct PaceController: Sendable {
             deferred += 1
             return .noise
         }
+        refusedStartRate = nil
         return decrease(at: now)
     }
 
@@ -742,6 +836,8 @@ public struct PaceController: Sendable {
             phase = .startup
             lastGrowth = nil
             lastDecrease = now
+            answersSinceDecrease = 0
+            limitedSinceDecrease = 0
             lastNudge = now
             anchor = nil
             deferred = 0
@@ -864,6 +960,24 @@ public struct PaceController: Sendable {
         // Nothing accepted lately to go by (a cap far over the budget): halve.
         if measured == nil { rough = true }
         var base = measured ?? min(pace, recentAcceptedRate(at: now) ?? pace * tuning.maximumDecreaseFactor)
+        if let sent = refusedStartRate.map({ $0 * tuning.singleBurstStartShare }), sent > base {
+            // The start-up's first 429 from a one-token bucket: over its budget it refuses about
+            // every other request, so the accepted rate reads about half of it, but the rate
+            // the refused request and the four before it were sent at (the pace growing) had
+            // just met it (less what the pace grew while those were sent, and jitter).
+            base = sent
+            measured = sent
+            rough = false
+        } else if singleBurst, snapshotPhaseIsCruise, cleanPace == nil, pace >= tuning.jitterPace,
+                  base < tuning.singleBurstStep * pace {
+            // Nor, for the same reason, later: until a clean step bounds it from below, the
+            // budget of a one-token bucket is taken a step under the pace that met the 429s
+            // (not at a slower pace, where each 429 weighs more than the time it saves).
+            base = tuning.singleBurstStep * pace
+            measured = base
+            rough = true
+        }
+        refusedStartRate = nil
         // A budget below a pace sent cleanly a moment ago, and well below this one, is a
         // misreading (a burst of 1: over the budget, every other request is refused and the
         // accepted rate halves): the budget lies between that pace and this one. (A deeper
@@ -872,15 +986,15 @@ public struct PaceController: Sendable {
         if let clean = cleanPace {
             if pace <= clean * 1.001 {
                 cleanPace = nil
-            } else if base < clean, singleBurst || base < 0.75 * pace {
-                base = clean
-                measured = clean
+            } else if singleBurst && pace >= tuning.jitterPace || base < clean && (singleBurst || base < 0.75 * pace) {
+                base = max(base, clean)
+                measured = base
                 rough = false
                 tight = true
                 // Held just under it when the two are close (the budget is bracketed); else
                 // it is only a lower bound, and the pace creeps up from it in small steps,
                 // each clean one raising it, until they are.
-                lastTightEstimate = clean
+                lastTightEstimate = base
                 holdUntil = clean >= tuning.bracketShare * pace ? nil : now
             }
         }
@@ -914,6 +1028,8 @@ public struct PaceController: Sendable {
         acceptedSinceSignal = 0
         pausedSinceSignal = 0
         lastDecrease = now
+        answersSinceDecrease = 0
+        limitedSinceDecrease = 0
         lastNudge = now
         anchor = nil
         deferred = 0
@@ -921,8 +1037,12 @@ public struct PaceController: Sendable {
         // tolerated at once there.)
         credit = pace >= tuning.slowConsolePace ? 1 : 0
         // After a rough measurement, catch up in bigger steps from the start.
-        phase = .cruising(step: rough ? tuning.nearStep : tuning.firstStep, since: now + tuning.settleSeconds, clean: 0)
+        // (A one-token bucket has no burst to wait out: at a fast pace its cruise resumes after
+        // a step; at a slower one, where the next probe's 429s weigh more, after the settle.)
+        let settle = singleBurst && pace >= tuning.jitterPace ? tuning.cruiseStepSeconds : tuning.settleSeconds
+        phase = .cruising(step: rough ? tuning.nearStep : tuning.firstStep, since: now + settle, clean: 0)
         edgeAtStep = edgeCount
+        jitterAtStep = jitterCount
         stepMark = (now, startedTotal)
         // Only a decrease to below a measured budget can tell noise from a budget (after a
         // guess, the lower pace may still be over it, and its 429s go on).
@@ -945,7 +1065,7 @@ public struct PaceController: Sendable {
         // budget. Not against a one-token bucket, whose 429s at the edge are jitter, and
         // are told from a budget by `jitterShare`.)
         var (responses, limited) = window.counts(at: now, buckets: 16)
-        if responses - limited < 40 { (responses, limited) = outcomes.counts }
+        if responses - limited < tuning.noiseWindowAccepted { (responses, limited) = outcomes.counts }
         guard testsLeft > 0, !singleBurst, responses - limited >= tuning.noiseTestBefore else { return }
         let share = Double(limited) / Double(responses)
         guard share > tuning.toleratedShare, share <= tuning.noiseShareLimit else { return }
@@ -1037,6 +1157,32 @@ public struct PaceController: Sendable {
 }
 
 private let ln2 = 0.693_147_180_559_945_3
+
+/// When the last 64 requests started, and at what rate.
+package struct RecentStarts: Sendable {
+    private var times = [Double](repeating: -.infinity, count: 64)
+    private var next = 0
+
+    package mutating func add(_ time: Double) {
+        times[next] = time
+        next = (next + 1) % times.count
+    }
+
+    /// The rate the request started at `time` (within a microsecond: the time went through
+    /// the clock's nanoseconds) and the `gaps` before it were sent at: nil when it is not
+    /// among them, or they are not.
+    package func rate(at time: Double, gaps: Int = 4) -> Double? {
+        for offset in 1...times.count - gaps {
+            let index = (next - offset + times.count) % times.count
+            if abs(times[index] - time) <= 1e-6 {
+                let earlier = times[(index - gaps + times.count) % times.count]
+                return earlier.isFinite && time > earlier ? Double(gaps) / (time - earlier) : nil
+            }
+            if times[index] < time { return nil }
+        }
+        return nil
+    }
+}
 
 /// The last 256 receipt times, for rates over the last moment.
 package struct RecentTimes: Sendable {
@@ -1182,6 +1328,9 @@ public struct PacingSchedule: Sendable {
     private var generation = 0
     private var reservedPace = Double.infinity
     public private(set) var pausedUntil = -Double.infinity
+    /// How late requests usually begin (a moving average): late by as much, they are still
+    /// `1 / pace` apart.
+    private var usualLateness = 0.0
 
     private mutating func renew(pace: Double) {
         generation += 1
@@ -1218,6 +1367,17 @@ public struct PacingSchedule: Sendable {
     public mutating func begin(_ reservation: Reservation, at now: Double) -> Bool {
         guard reservation.generation == generation, controller.startupWait(at: now) <= 0 else { return false }
         lastBegun = max(lastBegun, reservation.start)
+        let late = max(0, now - reservation.start)
+        if controller.singleBurst, !controller.isUnpaced, reservedPace.isFinite {
+            // Against a one-token bucket two requests must arrive `1 / budget` apart: one that
+            // begins later than usual (a busy machine) moves the ones reserved after it, or the
+            // next, on time, would arrive too close behind it.
+            if late - usualLateness > 0.02 / reservedPace {
+                lastBegun = now - usualLateness
+                renew(pace: reservedPace)
+            }
+            usualLateness += 0.05 * (min(late, 1 / reservedPace) - usualLateness)
+        }
         // (At the reserved start: the time its answer will say it started at.)
         controller.started(at: reservation.start)
         return true
