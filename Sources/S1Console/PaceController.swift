@@ -97,7 +97,8 @@ import S1Model
 ///    decrease ratchets it down to the floor). The test watches enough answers to expect
 ///    about eight 429s if it is noise, or three 429s (none for a token bucket under its
 ///    budget), or ``Tuning/noiseTestSeconds`` with enough to expect five, at 90% of the
-///    pace after the decrease and at most 80% of the one before (under the budget even when
+///    pace after the decrease (95% after an exact measurement: 93% of the budget, where a token
+///    bucket answers none) and at most 80% of the one before (under the budget even when
 ///    the measurement was a little over it); noise when they come at no more than the share
 ///    before can have been by chance. No test at a pace still over the measurement before
 ///    (a deep bucket that crept over its budget unseen reads high once). A decrease that
@@ -1069,7 +1070,7 @@ public struct PaceController: Sendable {
         guard testsLeft > 0, !singleBurst, responses - limited >= tuning.noiseTestBefore else { return }
         let share = Double(limited) / Double(responses)
         guard share > tuning.toleratedShare, share <= tuning.noiseShareLimit else { return }
-        let testPace = max(tuning.minimumPace, min(pace * 0.9, snapshot.pace * tuning.noiseTestShare))
+        let testPace = max(tuning.minimumPace, min(pace * (tight ? 0.95 : 0.9), snapshot.pace * tuning.noiseTestShare))
         // (Nor at a pace still over a budget measured exactly before: its 429s would go on
         // and read as noise; the measurement just made may be a deep bucket's burst.
         // Nor over the measurement before this one: a deep bucket that crept over its budget
