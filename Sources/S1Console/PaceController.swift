@@ -397,13 +397,11 @@ public struct PaceController: Sendable {
     /// cruise step began.
     private var jitterCount = 0
     private var jitterAtStep = 0
-    /// Against a one-token bucket in start-up: when requests started lately, and the rate the
-    /// request of a budget signal was sent at.
-    private var startTimes = RecentStarts()
+    /// Against a one-token bucket in start-up: when requests started lately.
+    private var startTimes = RecentTimes(capacity: 64)
     /// Answers, and 429s, to requests started since the last decrease.
     private var answersSinceDecrease = 0
     private var limitedSinceDecrease = 0
-    private var refusedStartRate: Double?
     /// When the current cruise step began and `startedTotal` then: the rate sent in it.
     private var stepMark: (time: Double, started: Int)?
     /// The fastest pace a whole cruise step was sent at without a 429 (a lower bound of the
@@ -413,6 +411,9 @@ public struct PaceController: Sendable {
     /// the console's bucket holds one token (a request at a time, at least `1 / budget`
     /// apart), and a clean pace is the best lower bound of the budget.
     public private(set) var singleBurst = false
+    /// Against a one-token bucket at ``Tuning/jitterPace`` and over, the share of 429s decides,
+    /// not each one (5. in the type's comment).
+    private var jitterDecides: Bool { singleBurst && pace >= tuning.jitterPace }
     /// A hold under a lower bound of the budget ends early, at this time.
     private var holdUntil: Double?
     /// How many requests the console accepted at once: what the unpaced start had accepted at
@@ -564,7 +565,7 @@ public struct PaceController: Sendable {
             var growth = min(perRequest, ln2 / tuning.startupDoublingSeconds * elapsed)
             // (A one-token bucket has no burst for an overshoot to empty, and over its budget
             // it refuses every other request at once: the pace doubles by time alone.)
-            if singleBurst, pace >= tuning.jitterPace { growth = min(ln2, ln2 / tuning.startupDoublingSeconds * elapsed) }
+            if jitterDecides { growth = min(ln2, ln2 / tuning.startupDoublingSeconds * elapsed) }
             raise(to: pace * exp(growth))
             lastGrowth = now
         case .cruising(let step, let since, let clean):
@@ -611,7 +612,7 @@ public struct PaceController: Sendable {
                     // a little under the upper, where 429s are rare and the jitter step
                     // keeps them so.)
                     var ceiling = measured * 0.995
-                    if singleBurst, pace >= tuning.jitterPace, overshootPace * tuning.bracketShare <= measured {
+                    if jitterDecides, overshootPace * tuning.bracketShare <= measured {
                         ceiling = max(ceiling, overshootPace * tuning.singleBurstHold)
                     }
                     target = min(target, ceiling)
@@ -711,7 +712,7 @@ public struct PaceController: Sendable {
             if Double(limited) <= 2 * expected + 3 * expected.squareRoot() + 2 { return .noise }
             testsLeft = max(testsLeft, 1)
         }
-        if singleBurst, pace >= tuning.jitterPace {
+        if jitterDecides {
             // Against a one-token bucket at a fast pace, a pace a hair over the budget has about
             // every other request refused: the share of 429s in the last second tells it. Under it,
             // 429s come only from jitter (a late request, then one on time, arrive closer than
@@ -726,9 +727,7 @@ public struct PaceController: Sendable {
             if Double(limitedLastSecond) <= tuning.jitterShare * Double(lastSecond) + 1 {
                 jitterCount += 1
                 let (responses, limited) = window.counts(at: now, buckets: 16)
-                if Double(limited) > tuning.jitterTarget * Double(responses) + 1, startedAt >= lastNudge {
-                    lastNudge = now
-                    pace = max(tuning.minimumPace, pace * (1 - tuning.jitterStep))
+                if Double(limited) > tuning.jitterTarget * Double(responses) + 1, nudge(by: tuning.jitterStep, startedAt: startedAt, at: now) {
                     noteSlowerPace()
                 }
                 return .noise
@@ -736,21 +735,17 @@ public struct PaceController: Sendable {
             // (Over the budget: a signal at once. No 429 is tolerated to anchor a tight
             // measurement, which over a one-token bucket reads about half the budget.)
             edgeCount += 1
-            refusedStartRate = phase == .startup ? startTimes.rate(at: startedAt) : nil
-            return decrease(at: now)
+            return decrease(at: now, refusedStartRate: phase == .startup ? startTimes.rate(of: startedAt) : nil)
         }
         edgeCount += 1
-        if singleBurst, phase != .startup, pace < tuning.jitterPace, let clean = cleanPace, pace <= clean * 1.001 {
+        if singleBurst, phase != .startup, let clean = cleanPace, pace <= clean * 1.001 {
             // At a slower pace, a 429 at a pace already sent cleanly is jitter just the same, but
             // one over it is the budget: the pace steps down a little (once a round trip) for
             // room, and the step does not count as clean; only many of them (over `jitterShare`
             // of the answers lately) say the budget fell.
             let (responses, limited) = window.counts(at: now, buckets: 16)
             if Double(limited) <= tuning.jitterShare * Double(responses) + 1 {
-                if startedAt >= lastNudge {
-                    lastNudge = now
-                    pace = max(tuning.minimumPace, pace * (1 - tuning.jitterStep))
-                }
+                nudge(by: tuning.jitterStep, startedAt: startedAt, at: now)
                 return .noise
             }
         }
@@ -762,10 +757,7 @@ public struct PaceController: Sendable {
             // tight measurement (and nudge the pace down once per overshoot, if tuned to).
             credit -= 1
             if anchor == nil { anchor = (now, acceptedTotal, startedTotal, pace) }
-            if tuning.toleratedNudge > 0, startedAt >= lastNudge {
-                lastNudge = now
-                pace = max(tuning.minimumPace, pace * (1 - tuning.toleratedNudge))
-            }
+            if tuning.toleratedNudge > 0 { nudge(by: tuning.toleratedNudge, startedAt: startedAt, at: now) }
             return .noise
         }
         // (Not for a slow console, where each 429 weighs more than the measurement is worth.)
@@ -775,7 +767,6 @@ public struct PaceController: Sendable {
             deferred += 1
             return .noise
         }
-        refusedStartRate = nil
         return decrease(at: now)
     }
 
@@ -794,6 +785,27 @@ public struct PaceController: Sendable {
         return next
     }
 
+    /// The pace was lowered at `now` by a signal: 429s for requests started before belong to
+    /// it, and what counts from the last decrease starts again.
+    private mutating func markDecrease(at now: Double) {
+        lastDecrease = now
+        answersSinceDecrease = 0
+        limitedSinceDecrease = 0
+        lastNudge = now
+        anchor = nil
+        deferred = 0
+    }
+
+    /// Lowers the pace by `share`, once a round trip (for a 429 to a request started after the
+    /// last nudge or decrease): true when it did.
+    @discardableResult
+    private mutating func nudge(by share: Double, startedAt: Double, at now: Double) -> Bool {
+        guard startedAt >= lastNudge else { return false }
+        lastNudge = now
+        pace = max(tuning.minimumPace, pace * (1 - share))
+        return true
+    }
+
     /// The pace was lowered without a signal: the slowest since the last signal and since the
     /// unpaced start include it.
     private mutating func noteSlowerPace() {
@@ -807,7 +819,9 @@ public struct PaceController: Sendable {
         pace = max(pace, value)
     }
 
-    private mutating func decrease(at now: Double) -> Verdict {
+    /// A budget signal at `now`; `refusedStartRate`: against a one-token bucket in start-up, the
+    /// rate the refused request and the ones before it were sent at.
+    private mutating func decrease(at now: Double, refusedStartRate: Double? = nil) -> Verdict {
         budgetSignals += 1
         if unpaced {
             // The first 429 of an unpaced start. The bucket, full at the first request, is
@@ -836,12 +850,7 @@ public struct PaceController: Sendable {
             pausedSinceSignal = 0
             phase = .startup
             lastGrowth = nil
-            lastDecrease = now
-            answersSinceDecrease = 0
-            limitedSinceDecrease = 0
-            lastNudge = now
-            anchor = nil
-            deferred = 0
+            markDecrease(at: now)
             test = nil
             return .firstLimit
         }
@@ -969,7 +978,7 @@ public struct PaceController: Sendable {
             base = sent
             measured = sent
             rough = false
-        } else if singleBurst, snapshotPhaseIsCruise, cleanPace == nil, pace >= tuning.jitterPace,
+        } else if jitterDecides, snapshotPhaseIsCruise, cleanPace == nil,
                   base < tuning.singleBurstStep * pace {
             // Nor, for the same reason, later: until a clean step bounds it from below, the
             // budget of a one-token bucket is taken a step under the pace that met the 429s
@@ -978,7 +987,6 @@ public struct PaceController: Sendable {
             measured = base
             rough = true
         }
-        refusedStartRate = nil
         // A budget below a pace sent cleanly a moment ago, and well below this one, is a
         // misreading (a burst of 1: over the budget, every other request is refused and the
         // accepted rate halves): the budget lies between that pace and this one. (A deeper
@@ -987,7 +995,7 @@ public struct PaceController: Sendable {
         if let clean = cleanPace {
             if pace <= clean * 1.001 {
                 cleanPace = nil
-            } else if singleBurst && pace >= tuning.jitterPace || base < clean && (singleBurst || base < 0.75 * pace) {
+            } else if jitterDecides || base < clean && (singleBurst || base < 0.75 * pace) {
                 base = max(base, clean)
                 measured = base
                 rough = false
@@ -1028,19 +1036,14 @@ public struct PaceController: Sendable {
         slowestSinceUnpaced = min(slowestSinceUnpaced, pace)
         acceptedSinceSignal = 0
         pausedSinceSignal = 0
-        lastDecrease = now
-        answersSinceDecrease = 0
-        limitedSinceDecrease = 0
-        lastNudge = now
-        anchor = nil
-        deferred = 0
+        markDecrease(at: now)
         // (A slow console's 429s each weigh more than a tight measurement is worth: none
         // tolerated at once there.)
         credit = pace >= tuning.slowConsolePace ? 1 : 0
         // After a rough measurement, catch up in bigger steps from the start.
         // (A one-token bucket has no burst to wait out: at a fast pace its cruise resumes after
         // a step; at a slower one, where the next probe's 429s weigh more, after the settle.)
-        let settle = singleBurst && pace >= tuning.jitterPace ? tuning.cruiseStepSeconds : tuning.settleSeconds
+        let settle = jitterDecides ? tuning.cruiseStepSeconds : tuning.settleSeconds
         phase = .cruising(step: rough ? tuning.nearStep : tuning.firstStep, since: now + settle, clean: 0)
         edgeAtStep = edgeCount
         jitterAtStep = jitterCount
@@ -1159,37 +1162,15 @@ public struct PaceController: Sendable {
 
 private let ln2 = 0.693_147_180_559_945_3
 
-/// When the last 64 requests started, and at what rate.
-package struct RecentStarts: Sendable {
-    private var times = [Double](repeating: -.infinity, count: 64)
-    private var next = 0
-
-    package mutating func add(_ time: Double) {
-        times[next] = time
-        next = (next + 1) % times.count
-    }
-
-    /// The rate the request started at `time` (within a microsecond: the time went through
-    /// the clock's nanoseconds) and the `gaps` before it were sent at: nil when it is not
-    /// among them, or they are not.
-    package func rate(at time: Double, gaps: Int = 4) -> Double? {
-        for offset in 1...times.count - gaps {
-            let index = (next - offset + times.count) % times.count
-            if abs(times[index] - time) <= 1e-6 {
-                let earlier = times[(index - gaps + times.count) % times.count]
-                return earlier.isFinite && time > earlier ? Double(gaps) / (time - earlier) : nil
-            }
-            if times[index] < time { return nil }
-        }
-        return nil
-    }
-}
-
-/// The last 256 receipt times, for rates over the last moment.
+/// The last 256 (or `capacity`) times something happened, for rates over the last moment.
 package struct RecentTimes: Sendable {
-    private var times = [Double](repeating: 0, count: 256)
+    private var times: [Double]
     private var count = 0
     private var next = 0
+
+    package init(capacity: Int = 256) {
+        times = [Double](repeating: 0, count: capacity)
+    }
 
     package mutating func add(_ time: Double) {
         times[next] = time
@@ -1211,6 +1192,21 @@ package struct RecentTimes: Sendable {
         }
         let seconds = max(now - oldest, 1e-3)
         return Double(taken) / max(seconds, minimumSeconds * 0.5)
+    }
+
+    /// The rate of the event at `time` (within a microsecond: it went through the clock's
+    /// nanoseconds) and the `gaps` before it: nil when it is not among them, or they are not.
+    package func rate(of time: Double, gaps: Int = 4) -> Double? {
+        guard count > gaps else { return nil }
+        for offset in 1...(count - gaps) {
+            let index = (next - offset + times.count) % times.count
+            if abs(times[index] - time) <= 1e-6 {
+                let earlier = times[(index - gaps + times.count) % times.count]
+                return time > earlier ? Double(gaps) / (time - earlier) : nil
+            }
+            if times[index] < time { return nil }
+        }
+        return nil
     }
 }
 
@@ -1368,8 +1364,8 @@ public struct PacingSchedule: Sendable {
     public mutating func begin(_ reservation: Reservation, at now: Double) -> Bool {
         guard reservation.generation == generation, controller.startupWait(at: now) <= 0 else { return false }
         lastBegun = max(lastBegun, reservation.start)
-        let late = max(0, now - reservation.start)
         if controller.singleBurst, !controller.isUnpaced, reservedPace.isFinite {
+            let late = max(0, now - reservation.start)
             // Against a one-token bucket two requests must arrive `1 / budget` apart: one that
             // begins later than usual (a busy machine) moves the ones reserved after it, or the
             // next, on time, would arrive too close behind it.

@@ -212,7 +212,7 @@ struct SplitMix {
     /// two requests must arrive 10 ms apart, and a late start, then one on time, do not.
     /// The 429s this jitter causes under the budget are not taken for it, a late start moves
     /// the ones after it, and the start-up takes the rate its first refused requests were sent
-    /// at, not the accepted rate (about half the budget when over it). (Before: 82-90 req/s
+    /// at, not the accepted rate (about half the budget when over it). (Before: 86-90 req/s
     /// across latencies and C, 89.9 in this one; now 92-92.8.)
     @Test(arguments: [1, nil] as [Double?])
     func aOneTokenBucketIsUsedDespiteJitter(_ retryAfter: Double?) {
