@@ -55,79 +55,31 @@ struct BinaryRunner {
 /// reading both pipes while it runs, so a large output cannot block it.
 func runProcess(_ executable: String, _ arguments: [String], stdin: Data? = nil, environment: [String: String]? = nil,
                 currentDirectory: URL? = nil) throws -> BinaryRunner.Result {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    if let environment { process.environment = environment }
-    if let currentDirectory { process.currentDirectoryURL = currentDirectory }
-    let out = Pipe(), err = Pipe(), input = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    process.standardInput = input
-    try ProcessSpawn.run(process)
-    if let stdin { input.fileHandleForWriting.write(stdin) }
-    try input.fileHandleForWriting.close()
-    let outBox = DataBox()
-    let group = DispatchGroup()
-    group.enter()
-    DispatchQueue.global().async { outBox.data = readToEnd(out.fileHandleForReading.fileDescriptor); group.leave() }
-    let errData = readToEnd(err.fileHandleForReading.fileDescriptor)
-    group.wait()
-    process.waitUntilExit()
-    return BinaryRunner.Result(status: process.terminationStatus,
-                               stdout: String(decoding: outBox.data, as: UTF8.self),
-                               stderr: String(decoding: errData, as: UTF8.self))
+    let result = try ChildProcess.run(executable, arguments, stdin: stdin, environment: environment, currentDirectory: currentDirectory?.path)
+    return BinaryRunner.Result(status: result.status, stdout: String(decoding: result.stdout, as: UTF8.self),
+                               stderr: String(decoding: result.stderr, as: UTF8.self))
 }
-
-/// Everything until end of file, read with `read(2)` and retried on EINTR (Foundation's
-/// `readDataToEndOfFile()` traps on an interrupted call, which a signal sent during the suite
-/// can cause: it crashed a whole test run once).
-func readToEnd(_ descriptor: Int32) -> Data {
-    var data = Data()
-    var buffer = [UInt8](repeating: 0, count: 65_536)
-    while true {
-        let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-        if count > 0 { data.append(contentsOf: buffer[0..<count]); continue }
-        if count < 0 && errno == EINTR { continue }
-        return data
-    }
-}
-
-/// Holds what a reader thread read, handed over through `DispatchGroup.wait()`.
-final class DataBox: @unchecked Sendable {
-    var data = Data()
-}
-
 
 /// Starts the real binary in the background (output to files), for runs that must overlap.
-struct BackgroundRun: @unchecked Sendable {
-    let process: Process
+struct BackgroundRun: Sendable {
+    let process: ChildProcess
     let stdoutPath: String
     let stderrPath: String
 
     /// `executable` is the s1ingest binary unless given (e.g. a launcher that runs it).
     static func start(_ arguments: [String], environment: [String: String], directory: TemporaryDirectory, name: String,
                       executable: URL = BinaryRunner.executable, currentDirectory: URL? = nil) throws -> BackgroundRun {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        if let currentDirectory { process.currentDirectoryURL = currentDirectory }
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "S1INGEST_DB")
         for (key, value) in environment { env[key] = value }
-        process.environment = env
         let out = directory.path("\(name).out"), err = directory.path("\(name).err")
-        FileManager.default.createFile(atPath: out, contents: nil)
-        FileManager.default.createFile(atPath: err, contents: nil)
-        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: err))
-        process.standardInput = FileHandle.nullDevice
-        try ProcessSpawn.run(process)
+        let process = try ChildProcess(executable.path, arguments, environment: env, currentDirectory: currentDirectory?.path,
+                                       stdout: .file(out), stderr: .file(err))
         return BackgroundRun(process: process, stdoutPath: out, stderrPath: err)
     }
 
     /// Sends `number` (SIGINT, SIGTERM, SIGKILL) to the process.
-    func signal(_ number: Int32) { kill(process.processIdentifier, number) }
+    func signal(_ number: Int32) { process.signal(number) }
 
     var stdout: String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }
     var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }

@@ -24,18 +24,9 @@ import Testing
     }
 
     func run(in directory: URL, _ environment: [String: String]) throws -> Run {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = [Self.wrapper]
-        process.currentDirectoryURL = directory
-        process.environment = ["PATH": "/usr/bin:/bin", "HOME": directory.path].merging(environment) { $1 }
-        let err = Pipe()
-        process.standardError = err
-        process.standardOutput = FileHandle.nullDevice
-        try ProcessSpawn.run(process)
-        let stderr = String(decoding: readToEnd(err.fileHandleForReading.fileDescriptor), as: UTF8.self)
-        process.waitUntilExit()
-        return Run(status: process.terminationStatus, stderr: stderr)
+        let result = try ChildProcess.run("/bin/sh", [Self.wrapper], environment: ["PATH": "/usr/bin:/bin", "HOME": directory.path].merging(environment) { $1 },
+                                          currentDirectory: directory.path)
+        return Run(status: result.status, stderr: String(decoding: result.stderr, as: UTF8.self))
     }
 
     func setUp(_ directory: TemporaryDirectory, envFile: String) throws -> [String: String] {

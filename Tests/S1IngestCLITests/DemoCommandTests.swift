@@ -110,11 +110,3 @@ import Glibc
         #expect(Array(databases.keys) == ["demo"])
     }
 }
-
-extension Process {
-    /// Waits for the process to end when it is still running (after a kill).
-    func waitUntilExitIfRunning() -> Int32 {
-        if isRunning { waitUntilExit() }
-        return terminationStatus
-    }
-}

@@ -175,18 +175,9 @@ import S1Testing
             Issue.record("no .build/debug/s1ingest: run swift build first")
             return
         }
-        func s1ingest(_ arguments: [String]) throws -> (status: Int32, output: String) {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: binary)
-            process.arguments = arguments
-            process.environment = cluster.environment
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            process.standardError = pipe
-            try ProcessSpawn.run(process)
-            let data = pipe.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        func s1ingest(_ arguments: [String], environment: [String: String]? = nil) throws -> (status: Int32, output: String) {
+            let result = try ChildProcess.run(binary, arguments, environment: environment ?? cluster.environment)
+            return (result.status, String(decoding: result.stdout + result.stderr, as: UTF8.self))
         }
         let url = cluster.url(database)
         let migrate = try s1ingest(["migrate", "--db", url])
@@ -217,17 +208,8 @@ import S1Testing
         // A refused password: exit 2 and a message that says what to check.
         var environment = cluster.environment
         environment["PGPASSWORD"] = "wrong-password-123"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["migrate", "--db", url]
-        process.environment = environment
-        let pipe = Pipe()
-        process.standardError = pipe
-        process.standardOutput = pipe
-        try ProcessSpawn.run(process)
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 2)
+        let (status, output) = try s1ingest(["migrate", "--db", url], environment: environment)
+        #expect(status == 2)
         #expect(output.contains("refused the login") && !output.contains("wrong-password-123"), "\(output)")
     }
 }

@@ -52,16 +52,8 @@ enum S1IngestBinary {
     /// /proc/PID/status (VmHWM) every 2 ms while it runs. (wait4's ru_maxrss would count this
     /// test process's memory too: posix_spawn shares it until exec.)
     static func runMeasuringPeak(_ binary: String, _ arguments: [String]) throws -> (status: Int32, peakKiB: Int) {
-        var pid: pid_t = 0
-        let argv = ([binary] + arguments).map { strdup($0) }
-        defer { argv.forEach { free($0) } }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        let code = posix_spawn(&pid, binary, &actions, nil, argv + [nil], environ)
-        guard code == 0 else { throw POSIXError(POSIXErrorCode(rawValue: code) ?? .EINVAL) }
-        var status: Int32 = 0
+        let child = try ChildProcess(binary, arguments, stdin: .inherit, stdout: .nullDevice, stderr: .inherit)
+        let pid = child.processIdentifier
         var peak = 0
         while true {
             if let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
@@ -69,12 +61,10 @@ enum S1IngestBinary {
                let kib = Int(line.split(separator: " ").dropFirst().first ?? "") {
                 peak = max(peak, kib)
             }
-            let done = waitpid(pid, &status, WNOHANG)
-            if done == pid { break }
-            if done < 0 && errno != EINTR { break }
+            if !child.isRunning { break }
             usleep(2000)
         }
-        let exitStatus = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        let exitStatus = child.terminationReason == .exit ? child.terminationStatus : 128 + child.terminationStatus
         return (exitStatus, peak)
     }
 }

@@ -93,19 +93,3 @@ package func importFiles(_ paths: [String], into db: String, batchSize: Int = 40
 package func count(_ database: Database, _ table: String, where condition: String = "1") throws -> Int64 {
     try database.scalar("SELECT count(*) FROM \(table) WHERE \(condition)").integerValue ?? -1
 }
-
-/// Starts child processes one at a time across the test process. Foundation's
-/// `Process.run()` crashed (a bad pointer in its memcpy) while several suites started
-/// processes at once on the 2-core machine; starting is quick, waiting is not under the lock.
-package enum ProcessSpawn {
-    private static let lock = NSLock()
-
-    package static func run(_ process: Process) throws {
-        try lock.withLock { try process.run() }
-    }
-
-    /// Runs `body` (a `posix_spawn`) under the same lock.
-    package static func locked<T>(_ body: () throws -> T) rethrows -> T {
-        try lock.withLock { try body() }
-    }
-}
