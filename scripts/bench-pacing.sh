@@ -12,7 +12,8 @@
 #                                    BURST=5, LATENCY=50 (ms), CONCURRENCY= (default 16, 64 from
 #                                    200 req/s), NOISE=1 (random-429 rows), WARM=1 (remembered row),
 #                                    REFERENCE=1 (the --rate row from 200 req/s), RETRY_AFTERS="1 0"
-#                                    (the budget rows' Retry-After values), BIN= (a binary)
+#                                    (the budget rows' Retry-After values), CAP_SHARE= (e.g. 0.95: a row
+#                                    more per budget with --rate at that share of it), BIN= (a binary)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -z "${BIN:-}" ]; then
@@ -88,6 +89,13 @@ for budget in ${ROWS:-5 25 100 500}; do
             rm -f "$work"/pacing.sqlite*
             ingest "$work/pacing.sqlite" "$(ids "$count")" "$concurrency" --rate "$budget"
             report "budget $budget, burst $burst, $header, C=$concurrency, ${latency} ms, told --rate $budget (reference)" "$budget" "$work/summary.json"
+        fi
+        if [ -n "${CAP_SHARE:-}" ]; then
+            # A cap under the budget (--rate R, R = CAP_SHARE of it): the share is of R (target >= 98%).
+            cap=$(python3 -c "print(int($budget * $CAP_SHARE))")
+            rm -f "$work"/pacing.sqlite*
+            ingest "$work/pacing.sqlite" "$(ids "$count")" "$concurrency" --rate "$cap"
+            report "budget $budget, burst $burst, $header, C=$concurrency, ${latency} ms, --rate $cap (share of the cap)" "$cap" "$work/summary.json"
         fi
         if [ "${WARM:-1}" = 1 ] && [ "$budget" = 100 ] && [ "$retry_after" = 1 ]; then
             # The same console again, same database: it starts from the budget it learned.

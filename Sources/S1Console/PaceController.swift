@@ -133,6 +133,10 @@ import S1Model
 ///    one.
 ///
 /// A user's cap (`--rate`) is a hard ceiling: the pace starts there and never exceeds it.
+/// With no unpaced start, nothing tells a one-token bucket, so from ``Tuning/jitterPace`` up
+/// 429s up to ``Tuning/jitterShare`` of the last second's answers are jitter under a cap too
+/// (a cap just under such a bucket's budget met a second's pause at each, and kept 40–70% of
+/// itself); more are the budget, as anywhere.
 public struct PaceController: Sendable {
     /// What a 429 was taken for.
     public enum Verdict: Sendable, Equatable {
@@ -720,22 +724,25 @@ public struct PaceController: Sendable {
             // budget and change nothing; over `jitterTarget` of the last four seconds' answers
             // the pace steps down a little (once a round trip) for room. Not a budget signal,
             // and no pause: the bucket has no burst to wait out.
-            // (Within a second of a decrease, of the requests sent since: the last second still
-            // holds the overshoot's 429s.)
-            var (lastSecond, limitedLastSecond) = window.counts(at: now, buckets: 4)
-            if now - lastDecrease < 1 { (lastSecond, limitedLastSecond) = (answersSinceDecrease, limitedSinceDecrease) }
-            if Double(limitedLastSecond) <= tuning.jitterShare * Double(lastSecond) + 1 {
+            if isRareLastSecond(at: now) {
                 jitterCount += 1
-                let (responses, limited) = window.counts(at: now, buckets: 16)
-                if Double(limited) > tuning.jitterTarget * Double(responses) + 1, nudge(by: tuning.jitterStep, startedAt: startedAt, at: now) {
-                    noteSlowerPace()
-                }
+                jitterNudge(startedAt: startedAt, at: now)
                 return .noise
             }
             // (Over the budget: a signal at once. No 429 is tolerated to anchor a tight
             // measurement, which over a one-token bucket reads about half the budget.)
             edgeCount += 1
             return decrease(at: now, refusedStartRate: phase == .startup ? startTimes.rate(of: startedAt) : nil)
+        }
+        if cap != nil, pace >= tuning.jitterPace, isRareLastSecond(at: now) {
+            // Under a cap nothing says the bucket holds one token (there is no unpaced start to
+            // tell it), yet against one a pace under the budget meets jitter 429s just the same:
+            // a few in the last second are no budget (over it, such a bucket refuses about every
+            // other request, and one with a burst a growing share), so they pause no one but
+            // their request and change the pace only as jitter does.
+            jitterCount += 1
+            jitterNudge(startedAt: startedAt, at: now)
+            return .noise
         }
         edgeCount += 1
         if singleBurst, phase != .startup, let clean = cleanPace, pace <= clean * 1.001 {
@@ -783,6 +790,24 @@ public struct PaceController: Sendable {
         }
         if sent == tuning.startupDeepBurst.rounded(.down) { return min(next, tuning.startupAfterDeepBurst) }
         return next
+    }
+
+    /// True when 429s are at most ``Tuning/jitterShare`` of the last second's answers (within
+    /// a second of a decrease, of the answers to requests sent since: the last second still
+    /// holds the overshoot's 429s).
+    private mutating func isRareLastSecond(at now: Double) -> Bool {
+        var (lastSecond, limitedLastSecond) = window.counts(at: now, buckets: 4)
+        if now - lastDecrease < 1 { (lastSecond, limitedLastSecond) = (answersSinceDecrease, limitedSinceDecrease) }
+        return Double(limitedLastSecond) <= tuning.jitterShare * Double(lastSecond) + 1
+    }
+
+    /// A jitter 429: over ``Tuning/jitterTarget`` of the last four seconds' answers, the pace
+    /// steps down by ``Tuning/jitterStep`` (once a round trip) for room.
+    private mutating func jitterNudge(startedAt: Double, at now: Double) {
+        let (responses, limited) = window.counts(at: now, buckets: 16)
+        if Double(limited) > tuning.jitterTarget * Double(responses) + 1, nudge(by: tuning.jitterStep, startedAt: startedAt, at: now) {
+            noteSlowerPace()
+        }
     }
 
     /// The pace was lowered at `now` by a signal: 429s for requests started before belong to

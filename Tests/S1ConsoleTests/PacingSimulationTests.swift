@@ -256,6 +256,26 @@ struct SplitMix {
         #expect(run.limitedShare <= 0.03)
     }
 
+    @Test(arguments: [1, nil] as [Double?])
+    func aCapUnderAOneTokenBudgetIsReachedDespiteJitter(_ retryAfter: Double?) {
+        // `--rate 95` against a bucket of one token filled 100 times a second, on a busy
+        // machine: a few requests arrive closer than 10 ms and are refused. They say nothing of
+        // the budget (the cap is under it); each costing a second's pause kept 66 of the 95.
+        let run = SimulatedRun.run(.init(budget: 100, burst: 1, retryAfter: retryAfter, latency: 0.05, concurrency: 16, cap: 95,
+                                         jitter: 0.0003, lateShare: 0.01, lateBy: 0.002, tailShare: 0.01, tailBy: 0.001))
+        #expect(run.busiestSecond <= 95)
+        #expect(run.acceptedPerSecond >= 0.95 * 95, "\(run.acceptedPerSecond) req/s accepted")
+        #expect(run.limitedShare <= 0.03, "\(run.limited) 429s of \(run.accepted + run.limited)")
+    }
+
+    @Test func aCapWithRandom429sStaysNearIt() {
+        // `--rate 100` against a console with no budget but 4% of requests refused whatever the
+        // pace: rare 429s under a cap are not taken for a budget, nor do they wear the pace down.
+        let run = SimulatedRun.run(.init(budget: nil, retryAfter: nil, latency: 0.05, concurrency: 16, randomShare: 0.04, cap: 100))
+        #expect(run.busiestSecond <= 100)
+        #expect(run.acceptedPerSecond >= 0.9 * 100, "\(run.acceptedPerSecond) req/s accepted")
+    }
+
     @Test func aRememberedBudgetStartsNearIt() {
         let cold = SimulatedRun.run(.init(budget: 100, retryAfter: 1, latency: 0.05, concurrency: 16, seconds: 30))
         let warm = SimulatedRun.run(.init(budget: 100, retryAfter: 1, latency: 0.05, concurrency: 16, seconds: 30, learned: 100))
