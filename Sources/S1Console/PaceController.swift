@@ -133,10 +133,10 @@ import S1Model
 ///    one.
 ///
 /// A user's cap (`--rate`) is a hard ceiling: the pace starts there and never exceeds it.
-/// With no unpaced start, nothing tells a one-token bucket, so from ``Tuning/jitterPace`` up
-/// 429s up to ``Tuning/jitterShare`` of the last second's answers are jitter under a cap too
-/// (a cap just under such a bucket's budget met a second's pause at each, and kept 40–70% of
-/// itself); more are the budget, as anywhere.
+/// With no unpaced start, nothing tells a one-token bucket, so from ``Tuning/jitterPace`` up,
+/// within ``Tuning/nearCapShare`` of the cap, 429s up to ``Tuning/jitterShare`` of the last four
+/// seconds' answers are jitter (a cap just under such a bucket's budget met a second's pause at
+/// each, and kept 40–75% of itself); more are the budget, as anywhere.
 public struct PaceController: Sendable {
     /// What a 429 was taken for.
     public enum Verdict: Sendable, Equatable {
@@ -754,9 +754,9 @@ public struct PaceController: Sendable {
             // request; the pace steps down for room (once a round trip) only over
             // `cappedJitterTarget` of the last four seconds' answers: the user's rate comes
             // first (at 450 req/s against 500, steps at 1.5% held the pace at 350–390; none at
-            // all let 429s reach 6–7% of requests). Counted over four
-            // seconds, not one: the real mock at 95 req/s against 100 met six in a second two
-            // seconds into a run (connections still opening), then one or two a second. And
+            // all let 429s reach 6–7% of requests). Counted over four seconds, not one: the
+            // real mock at 95 req/s against 100 met six in a second two seconds into a run
+            // (connections still opening), then one or two a second. And
             // while too few answers tell a share, about half must be 429s: the first requests
             // of a run, each on a new connection, arrive bunched, and two 429s of the first five
             // halved the cap (12 s to grow back). Once a signal has moved the pace well under the
