@@ -64,7 +64,6 @@ enum S1IngestBinary {
             if !child.isRunning { break }
             usleep(2000)
         }
-        let exitStatus = child.terminationReason == .exit ? child.terminationStatus : 128 + child.terminationStatus
-        return (exitStatus, peak)
+        return (child.shellStatus, peak)
     }
 }

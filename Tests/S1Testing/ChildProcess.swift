@@ -112,6 +112,11 @@ package final class ChildProcess: @unchecked Sendable {
         return status & 0x7f == 0 ? .exit : .uncaughtSignal
     }
 
+    /// The status as a shell reports it: the exit status, or 128 + the signal's number.
+    package var shellStatus: Int32 {
+        terminationReason == .exit ? terminationStatus : 128 + terminationStatus
+    }
+
     /// Sends SIGTERM.
     package func terminate() { signal(SIGTERM) }
 

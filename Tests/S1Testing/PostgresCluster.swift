@@ -277,8 +277,7 @@ package final class PostgresCluster: @unchecked Sendable {
         defer { unlink(outputPath) }
         let child = try ChildProcess(executable, arguments, stdout: .file(outputPath), stderr: .standardOutput)
         child.waitUntilExit()
-        let exitStatus = child.terminationReason == .exit ? child.terminationStatus : 128 + child.terminationStatus
-        return (exitStatus, (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "")
+        return (child.shellStatus, (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "")
     }
 
     /// A loopback port nothing listens on now.
