@@ -49,7 +49,7 @@ public final class MockConsole: Sendable {
 
     /// Starts a console with `configuration` and returns once it accepts connections.
     public static func start(_ configuration: MockConsoleConfiguration) async throws -> MockConsole {
-        let core = MockConsoleCore(configuration: configuration)
+        let core = try MockConsoleCore(configuration: configuration)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.threads))
         let gzip = configuration.gzip
         let tlsContext = try configuration.tls.map { tls in

@@ -19,6 +19,11 @@ public struct MockConsoleConfiguration: Sendable {
     /// When set, the console serves HTTPS with this certificate (PEM files), so tests can
     /// check certificate verification and `--ca-file`.
     public var tls: MockConsoleTLS?
+    /// When set, the time each authorized analysis or list request reached the rate limit
+    /// is written to this file (nanoseconds since the console started, one line each), with
+    /// or without a limit: what a console's bucket sees of a client's pacing
+    /// (`scripts/bench-jitter.sh`).
+    public var arrivalsFile: String?
 
     /// A console serving `analyses`, optionally behind `token`, with `faults`.
     public init(analyses: SyntheticAnalyses, token: String? = nil, faults: FaultPlan = FaultPlan()) {

@@ -14,10 +14,11 @@ final class MockConsoleCore: Sendable {
     static let analysisSuffix = "/analysis"
     static let listPath = "/web/api/v2.1/threats"
 
-    init(configuration: MockConsoleConfiguration) {
+    init(configuration: MockConsoleConfiguration) throws(ArrivalRecorderError) {
         analyses = configuration.analyses
         token = configuration.token
-        state = Mutex(MockConsoleState(plan: configuration.faults))
+        let arrivals = try configuration.arrivalsFile.map { path throws(ArrivalRecorderError) in try ArrivalRecorder(path: path) }
+        state = Mutex(MockConsoleState(plan: configuration.faults, arrivals: arrivals))
     }
 
     /// The per-threat table, built on first use (only the list endpoint and `touch` need it).

@@ -13,10 +13,18 @@ struct MockConsoleState: Sendable {
     var order: [Int]?
     /// The rate limit's bucket: tokens left when last looked at, and when; nil: full.
     var bucket: (tokens: Double, at: ContinuousClock.Instant)?
+    /// Where arrivals are recorded (``MockConsoleConfiguration/arrivalsFile``); nil: nowhere.
+    let arrivals: ArrivalRecorder?
+
+    init(plan: FaultPlan, arrivals: ArrivalRecorder? = nil) {
+        self.plan = plan
+        self.arrivals = arrivals
+    }
 
     /// Takes a token from the rate limit's bucket, if there is a limit: false when the
     /// bucket is empty (the request is to be answered 429).
     mutating func takeToken(now: ContinuousClock.Instant = .now) -> Bool {
+        arrivals?.record(now)
         guard let limit = plan.rateLimit else { return true }
         var tokens = limit.burst
         if let bucket {

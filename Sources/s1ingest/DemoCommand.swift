@@ -155,6 +155,10 @@ struct MockConsoleCommand: AsyncParsableCommand {
             help: ArgumentHelp("Answer this share of analysis requests 429 at random, whatever the rate (0-1).", valueName: "share"))
     var random429: Double = 0
 
+    @Option(help: ArgumentHelp("Write when each request reached the rate limit to this file (nanoseconds since start, one per line), with or without --rate-limit.",
+                               valueName: "file"))
+    var recordArrivals: String?
+
     func validate() throws {
         if let rateLimit, !(rateLimit > 0) { throw ValidationError("--rate-limit must be positive") }
         guard burst >= 1 else { throw ValidationError("--burst must be at least 1") }
@@ -172,6 +176,7 @@ struct MockConsoleCommand: AsyncParsableCommand {
         var configuration = MockConsoleConfiguration(analyses: set, token: token, faults: faults)
         configuration.port = port
         configuration.threads = threads
+        configuration.arrivalsFile = recordArrivals
         let mock = try await MockConsole.start(configuration)
         // Unbuffered, so a script reading the URL from a pipe or file sees it at once.
         FileHandle.standardOutput.write(Data((mock.baseURL + "\n").utf8))
