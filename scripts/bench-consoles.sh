@@ -8,19 +8,12 @@
 #                                    LATENCY=20 CONCURRENCY=8 RUNS=3 BENCH_DIR=dir)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ -z "${BIN:-}" ]; then
-    swift build -c release --product s1ingest >/dev/null
-    bin=$(swift build -c release --show-bin-path)/s1ingest
-else
-    bin=$BIN
-fi
-work=${BENCH_DIR:-$(mktemp -d)}
-mkdir -p "$work"
+. scripts/lib-bench.sh
 consoles=${CONSOLES:-4}
 threats=${THREATS:-5000}
 latency=${LATENCY:-20}
 concurrency=${CONCURRENCY:-8}
-echo "machine: $(nproc) cores,$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2), Linux $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "machine: $machine, load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "$consoles consoles x $threats threats, latency $latency ms, concurrency $concurrency each"
 
 pids=()

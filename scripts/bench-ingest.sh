@@ -9,15 +9,8 @@
 #                                           INGEST_ARGS="--rate 100000" for more ingest options)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ -z "${BIN:-}" ]; then
-    swift build -c release --product s1ingest >/dev/null
-    bin=$(swift build -c release --show-bin-path)/s1ingest
-else
-    bin=$BIN  # (e.g. a copy of an earlier build, to compare two in one session)
-fi
-work=${BENCH_DIR:-$(mktemp -d)}
-mkdir -p "$work"
-echo "machine: $(nproc) cores,$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2), Linux $(uname -r)"
+. scripts/lib-bench.sh
+echo "machine: $machine"
 quick=${BENCH_QUICK:-0}
 export S1_API_TOKEN=bench-token
 

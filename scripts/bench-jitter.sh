@@ -12,21 +12,14 @@
 #                                    CONCURRENCY=64, WARMUP=2 (s left out at the start), BIN=
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ -z "${BIN:-}" ]; then
-    swift build -c release --product s1ingest >/dev/null
-    bin=$(swift build -c release --show-bin-path)/s1ingest
-else
-    bin=$BIN
-fi
-work=${BENCH_DIR:-$(mktemp -d)}
-mkdir -p "$work"
+. scripts/lib-bench.sh
 rate=${RATE:-470}
 duration=${DURATION:-30}
 latency=${LATENCY:-50}
 concurrency=${CONCURRENCY:-64}
 warmup=${WARMUP:-2}
 count=$(python3 -c "print(int($rate * $duration))")
-echo "machine: $(nproc) cores,$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2), Linux $(uname -r); load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "machine: $machine; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "s1ingest --rate $rate, C=$concurrency, ${count} requests; mock console: latency ${latency} ms, no budget, arrivals recorded"
 export S1_API_TOKEN=bench-token
 python3 -c "import sys; [print(1311010474425970168 + i * 7919) for i in range(int(sys.argv[1]))]" "$count" >"$work/ids.txt"

@@ -16,18 +16,11 @@
 #                                    more per budget with --rate at that share of it), BIN= (a binary)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ -z "${BIN:-}" ]; then
-    swift build -c release --product s1ingest >/dev/null
-    bin=$(swift build -c release --show-bin-path)/s1ingest
-else
-    bin=$BIN  # (a binary to use instead, e.g. a debug build for a quick look)
-fi
-work=${BENCH_DIR:-$(mktemp -d)}
-mkdir -p "$work"
+. scripts/lib-bench.sh
 duration=${DURATION:-60}
 burst=${BURST:-5}
 latency=${LATENCY:-50}
-echo "machine: $(nproc) cores,$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2), Linux $(uname -r); load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "machine: $machine; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "each run: ${duration} s of budget, latency ${latency} ms, burst ${burst}, no --rate, fresh database unless said"
 export S1_API_TOKEN=bench-token
 
