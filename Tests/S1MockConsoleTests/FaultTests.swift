@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import Testing
 import S1MockConsole
+import S1Testing
 
 @Suite struct FaultTests {
     let analyses = SyntheticAnalyses(count: 30, seed: 5)
@@ -29,6 +30,36 @@ import S1MockConsole
             #expect(try await get(client, console.analysisURL(other)).status == 429)
             #expect(console.requestCount(forThreat: other) == 1)
             #expect(console.analysisRequests == 5)
+        }
+    }
+
+    @Test func arrivalsAreRecordedOnePerAuthorizedRequestWithOrWithoutALimit() async throws {
+        // What scripts/bench-jitter.sh replays: each request that reached the rate limit, in
+        // nanoseconds since the console started, in order; not the one refused for its token.
+        let directory = try TemporaryDirectory()
+        var configuration = MockConsoleConfiguration(analyses: analyses, token: "t")
+        configuration.arrivalsFile = directory.path("arrivals.txt")
+        try await withConsole(configuration) { console, client in
+            let authorized = [("Authorization", "ApiToken t")]
+            let first = try await get(client, console.analysisURL(analyses.threatId(1)), headers: authorized)
+            let refused = try await get(client, console.analysisURL(analyses.threatId(2)))
+            let second = try await get(client, console.analysisURL(analyses.threatId(3)), headers: authorized)
+            let list = try await get(client, console.listURL("limit=1"), headers: authorized)
+            let statuses: [Int] = [first.status, refused.status, second.status, list.status]
+            #expect(statuses == [200, 401, 200, 200])
+        }
+        let lines = try String(contentsOfFile: directory.path("arrivals.txt"), encoding: .utf8).split(separator: "\n")
+        let times = lines.compactMap { Int64($0) }
+        #expect(times.count == 3 && lines.count == 3, "\(lines)")
+        let sorted: [Int64] = times.sorted()
+        #expect(times == sorted)
+        #expect(times.allSatisfy { $0 >= 0 })
+
+        // A file that cannot be created fails the start, saying which and why.
+        var unwritable = MockConsoleConfiguration(analyses: analyses)
+        unwritable.arrivalsFile = directory.path("missing/arrivals.txt")
+        await #expect { try await MockConsole.start(unwritable) } throws: { error in
+            "\(error)".contains("missing/arrivals.txt") && "\(error)".contains("No such file")
         }
     }
 
