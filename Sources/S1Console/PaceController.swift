@@ -642,8 +642,9 @@ public struct PaceController: Sendable {
             } else {
                 phase = .cruising(step: tuning.firstStep, since: now, clean: 0)
                 // (Not after a step with more jitter than its share: the pace is at its edge.)
-                if !jittery { raise(to: pace * (1 + tuning.firstStep)) }
-                if jittery, jitterDecides {
+                if !jittery {
+                    raise(to: pace * (1 + tuning.firstStep))
+                } else if jitterDecides {
                     // Against a one-token bucket at a fast pace, a step with more jitter 429s
                     // than `jitterTarget` of its requests lowers the pace in proportion to the
                     // excess (at most `jitterLargestStep`): the pace settles where the share
