@@ -127,9 +127,11 @@ import S1Model
 ///    The hold after a bracketed signal sits at ``Tuning/singleBurstHold`` of the pace that
 ///    met it (the clean pace, a lower bound, is often a step or two lower), and a decrease
 ///    with no clean pace yet goes a step down (``Tuning/singleBurstStep``), not to the halved
-///    reading. The start-up grows by time alone there, and its first signal takes the rate
-///    the refused request and the four before it were sent at (``Tuning/singleBurstStartShare``
-///    of it), which had just met the budget. And ``PacingSchedule`` spaces requests from the
+///    reading. The start-up doubles by time alone there, from the floor up (every 429 it
+///    meets is over the budget, and the first one measures it), and its first signal takes
+///    the rate the refused request was sent at (``Tuning/singleBurstStartShare`` of it),
+///    which had just met the budget: the pace it started at, or under ``Tuning/jitterPace``
+///    the gap before it. And ``PacingSchedule`` spaces requests from the
 ///    actual start of one that began later than requests usually do, not from its reserved
 ///    one.
 ///
@@ -418,7 +420,8 @@ public struct PaceController: Sendable {
     /// cruise step began.
     private var jitterCount = 0
     private var jitterAtStep = 0
-    /// Against a one-token bucket in start-up: when requests started lately.
+    /// Against a one-token bucket in start-up: when requests started lately, each with the
+    /// pace then.
     private var startTimes = RecentTimes(capacity: 64)
     /// Answers, and 429s, to requests started since the last decrease.
     private var answersSinceDecrease = 0
@@ -539,7 +542,11 @@ public struct PaceController: Sendable {
         if unpaced { return pace }
         // A client held back by something else (its concurrency, its retries' waits) does
         // not let the pace run away from what it achieves.
-        if !isAtCap, test == nil, let rate = window.acceptedRate(at: now, span: phase == .startup ? 1.0 : 2.0), rate > 0 {
+        // (In start-up over the last second, or against a one-token bucket at a fast pace the
+        // last half: doubling every quarter second, the pace is over 2.5 times what a second
+        // that long ago averaged, and the headroom, not the doubling, would set the growth.)
+        let span = phase == .startup ? (jitterDecides ? 0.5 : 1.0) : 2.0
+        if !isAtCap, test == nil, let rate = window.acceptedRate(at: now, span: span), rate > 0 {
             pace = min(pace, max(tuning.initialPace, rate * tuning.startupHeadroom, estimate ?? 0))
         }
         return pace
@@ -585,8 +592,10 @@ public struct PaceController: Sendable {
             let perRequest = max(ln2 / tuning.startupDoublingRequests, min(ln2, ln2 / tuning.startupSlowDoublingSeconds * elapsed))
             var growth = min(perRequest, ln2 / tuning.startupDoublingSeconds * elapsed)
             // (A one-token bucket has no burst for an overshoot to empty, and over its budget
-            // it refuses every other request at once: the pace doubles by time alone.)
-            if jitterDecides { growth = min(ln2, ln2 / tuning.startupDoublingSeconds * elapsed) }
+            // it refuses every other request at once: the pace doubles by time alone, from
+            // the floor up. Its first 429 is then met at a pace just over the budget, and
+            // the pace the refused request was sent at measures it: `refusedStartRate(of:)`.)
+            if singleBurst { growth = min(ln2, ln2 / tuning.startupDoublingSeconds * elapsed) }
             raise(to: pace * exp(growth))
             lastGrowth = now
         case .cruising(let step, let since, let clean):
@@ -665,7 +674,7 @@ public struct PaceController: Sendable {
         startedTotal += 1
         guard let now else { return }
         if firstStart == nil { firstStart = now }
-        if singleBurst, phase == .startup, !unpaced { startTimes.add(now) }
+        if singleBurst, phase == .startup, !unpaced { startTimes.add(now, value: pace) }
         guard unpaced else { return }
         if roundStart == nil || Double(roundStarted) >= roundSize.rounded(.down) {
             if roundStart != nil {
@@ -758,7 +767,7 @@ public struct PaceController: Sendable {
             // (Over the budget: a signal at once. No 429 is tolerated to anchor a tight
             // measurement, which over a one-token bucket reads about half the budget.)
             edgeCount += 1
-            return decrease(at: now, refusedStartRate: phase == .startup ? startTimes.rate(of: startedAt) : nil)
+            return decrease(at: now, refusedStartRate: phase == .startup ? refusedStartRate(of: startedAt) : nil)
         }
         let sample = max(tuning.jitterSample, Int(pace * tuning.jitterSampleSeconds))
         if let cap, pace >= tuning.nearCapShare * cap, pace >= tuning.jitterPace, isRare(at: now, seconds: 4, sample: sample) {
@@ -813,10 +822,19 @@ public struct PaceController: Sendable {
             deferred += 1
             return .noise
         }
-        return decrease(at: now)
+        return decrease(at: now, refusedStartRate: singleBurst && phase == .startup ? refusedStartRate(of: startedAt) : nil)
     }
 
     // MARK: Internals
+
+    /// Against a one-token bucket in start-up, the rate the request started at `startedAt`
+    /// (refused) was sent at: the pace it started at, from ``Tuning/jitterPace`` up (a late
+    /// start among the few before it, 2 ms apart at 500/s, would read a rate a fifth low), and
+    /// under it the gap before it (the pace doubling every quarter second grows a tenth or
+    /// more between two starts there, and the rate of the four gaps before read a fifth low).
+    private func refusedStartRate(of startedAt: Double) -> Double? {
+        pace >= tuning.jitterPace ? startTimes.value(of: startedAt) : startTimes.rate(of: startedAt, gaps: 1)
+    }
 
     /// The size of the unpaced start's next round, after one of `size` with `sent` requests
     /// sent before it: half as many again while small, the one that would pass
@@ -1030,8 +1048,8 @@ public struct PaceController: Sendable {
         if let sent = refusedStartRate.map({ $0 * tuning.singleBurstStartShare }), sent > base {
             // The start-up's first 429 from a one-token bucket: over its budget it refuses about
             // every other request, so the accepted rate reads about half of it, but the rate
-            // the refused request and the four before it were sent at (the pace growing) had
-            // just met it (less what the pace grew while those were sent, and jitter).
+            // the refused request was sent at (the pace growing) had just met it (less what
+            // the pace grew over a gap or two, and jitter).
             base = sent
             measured = sent
             rough = false
@@ -1222,15 +1240,19 @@ private let ln2 = 0.693_147_180_559_945_3
 /// The last 256 (or `capacity`) times something happened, for rates over the last moment.
 package struct RecentTimes: Sendable {
     private var times: [Double]
+    /// A number kept with each time (``value(of:)``).
+    private var values: [Double]
     private var count = 0
     private var next = 0
 
     package init(capacity: Int = 256) {
         times = [Double](repeating: 0, count: capacity)
+        values = times
     }
 
-    package mutating func add(_ time: Double) {
+    package mutating func add(_ time: Double, value: Double = 0) {
         times[next] = time
+        values[next] = value
         next = (next + 1) % times.count
         count = min(count + 1, times.count)
     }
@@ -1254,13 +1276,23 @@ package struct RecentTimes: Sendable {
     /// The rate of the event at `time` (within a microsecond: it went through the clock's
     /// nanoseconds) and the `gaps` before it: nil when it is not among them, or they are not.
     package func rate(of time: Double, gaps: Int = 4) -> Double? {
-        guard count > gaps else { return nil }
-        for offset in 1...(count - gaps) {
+        guard count > gaps, let index = index(of: time, newest: count - gaps) else { return nil }
+        let earlier = times[(index - gaps + times.count) % times.count]
+        return time > earlier ? Double(gaps) / (time - earlier) : nil
+    }
+
+    /// The value added with the event at `time` (within a microsecond), nil when it is not
+    /// held.
+    package func value(of time: Double) -> Double? {
+        guard count > 0 else { return nil }
+        return index(of: time, newest: count).map { values[$0] }
+    }
+
+    /// Where the event at `time` is, among the `newest` held.
+    private func index(of time: Double, newest: Int) -> Int? {
+        for offset in 1...newest {
             let index = (next - offset + times.count) % times.count
-            if abs(times[index] - time) <= 1e-6 {
-                let earlier = times[(index - gaps + times.count) % times.count]
-                return time > earlier ? Double(gaps) / (time - earlier) : nil
-            }
+            if abs(times[index] - time) <= 1e-6 { return index }
             if times[index] < time { return nil }
         }
         return nil
