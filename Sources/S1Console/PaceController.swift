@@ -1095,9 +1095,15 @@ public struct PaceController: Sendable {
         if guessedPace, measured != nil { deepDecrease = true }
         // Nor, for the same reason, when the pace was never under the measurement since the
         // last signal, hardly paused: the client was over the budget all along, the bucket
-        // empty at both ends never refilled, and what was accepted is the budget.
+        // empty at both ends never refilled, and what was accepted is the budget. A longer
+        // pause counts as none when what it refilled fits in the bucket (its depth as the
+        // unpaced start measured it): spent after it, it was counted, and the span counts
+        // whole. (Without `Retry-After` a budget of 5 with a bucket of 20 at 200 ms paused 0.38
+        // s of 1.41, refilling 2 of its 20 tokens; held to a halving, the pace stayed over the
+        // budget for two more 429s: 3.07% of the minute's requests.)
+        let pauseRefillKept = measured.map { (unpacedBurst ?? 0) >= $0 * pausedSinceSignal } ?? false
         if let measured, let lastSignal, !rough, phase != .startup, slowestSinceSignal >= measured,
-           pausedSinceSignal <= 0.05 * (now - lastSignal), acceptedSinceSignal >= tuning.minimumSpanRequests {
+           pausedSinceSignal <= 0.05 * (now - lastSignal) || pauseRefillKept, acceptedSinceSignal >= tuning.minimumSpanRequests {
             deepDecrease = true
         }
         let deepest = deepDecrease ? tuning.maximumDecreaseFactor * tuning.maximumDecreaseFactor * tuning.maximumDecreaseFactor : tuning.maximumDecreaseFactor

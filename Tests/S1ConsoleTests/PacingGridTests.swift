@@ -36,7 +36,7 @@ enum PacingGrid {
     }()
 
     /// Rows short of the thresholds (budget/burst/Retry-After/latency/C).
-    static let short: Set<String> = ["5/20/noRA/0.2/16"]
+    static let short: Set<String> = []
 
     /// Random-429 rows short of it (latency/C/Retry-After/seed).
     static let noisyShort: Set<String> = []
