@@ -836,6 +836,13 @@ public struct PaceController: Sendable {
         pace >= tuning.jitterPace ? startTimes.value(of: startedAt) : startTimes.rate(of: startedAt, gaps: 1)
     }
 
+    /// Whether what a pause of `seconds` refilled at `budget` fits in the bucket (its depth, as
+    /// the unpaced start measured it): then it was spent after the pause and counted, not lost
+    /// to a full bucket.
+    private func refillFits(pausedFor seconds: Double, at budget: Double) -> Bool {
+        unpacedBurst.map { $0 >= budget * seconds } ?? false
+    }
+
     /// The size of the unpaced start's next round, after one of `size` with `sent` requests
     /// sent before it: half as many again while small, the one that would pass
     /// ``Tuning/startupDeepBurst`` cut to end there, the one after it small again.
@@ -968,8 +975,7 @@ public struct PaceController: Sendable {
                 // start's count less a budget's worth of its span: then the refill was spent
                 // and counted, and the span counts whole.)
                 let budgetGuess = estimate ?? pace
-                let keptRefill = unpacedBurst.map { $0 >= 0.8 * budgetGuess * pausedSinceSignal } ?? false
-                rough = pausedSinceSignal > span * 0.25 && !keptRefill
+                rough = pausedSinceSignal > span * 0.25 && !refillFits(pausedFor: pausedSinceSignal, at: 0.8 * budgetGuess)
                 measured = rough ? (accepted / span * accepted / max(unpaused, span * 0.1)).squareRoot() : accepted / span
                 if rough, let unpacedCount {
                     // Better, with the bucket's depth known from the unpaced start (what it
@@ -1101,9 +1107,9 @@ public struct PaceController: Sendable {
         // whole. (Without `Retry-After` a budget of 5 with a bucket of 20 at 200 ms paused 0.38
         // s of 1.41, refilling 2 of its 20 tokens; held to a halving, the pace stayed over the
         // budget for two more 429s: 3.07% of the minute's requests.)
-        let pauseRefillKept = measured.map { (unpacedBurst ?? 0) >= $0 * pausedSinceSignal } ?? false
         if let measured, let lastSignal, !rough, phase != .startup, slowestSinceSignal >= measured,
-           pausedSinceSignal <= 0.05 * (now - lastSignal) || pauseRefillKept, acceptedSinceSignal >= tuning.minimumSpanRequests {
+           pausedSinceSignal <= 0.05 * (now - lastSignal) || refillFits(pausedFor: pausedSinceSignal, at: measured),
+           acceptedSinceSignal >= tuning.minimumSpanRequests {
             deepDecrease = true
         }
         let deepest = deepDecrease ? tuning.maximumDecreaseFactor * tuning.maximumDecreaseFactor * tuning.maximumDecreaseFactor : tuning.maximumDecreaseFactor
@@ -1281,7 +1287,7 @@ package struct RecentTimes: Sendable {
 
     /// The rate of the event at `time` (within a microsecond: it went through the clock's
     /// nanoseconds) and the `gaps` before it: nil when it is not among them, or they are not.
-    package func rate(of time: Double, gaps: Int = 4) -> Double? {
+    package func rate(of time: Double, gaps: Int) -> Double? {
         guard count > gaps, let index = index(of: time, newest: count - gaps) else { return nil }
         let earlier = times[(index - gaps + times.count) % times.count]
         return time > earlier ? Double(gaps) / (time - earlier) : nil
