@@ -13,22 +13,26 @@
 #                                    200 req/s), NOISE=1 (random-429 rows), WARM=1 (remembered row),
 #                                    REFERENCE=1 (the --rate row from 200 req/s), RETRY_AFTERS="1 0"
 #                                    (the budget rows' Retry-After values), CAP_SHARE= (e.g. 0.95: a row
-#                                    more per budget with --rate at that share of it), BIN= (a binary)
+#                                    more per budget with --rate at that share of it), BIN= (a binary),
+#                                    CONSOLE_CPU= (e.g. 1: the console on that CPU, kept awake; see
+#                                    scripts/lib-bench.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib-bench.sh
+trap keep_awake_stop EXIT
+console_on_cpu
 duration=${DURATION:-60}
 burst=${BURST:-5}
 latency=${LATENCY:-50}
 echo "machine: $machine; load average $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "each run: ${duration} s of budget, latency ${latency} ms, burst ${burst}, no --rate, fresh database unless said"
+echo "each run: ${duration} s of budget, latency ${latency} ms, burst ${burst}, no --rate, fresh database unless said${CONSOLE_CPU:+; the console on CPU $CONSOLE_CPU, kept awake}"
 export S1_API_TOKEN=bench-token
 
 start_mock() {  # $1 threats, then mock-console options -> sets mock_pid, mock_url
     local threats=$1
     shift
     : >"$work/mock.url"
-    "$bin" mock-console --threats "$threats" --latency-ms "$latency" --threads 1 --token "$S1_API_TOKEN" "$@" >"$work/mock.url" &
+    "${console[@]}" "$bin" mock-console --threats "$threats" --latency-ms "$latency" --threads 1 --token "$S1_API_TOKEN" "$@" >"$work/mock.url" &
     mock_pid=$!
     for _ in $(seq 1 100); do [ -s "$work/mock.url" ] && break; sleep 0.05; done
     mock_url=$(head -1 "$work/mock.url")

@@ -12,3 +12,20 @@ fi
 work=${BENCH_DIR:-$(mktemp -d)}
 mkdir -p "$work"
 machine="$(nproc) cores,$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2), Linux $(uname -r)"
+# CONSOLE_CPU=n (bench-pacing.sh, bench-jitter.sh): the mock console runs on CPU n only, kept from
+# idling by a busy loop of the lowest priority (it yields to anything else there). An idle vCPU
+# wakes a few hundred microseconds late and by a varying amount, and the console's event loop then
+# stamps each request's arrival at its token bucket that much later: at 500 req/s (2 ms apart) that
+# alone moves 1 in 100 arrivals 12% closer to the one before (scripts/bench-jitter.sh, 2026-12-06).
+# A console on its own machine does not add that; the client's own starts are as precise either
+# way. console_on_cpu sets $console, the command prefix for the console, and starts the loop;
+# keep_awake_stop (the caller's EXIT trap) ends it.
+console=()
+keep_awake_pid=
+console_on_cpu() {
+    [ -n "${CONSOLE_CPU:-}" ] || return 0
+    console=(taskset -c "$CONSOLE_CPU")
+    taskset -c "$CONSOLE_CPU" nice -n 19 sh -c 'while :; do :; done' &
+    keep_awake_pid=$!
+}
+keep_awake_stop() { [ -z "$keep_awake_pid" ] || kill "$keep_awake_pid" 2>/dev/null || true; }
