@@ -767,7 +767,7 @@ public struct PaceController: Sendable {
             // (Over the budget: a signal at once. No 429 is tolerated to anchor a tight
             // measurement, which over a one-token bucket reads about half the budget.)
             edgeCount += 1
-            return decrease(at: now, refusedStartRate: phase == .startup ? refusedStartRate(of: startedAt) : nil)
+            return decrease(at: now, refusedStartRate: refusedStartRate(of: startedAt))
         }
         let sample = max(tuning.jitterSample, Int(pace * tuning.jitterSampleSeconds))
         if let cap, pace >= tuning.nearCapShare * cap, pace >= tuning.jitterPace, isRare(at: now, seconds: 4, sample: sample) {
@@ -822,7 +822,7 @@ public struct PaceController: Sendable {
             deferred += 1
             return .noise
         }
-        return decrease(at: now, refusedStartRate: singleBurst && phase == .startup ? refusedStartRate(of: startedAt) : nil)
+        return decrease(at: now, refusedStartRate: refusedStartRate(of: startedAt))
     }
 
     // MARK: Internals
@@ -832,8 +832,10 @@ public struct PaceController: Sendable {
     /// start among the few before it, 2 ms apart at 500/s, would read a rate a fifth low), and
     /// under it the gap before it (the pace doubling every quarter second grows a tenth or
     /// more between two starts there, and the rate of the four gaps before read a fifth low).
+    /// Nil anywhere else (another bucket, or past the start-up).
     private func refusedStartRate(of startedAt: Double) -> Double? {
-        pace >= tuning.jitterPace ? startTimes.value(of: startedAt) : startTimes.rate(of: startedAt, gaps: 1)
+        guard singleBurst, phase == .startup else { return nil }
+        return pace >= tuning.jitterPace ? startTimes.value(of: startedAt) : startTimes.rate(of: startedAt, gaps: 1)
     }
 
     /// Whether what a pause of `seconds` refilled at `budget` fits in the bucket (its depth, as
