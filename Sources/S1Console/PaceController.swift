@@ -128,10 +128,15 @@ import S1Model
 ///    met it (the clean pace, a lower bound, is often a step or two lower), and a decrease
 ///    with no clean pace yet goes a step down (``Tuning/singleBurstStep``), not to the halved
 ///    reading. The start-up doubles by time alone there, from the floor up (every 429 it
-///    meets is over the budget, and the first one measures it), and its first signal takes
+///    meets is over the budget, and the first one measures it; from ``Tuning/jitterPace`` up
+///    every ``Tuning/singleBurstDoublingSeconds``), and its first signal takes
 ///    the rate the refused request was sent at (``Tuning/singleBurstStartShare`` of it),
 ///    which had just met the budget: the pace it started at, or under ``Tuning/jitterPace``
-///    the gap before it. And ``PacingSchedule`` spaces requests from the
+///    the gap before it; at a fast pace the first of the run of 429s that ends it (the ones
+///    before the signal, taken for jitter, were sent ever faster). Within a second of a
+///    decrease there, a second signal takes a quarter of the answers since refused
+///    (``Tuning/jitterShareAfterSignal``), not a twentieth: over the budget about every
+///    other one is. And ``PacingSchedule`` spaces requests from the
 ///    actual start of one that began later than requests usually do, not from its reserved
 ///    one.
 ///
@@ -304,6 +309,26 @@ public struct PaceController: Sendable {
         public var singleBurstStartShare = 0.96
         /// ... and a later one with no clean pace to go by this share of the pace.
         public var singleBurstStep = 0.9
+        /// Against a one-token bucket from ``jitterPace`` up, the start-up doubles the pace every
+        /// this many seconds (under it, every ``startupDoublingSeconds``): from the floor of 10
+        /// req/s to 500 in 0.7 s instead of 1.4 (on the real mock at 500 req/s, 1,420–1,430 of
+        /// the first four seconds' requests accepted instead of 1,150–1,230). Its first signal
+        /// takes the rate the refused request was sent at, so a faster growth overshoots by no
+        /// more than the round trip's requests.
+        public var singleBurstDoublingSeconds = 0.125
+        /// ... and the start-up's 429s each within this many seconds of the one before are one
+        /// run: the signal takes the rate the first of them was sent at, ...
+        public var refusedRunSeconds = 0.1
+        /// ... but not less than this share of the one that ended the start-up.
+        public var refusedRunFloor = 0.75
+        /// Against a one-token bucket at a fast pace, within a second of a decrease, 429s up to
+        /// this share of the answers to requests sent since are jitter (over the budget such a
+        /// bucket refuses about every other request, and the pace is now a few percent under
+        /// the one that met it). A few more than `jitterShare` come there: the first requests
+        /// sent after a decrease arrive right behind the last ones sent before it, and four of
+        /// the first 60 answers took the pace from 0.96 to 0.75 of the budget on the real mock
+        /// (a second signal 0.1 s after the first forgets the clean pace).
+        public var jitterShareAfterSignal = 0.25
         /// Under this pace a budget signal leaves no 429 in hand to tolerate.
         public var slowConsolePace = 20.0
         /// 429s up to this share of accepted requests are tolerated ...
@@ -423,6 +448,9 @@ public struct PaceController: Sendable {
     /// Against a one-token bucket in start-up: when requests started lately, each with the
     /// pace then.
     private var startTimes = RecentTimes(capacity: 64)
+    /// Against a one-token bucket in start-up: the rate the first of the latest run of 429s was
+    /// sent at, and when the last of them came (``refusedRunStartRate(of:at:)``).
+    private var refusedRun: (rate: Double, last: Double)?
     /// Answers, and 429s, to requests started since the last decrease.
     private var answersSinceDecrease = 0
     private var limitedSinceDecrease = 0
@@ -543,9 +571,10 @@ public struct PaceController: Sendable {
         // A client held back by something else (its concurrency, its retries' waits) does
         // not let the pace run away from what it achieves.
         // (In start-up over the last second, or against a one-token bucket at a fast pace the
-        // last half: doubling every quarter second, the pace is over 2.5 times what a second
-        // that long ago averaged, and the headroom, not the doubling, would set the growth.)
-        let span = phase == .startup ? (jitterDecides ? 0.5 : 1.0) : 2.0
+        // last two doublings: doubling every `singleBurstDoublingSeconds`, the pace is over
+        // 2.5 times what a second averaged, and the headroom, not the doubling, would set the
+        // growth.)
+        let span = phase == .startup ? (jitterDecides ? 2 * tuning.singleBurstDoublingSeconds : 1.0) : 2.0
         if !isAtCap, test == nil, let rate = window.acceptedRate(at: now, span: span), rate > 0 {
             pace = min(pace, max(tuning.initialPace, rate * tuning.startupHeadroom, estimate ?? 0))
         }
@@ -595,7 +624,10 @@ public struct PaceController: Sendable {
             // it refuses every other request at once: the pace doubles by time alone, from
             // the floor up. Its first 429 is then met at a pace just over the budget, and
             // the pace the refused request was sent at measures it: `refusedStartRate(of:)`.)
-            if singleBurst { growth = min(ln2, ln2 / tuning.startupDoublingSeconds * elapsed) }
+            if singleBurst {
+                let doubling = jitterDecides ? tuning.singleBurstDoublingSeconds : tuning.startupDoublingSeconds
+                growth = min(ln2, ln2 / doubling * elapsed)
+            }
             raise(to: pace * exp(growth))
             lastGrowth = now
         case .cruising(let step, let since, let clean):
@@ -753,6 +785,7 @@ public struct PaceController: Sendable {
             testsLeft = max(testsLeft, 1)
         }
         if jitterDecides {
+            let startRate = refusedRunStartRate(of: startedAt, at: now)
             // Against a one-token bucket at a fast pace, a pace a hair over the budget has about
             // every other request refused: the share of 429s in the last second tells it. Under it,
             // 429s come only from jitter (a late request, then one on time, arrive closer than
@@ -767,7 +800,7 @@ public struct PaceController: Sendable {
             // (Over the budget: a signal at once. No 429 is tolerated to anchor a tight
             // measurement, which over a one-token bucket reads about half the budget.)
             edgeCount += 1
-            return decrease(at: now, refusedStartRate: refusedStartRate(of: startedAt))
+            return decrease(at: now, refusedStartRate: startRate)
         }
         let sample = max(tuning.jitterSample, Int(pace * tuning.jitterSampleSeconds))
         if let cap, pace >= tuning.nearCapShare * cap, pace >= tuning.jitterPace, isRare(at: now, seconds: 4, sample: sample) {
@@ -827,6 +860,25 @@ public struct PaceController: Sendable {
 
     // MARK: Internals
 
+    /// Against a one-token bucket at a fast pace in start-up, the rate to measure the budget by
+    /// when the request started at `startedAt` was refused at `now`: the rate the first of the
+    /// latest run of 429s was sent at (each within ``Tuning/refusedRunSeconds`` of the one
+    /// before), not less than ``Tuning/refusedRunFloor`` of this one's. The pace grows while
+    /// the first 429s over the budget are still taken for jitter (a few in the last second's
+    /// answers): the one that ends the start-up was sent a doubling's part faster than the
+    /// budget (on the real mock, 1.1–1.16 times the budget at 500 req/s), the first of them
+    /// just over it. Called for every such 429, to follow the runs. Nil where
+    /// ``refusedStartRate(of:)`` is.
+    private mutating func refusedRunStartRate(of startedAt: Double, at now: Double) -> Double? {
+        guard let rate = refusedStartRate(of: startedAt) else { return nil }
+        if let run = refusedRun, now - run.last <= tuning.refusedRunSeconds {
+            refusedRun = (run.rate, now)
+        } else {
+            refusedRun = (rate, now)
+        }
+        return max(min(rate, refusedRun?.rate ?? rate), tuning.refusedRunFloor * rate)
+    }
+
     /// Against a one-token bucket in start-up, the rate the request started at `startedAt`
     /// (refused) was sent at: the pace it started at, from ``Tuning/jitterPace`` up (a late
     /// start among the few before it, 2 ms apart at 500/s, would read a rate a fifth low), and
@@ -863,9 +915,16 @@ public struct PaceController: Sendable {
     /// window still holds the overshoot's 429s); of fewer than `sample` answers, at most half.
     private mutating func isRare(at now: Double, seconds: Int = 1, sample: Int = 0) -> Bool {
         var (answers, limited) = window.counts(at: now, buckets: 4 * seconds)
-        if now - lastDecrease < Double(seconds) { (answers, limited) = (answersSinceDecrease, limitedSinceDecrease) }
+        var share = tuning.jitterShare
+        if now - lastDecrease < Double(seconds) {
+            (answers, limited) = (answersSinceDecrease, limitedSinceDecrease)
+            // (Against a one-token bucket at a fast pace, the answers to the first requests sent
+            // after a decrease, which arrive right behind the overshoot's last ones: see
+            // `Tuning/jitterShareAfterSignal`.)
+            if jitterDecides, phase != .startup { share = tuning.jitterShareAfterSignal }
+        }
         // (Fewer than `sample`: rare unless about every other one, which is a bucket far over.)
-        let share = answers < sample ? 0.5 : tuning.jitterShare
+        if answers < sample { share = 0.5 }
         return Double(limited) <= share * Double(answers) + 1
     }
 
@@ -1543,3 +1602,4 @@ public struct PacingSchedule: Sendable {
         return verdict
     }
 }
+
