@@ -871,12 +871,9 @@ public struct PaceController: Sendable {
     /// ``refusedStartRate(of:)`` is.
     private mutating func refusedRunStartRate(of startedAt: Double, at now: Double) -> Double? {
         guard let rate = refusedStartRate(of: startedAt) else { return nil }
-        if let run = refusedRun, now - run.last <= tuning.refusedRunSeconds {
-            refusedRun = (run.rate, now)
-        } else {
-            refusedRun = (rate, now)
-        }
-        return max(min(rate, refusedRun?.rate ?? rate), tuning.refusedRunFloor * rate)
+        let first = refusedRun.flatMap { now - $0.last <= tuning.refusedRunSeconds ? $0.rate : nil } ?? rate
+        refusedRun = (first, now)
+        return max(min(rate, first), tuning.refusedRunFloor * rate)
     }
 
     /// Against a one-token bucket in start-up, the rate the request started at `startedAt`
