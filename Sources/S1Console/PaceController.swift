@@ -311,8 +311,9 @@ public struct PaceController: Sendable {
         public var singleBurstStep = 0.9
         /// Against a one-token bucket from ``jitterPace`` up, the start-up doubles the pace every
         /// this many seconds (under it, every ``startupDoublingSeconds``): from the floor of 10
-        /// req/s to 500 in 0.7 s instead of 1.4 (on the real mock at 500 req/s, 1,420–1,430 of
-        /// the first four seconds' requests accepted instead of 1,150–1,230). Its first signal
+        /// req/s to 500 in about 1 s instead of 1.4 (on the real mock at 500 req/s, 1,280–1,390 of
+        /// the first four seconds' requests accepted instead of 1,130–1,260; doubling this fast
+        /// from the floor up, 1,450–1,540, but the grid's 25/1 rows then overshoot). Its first signal
         /// takes the rate the refused request was sent at, so a faster growth overshoots by no
         /// more than the round trip's requests.
         public var singleBurstDoublingSeconds = 0.125
@@ -1599,4 +1600,3 @@ public struct PacingSchedule: Sendable {
         return verdict
     }
 }
-
