@@ -11,7 +11,8 @@
 # the Retry-After to a run of bench-pacing.sh's length).
 # Usage: scripts/bench-jitter.sh     RATE=470 (req/s), DURATION=30 (s), LATENCY=50 (ms),
 #                                    CONCURRENCY=64, WARMUP=2 (s left out at the start), BIN=,
-#                                    CONSOLE_CPU= (the console on that CPU, kept awake: lib-bench.sh)
+#                                    CONSOLE_CPU= (the console on that CPU, kept awake), CLIENT_CPUS=
+#                                    (s1ingest on those CPUs): lib-bench.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib-bench.sh
@@ -22,7 +23,7 @@ concurrency=${CONCURRENCY:-64}
 warmup=${WARMUP:-2}
 count=$(python3 -c "print(int($rate * $duration))")
 echo "machine: $machine; load average $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "s1ingest --rate $rate, C=$concurrency, ${count} requests; mock console: latency ${latency} ms, no budget, arrivals recorded${CONSOLE_CPU:+, on CPU $CONSOLE_CPU kept awake}"
+echo "s1ingest --rate $rate, C=$concurrency, ${count} requests; mock console: latency ${latency} ms, no budget, arrivals recorded${CONSOLE_CPU:+, on CPU $CONSOLE_CPU kept awake}${CLIENT_CPUS:+; s1ingest on CPU $CLIENT_CPUS}"
 export S1_API_TOKEN=bench-token
 python3 -c "import sys; [print(1311010474425970168 + i * 7919) for i in range(int(sys.argv[1]))]" "$count" >"$work/ids.txt"
 : >"$work/mock.url"
@@ -33,7 +34,7 @@ mock_pid=$!
 trap 'kill "$mock_pid" 2>/dev/null || true; keep_awake_stop' EXIT
 for _ in $(seq 1 100); do [ -s "$work/mock.url" ] && break; sleep 0.05; done
 rm -f "$work/jitter.sqlite"*
-"$bin" ingest --quiet --json --db "$work/jitter.sqlite" --console "$(head -1 "$work/mock.url")" --ids "$work/ids.txt" \
+"${client[@]}" "$bin" ingest --quiet --json --db "$work/jitter.sqlite" --console "$(head -1 "$work/mock.url")" --ids "$work/ids.txt" \
     --concurrency "$concurrency" --rate "$rate" >"$work/summary.json"
 kill "$mock_pid" 2>/dev/null || true
 wait "$mock_pid" 2>/dev/null || true

@@ -14,8 +14,8 @@
 #                                    REFERENCE=1 (the --rate row from 200 req/s), RETRY_AFTERS="1 0"
 #                                    (the budget rows' Retry-After values), CAP_SHARE= (e.g. 0.95: a row
 #                                    more per budget with --rate at that share of it), BIN= (a binary),
-#                                    CONSOLE_CPU= (e.g. 1: the console on that CPU, kept awake; see
-#                                    scripts/lib-bench.sh)
+#                                    CONSOLE_CPU= (e.g. 1: the console on that CPU, kept awake),
+#                                    CLIENT_CPUS= (e.g. 0: s1ingest on those CPUs; see scripts/lib-bench.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib-bench.sh
@@ -25,7 +25,7 @@ duration=${DURATION:-60}
 burst=${BURST:-5}
 latency=${LATENCY:-50}
 echo "machine: $machine; load average $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "each run: ${duration} s of budget, latency ${latency} ms, burst ${burst}, no --rate, fresh database unless said${CONSOLE_CPU:+; the console on CPU $CONSOLE_CPU, kept awake}"
+echo "each run: ${duration} s of budget, latency ${latency} ms, burst ${burst}, no --rate, fresh database unless said${CONSOLE_CPU:+; the console on CPU $CONSOLE_CPU, kept awake}${CLIENT_CPUS:+; s1ingest on CPU $CLIENT_CPUS}"
 export S1_API_TOKEN=bench-token
 
 start_mock() {  # $1 threats, then mock-console options -> sets mock_pid, mock_url
@@ -45,7 +45,7 @@ ids() {  # $1 count -> file of the mock's IDs (seed 2026: first ID 1311010474425
 ingest() {  # $1 database, $2 ids file, $3 concurrency, [more ingest options] -> summary JSON in $work/summary.json
     local database=$1 ids=$2 concurrency=$3
     shift 3
-    "$bin" ingest --quiet --json --db "$database" --console "$mock_url" --ids "$ids" --concurrency "$concurrency" --max-attempts 20 "$@" \
+    "${client[@]}" "$bin" ingest --quiet --json --db "$database" --console "$mock_url" --ids "$ids" --concurrency "$concurrency" --max-attempts 20 "$@" \
         >"$work/summary.json" || true
 }
 report() {  # $1 label, $2 budget (or "-"), $3 summary file, [$4 IDs/s of a clean run] -> one table row

@@ -18,11 +18,17 @@ machine="$(nproc) cores,$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2), Li
 # stamps each request's arrival at its token bucket that much later: at 500 req/s (2 ms apart) that
 # alone moves 1 in 100 arrivals 12% closer to the one before (scripts/bench-jitter.sh, 2026-12-06).
 # A console on its own machine does not add that; the client's own starts are as precise either
-# way. console_on_cpu sets $console, the command prefix for the console, and starts the loop;
-# keep_awake_stop (the caller's EXIT trap) ends it.
+# way. CLIENT_CPUS=list (e.g. 0): s1ingest runs on those CPUs only. The client's threads on the
+# console's CPU delay its event loop too (against a one-token bucket of 500 some runs met 1-3% of
+# 429s at 0.91 of the budget where others, and all with CLIENT_CPUS=0, held 0.94-0.95 at 0.3%);
+# but one vCPU of two leaves the client short now and then at 500 req/s (README, Pacing, eleventh
+# round). console_on_cpu sets $console and $client, the command prefixes for the console and for
+# s1ingest, and starts the loop; keep_awake_stop (the caller's EXIT trap) ends it.
 console=()
+client=()
 keep_awake_pid=
 console_on_cpu() {
+    [ -z "${CLIENT_CPUS:-}" ] || client=(taskset -c "$CLIENT_CPUS")
     [ -n "${CONSOLE_CPU:-}" ] || return 0
     console=(taskset -c "$CONSOLE_CPU")
     taskset -c "$CONSOLE_CPU" nice -n 19 sh -c 'while :; do :; done' &
