@@ -27,6 +27,10 @@ struct SimulatedRun {
         var lateBy = 0.0
         var tailShare = 0.0
         var tailBy = 0.0
+        /// A client that stalls (short of CPU) for `stallFor` seconds every `stallEvery`: the
+        /// requests due meanwhile begin when it ends, together.
+        var stallEvery = 0.0
+        var stallFor = 0.0
         var seed: UInt64 = 1
         /// As the ingest's fetcher does: a 429'd ID waits for its retry apart (deferred) and its
         /// worker takes the next one at once (false: the worker holds its slot for the wait).
@@ -75,7 +79,12 @@ struct SimulatedRun {
                 reservation[worker] = reserved
                 step[worker] = .begin
                 let late = scenario.lateShare > 0 && random.unit() < scenario.lateShare ? random.unit() * scenario.lateBy : 0
-                events.push(reserved.start + late, worker)
+                var begins = reserved.start + late
+                if scenario.stallEvery > 0 {
+                    let stall = (begins / scenario.stallEvery).rounded(.down) * scenario.stallEvery
+                    if stall > 0, begins - stall < scenario.stallFor { begins = stall + scenario.stallFor }
+                }
+                events.push(begins, worker)
             case .begin:
                 guard let reserved = reservation[worker], schedule.begin(reserved, at: now) else {
                     step[worker] = .reserve
@@ -276,6 +285,20 @@ struct SplitMix {
         var before = PaceController.Tuning()
         before.jitterShareAfterSignal = before.jitterShare
         #expect(secondSignals(before) > 0, "the scenario has such clusters")
+    }
+
+    /// A client that stalls for 18 ms every 4 s (s1ingest on one vCPU at 500 req/s did) against
+    /// a bucket of five: the requests due during a stall begin after it, spaced, not all at
+    /// once, when five of nine met a full bucket and every other stall was a budget signal and
+    /// (with `Retry-After`) a second's pause. Before: 9 signals, 82.4% of the budget accepted
+    /// (88.1% without `Retry-After`; the real mock, 83.5%); now 4 (the unpaced start's, the
+    /// start-up's and two over the budget), 92.4% and 96.1%.
+    @Test(arguments: [1, nil] as [Double?])
+    func aClientThatStallsDoesNotBurstIntoAShallowBucket(_ retryAfter: Double?) {
+        let run = SimulatedRun.run(.init(budget: 500, burst: 5, retryAfter: retryAfter, latency: 0.05, concurrency: 64,
+                                         stallEvery: 4, stallFor: 0.018))
+        #expect(run.acceptedPerSecond >= 0.9 * 500, "\(run.acceptedPerSecond) req/s accepted")
+        #expect(run.controller.budgetSignals <= 4, "\(run.controller.budgetSignals) budget signals")
     }
 
     @Test(arguments: [1, nil] as [Double?])
