@@ -138,7 +138,8 @@ import S1Model
 ///    (``Tuning/jitterShareAfterSignal``), not a twentieth: over the budget about every
 ///    other one is. And ``PacingSchedule`` spaces requests from the
 ///    actual start of one that began later than requests usually do, not from its reserved
-///    one.
+///    one (against any other bucket too, for a stall of two requests' time or more, so that
+///    the requests due during it do not leave together).
 ///
 /// A user's cap (`--rate`) is a hard ceiling: the pace starts there and never exceeds it.
 /// With no unpaced start, nothing tells a one-token bucket, so from ``Tuning/jitterPace`` up,
