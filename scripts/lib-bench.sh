@@ -22,7 +22,7 @@ machine="$(nproc) cores,$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2), Li
 # console's CPU delay its event loop too (against a one-token bucket of 500 some runs met 1-3% of
 # 429s at 0.91 of the budget where others, and all with CLIENT_CPUS=0, held 0.94-0.95 at 0.3%).
 # On one vCPU the client stalls now and then (18 ms every 4 s at 500 req/s), which once sent the
-# requests due meanwhile together into the bucket (mended: README, Pacing, eleventh round).
+# requests due meanwhile together into the bucket (mended: docs/pacing-rounds.md, eleventh round).
 # console_on_cpu sets $console and $client, the command prefixes for the console and for
 # s1ingest, and starts the loop; keep_awake_stop (the caller's EXIT trap) ends it.
 console=()

@@ -12,7 +12,7 @@ import S1Testing
 /// simulation's jitter in arrival times, up to `jitter`, has to fit in that spacing too).
 ///
 /// The rows in `PacingGrid.short` do not meet the thresholds yet; they are known issues
-/// (README, "Pacing", says by how much), checked so that a change that fixes one shows.
+/// (README, "Pacing", and docs/pacing-rounds.md say by how much), checked so that a change that fixes one shows.
 enum PacingGrid {
     static let budgets: [Double] = [5, 25, 100, 500]
     static let bursts: [Double] = [1, 5, 20]
