@@ -69,8 +69,10 @@ import S1Model
 ///    ``Tuning/cruiseStepRequests`` requests) of 0.5%, doubled after every two steps without
 ///    a 429 (at most ``Tuning/nearStep``, 2%, within 30% of the measurement, and
 ///    ``Tuning/maximumStep`` beyond it: a budget that grew is found within seconds), back to
-///    0.5% after a step with a 429. After a tight measurement it stays just under it for
-///    ``Tuning/holdSeconds`` (or ``Tuning/holdRequests`` at that budget, when longer: a
+///    0.5% after a step with a 429; a step clean only because the client sent far less than
+///    the pace (held back by its concurrency) raises it to no more than
+///    ``Tuning/cruiseHeadroom`` times what it sent. After a tight measurement it stays just
+///    under it for ``Tuning/holdSeconds`` (or ``Tuning/holdRequests`` at that budget, when longer: a
 ///    probe costs two or three 429s) before probing above. A measurement since the last
 ///    signal over ``Tuning/longSpanRequests`` accepted requests, hardly paused and with the
 ///    pace never under 95% of it, counts as tight: the bucket, empty at both ends, could not
@@ -220,6 +222,12 @@ public struct PaceController: Sendable {
         public var startupSlowDoublingSeconds = 1.0
         /// The pace stays below this multiple of the accepted rate while it grows.
         public var startupHeadroom = 2.5
+        /// A clean cruise step raises the pace to no more than this multiple of the rate it
+        /// sent at: a client held back by its concurrency, whose slots free in bunches, then
+        /// still spaces them (at 200 ms and C=64 against 500 req/s, burst 5, the pace ran up
+        /// to 800 while 320 were sent, and every 20 s a bunch started 1.25 ms apart met the
+        /// empty bucket: a budget signal and a second's pause).
+        public var cruiseHeadroom = 1.5
         /// A learned budget is resumed at this share of it.
         public var resumeShare = 0.95
         /// The pace after a budget signal: this share of the measured budget.
@@ -643,10 +651,8 @@ public struct PaceController: Sendable {
                 // A whole step without a 429, at the rate it was sent at: the budget is at
                 // least that (with a burst of 1, where a pace a hair over the budget has half
                 // its requests refused and the accepted rate halves, this is what measures it).
-                if let stepMark, now - stepMark.time > 0 {
-                    let sent = Double(startedTotal - stepMark.started) / (now - stepMark.time)
-                    if sent >= 0.9 * pace { cleanPace = max(cleanPace ?? 0, min(pace, sent)) }
-                }
+                let sent = stepMark.flatMap { now - $0.time > 0 ? Double(startedTotal - $0.started) / (now - $0.time) : nil }
+                if let sent, sent >= 0.9 * pace { cleanPace = max(cleanPace ?? 0, min(pace, sent)) }
                 // A clean step (noise aside). Near a tight measurement of the budget the pace
                 // creeps (a plateau, as CUBIC's near its last maximum); elsewhere the steps
                 // double after every two clean ones, to catch up or to find a budget that grew
@@ -681,6 +687,10 @@ public struct PaceController: Sendable {
                     }
                     target = min(target, ceiling)
                 }
+                // A step clean because the client sent far less than the pace (held back by
+                // its concurrency) says nothing of the budget over what it sent: the pace grows
+                // no further than `cruiseHeadroom` times that, and so still spaces the requests.
+                if let sent { target = min(target, max(pace, sent * tuning.cruiseHeadroom)) }
                 raise(to: target)
             } else {
                 phase = .cruising(step: tuning.firstStep, since: now, clean: 0)

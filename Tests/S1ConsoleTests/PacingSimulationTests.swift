@@ -301,6 +301,20 @@ struct SplitMix {
         #expect(run.controller.budgetSignals <= 4, "\(run.controller.budgetSignals) budget signals")
     }
 
+    /// A client held back by its concurrency (C=64 at 200 ms: at most 320 req/s) against a
+    /// budget of 500 it has met before: its cruise steps are clean because it cannot send
+    /// faster, not because the console allows more. The pace rose to 2.5 times what it sent
+    /// (793 req/s here); on the real mock freed slots then started together 1.25 ms apart, a
+    /// bunch met the empty bucket of five every 20 s, each a budget signal and a second's pause
+    /// (91.3% of 320 accepted; now 95.6%, 2 429s instead of 25-28). The simulation's slots do
+    /// not free in bunches, so this checks the pace, not the 429s.
+    @Test func aClientHeldBackByItsConcurrencyKeepsItsPaceNearWhatItSends() {
+        let run = SimulatedRun.run(.init(budget: 500, burst: 5, retryAfter: 1, latency: 0.2, concurrency: 64, learned: 500))
+        let sendable = 64 / 0.2
+        #expect(run.controller.pace <= 1.7 * sendable, "pace \(run.controller.pace)")
+        #expect(run.acceptedPerSecond >= 0.97 * sendable, "\(run.acceptedPerSecond) req/s accepted")
+    }
+
     @Test(arguments: [1, nil] as [Double?])
     func aSlowConsoleIsFoundWithFew429s(_ retryAfter: Double?) {
         // 5 requests a second: 300 in the minute, so every 429 counts (the unpaced start's
